@@ -1,0 +1,36 @@
+"""The `targetkit` command line: click commands only; the work is done by the library.
+
+Each command lives in its own module here and imports pandas only when it runs, so
+`targetkit --help` never loads it.
+"""
+
+from __future__ import annotations
+
+import click
+
+from targetkit import __version__, console
+from targetkit.cli.convert import convert
+from targetkit.cli.demo import demo
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="targetkit")
+@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Show details, and tracebacks on errors.")
+def main(quiet: bool, verbose: bool) -> None:
+    """Set, check and track pupil attainment targets from school MIS exports.
+
+    \b
+    Typical use:
+      targetkit demo examples/            write example inputs to try
+      targetkit convert cohort.xlsx --column reading_ks1 --from nc --to points
+
+    Exit status: 0 done; 1 done, but findings need attention; 2 bad usage or unreadable
+    input. Pupil data never leaves this computer: targetkit makes no network connections.
+    """
+    console.settings.quiet = quiet
+    console.settings.verbose = verbose
+
+
+main.add_command(convert)
+main.add_command(demo)

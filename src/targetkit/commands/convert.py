@@ -1,0 +1,133 @@
+"""`convert` as a library call: read a table, add converted columns, write it beside."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from targetkit import __version__
+from targetkit.io import Table, check_output, file_sha256, read_table, write_csv
+from targetkit.pipeline.converting import ConversionResult, convert_columns
+from targetkit.scales import POINTS
+from targetkit.workbook import ReadMe, Sheet, write_workbook
+
+MAX_PROBLEM_LINES = 10
+
+
+@dataclass
+class ConvertOutcome:
+    output: Path
+    rows: int
+    result: ConversionResult
+    lines: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        problems = self.result.problems
+        return {
+            "output": str(self.output),
+            "rows": self.rows,
+            "added_columns": list(self.result.added),
+            "approximate": self.result.approximate,
+            "not_converted": [
+                {"row": int(row), **{k: str(v) for k, v in record.items()}}
+                for row, record in zip(problems.index, problems.to_dict("records"), strict=True)
+            ],
+        }
+
+    def report_lines(self) -> list[str]:
+        problems = self.result.problems
+        lines = [
+            f"Converted {len(self.result.added)} column(s) for {self.rows} rows into {self.output}."
+        ]
+        if self.result.approximate:
+            lines.append("Note: this conversion is approximate (see `targetkit convert --list`).")
+        if len(problems):
+            lines.append(f"{len(problems)} value(s) could not be converted and were left blank:")
+            for row, record in list(zip(problems.index, problems.to_dict("records"), strict=True))[
+                :MAX_PROBLEM_LINES
+            ]:
+                hint = f" (did you mean {record['suggestion']}?)" if record["suggestion"] else ""
+                lines.append(
+                    f"  row {row}, column {record['column']!r}: {record['value']!r}: "
+                    f"{record['message']}{hint}"
+                )
+            if len(problems) > MAX_PROBLEM_LINES:
+                lines.append(
+                    f"  ... and {len(problems) - MAX_PROBLEM_LINES} more (see the "
+                    "'Not converted' sheet or --format json)"
+                )
+        return lines
+
+
+def default_output(input_file: Path, target: str) -> Path:
+    suffix = ".csv" if input_file.suffix.lower() in (".csv", ".txt", ".tsv") else ".xlsx"
+    return input_file.with_name(f"{input_file.stem}-{target}{suffix}")
+
+
+def convert_file(
+    input_file: str | Path,
+    columns: Sequence[str],
+    source: str,
+    target: str,
+    *,
+    output: str | Path | None = None,
+    sheet: str | None = None,
+    force: bool = False,
+) -> ConvertOutcome:
+    """Read INPUT, convert the columns, write the output (xlsx or csv by its suffix)."""
+    input_file = Path(input_file)
+    out = Path(output) if output else default_output(input_file, target)
+    check_output(out, force=force, inputs=[input_file])
+    table = read_table(input_file, sheet=sheet)
+    result = convert_columns(table.frame, columns, source, target)
+    if out.suffix.lower() == ".csv":
+        write_csv(result.frame, out, force=force)
+    else:
+        _write_xlsx(out, table, result, source, target, force)
+    return ConvertOutcome(out, len(table.frame), result)
+
+
+def _write_xlsx(
+    out: Path, table: Table, result: ConversionResult, source: str, target: str, force: bool
+) -> None:
+    what = "points" if target == POINTS else target
+    descriptions = {
+        name: f"{original} converted from the {source} scale to {what}; blank where the value "
+        "could not be converted (see 'Not converted')."
+        for name, original in result.added.items()
+    }
+    sheets = [Sheet("Converted", result.frame, descriptions=descriptions)]
+    problems = result.problems.reset_index(names="row")
+    sheets.append(
+        Sheet(
+            "Not converted",
+            problems,
+            descriptions={
+                "row": "The row of the input file (as numbered in Excel).",
+                "suggestion": "The nearest valid grades to a misspelt grade.",
+            },
+        )
+    )
+    readme = ReadMe(
+        title="targetkit convert",
+        lines=[
+            f"Grades in {', '.join(result.added.values())} converted from {source} to {what}.",
+            "The input's own columns are unchanged; each converted column stands beside its "
+            "source.",
+            *(["This conversion is approximate."] if result.approximate else []),
+        ],
+    )
+    about = [
+        ("targetkit version", __version__),
+        ("input", str(table.path)),
+        ("input SHA-256", file_sha256(table.path)),
+        ("sheet", table.sheet or ""),
+        ("conversion", f"{source} -> {target}"),
+        ("rows", len(result.frame)),
+        ("written", pd.Timestamp.now().strftime("%Y-%m-%d %H:%M")),
+    ]
+    write_workbook(out, sheets, readme=readme, about=about, force=force)

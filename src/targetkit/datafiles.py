@@ -1,0 +1,99 @@
+"""Finding and validating the domain data files: scales, grade maps, conversion tables, policies.
+
+Shipped files live in `targetkit/data/<kind>/`. Users add their own by putting files in
+`<dir>/<kind>/` and pointing `TARGETKIT_DATA_DIR` at `<dir>` (several dirs separated by the
+OS path separator), or by passing a file path wherever a name is accepted. A user file with
+the same name as a shipped one wins.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from targetkit.errors import DataFileError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def data_dirs(kind: str) -> list[Path]:
+    """Folders searched for data files of one kind, user folders first."""
+    dirs = [
+        Path(entry) / kind
+        for entry in os.environ.get("TARGETKIT_DATA_DIR", "").split(os.pathsep)
+        if entry
+    ]
+    dirs.append(Path(str(resources.files("targetkit").joinpath("data", kind))))
+    return dirs
+
+
+def find_data_file(kind: str, name: str, suffixes: tuple[str, ...] = (".yaml", ".yml")) -> Path:
+    """The file for `name` (a shipped/user name or a path), or a DataFileError listing choices."""
+    as_path = Path(name)
+    if as_path.suffix in suffixes or as_path.suffix == ".csv":
+        if as_path.is_file():
+            return as_path
+        raise DataFileError(f"no {kind[:-1]} file here", file=name, hint="check the path")
+    for folder in data_dirs(kind):
+        for suffix in suffixes:
+            candidate = folder / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
+    choices = ", ".join(sorted(available(kind, suffixes))) or "none"
+    raise DataFileError(f"unknown {kind[:-1]} {name!r}; choose one of: {choices}")
+
+
+def available(kind: str, suffixes: tuple[str, ...] = (".yaml", ".yml")) -> dict[str, Path]:
+    """Every data file of a kind by name; user folders override shipped files."""
+    found: dict[str, Path] = {}
+    for folder in reversed(data_dirs(kind)):
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                if path.suffix in suffixes:
+                    found[path.stem] = path
+    return found
+
+
+def load_yaml_model(path: Path, model: type[Model]) -> Model:
+    """Load a YAML file into a pydantic model; errors name the file, the line and the field."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DataFileError(f"cannot read this YAML file: {exc}", file=path) from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        line = _line_of(node, first["loc"])
+        where = f"line {line}, " if line else ""
+        raise DataFileError(f"{where}field {field}: {first['msg']}", file=path) from exc
+
+
+def _line_of(node: object, loc: tuple[object, ...]) -> int | None:
+    """The 1-based line of a YAML node at a pydantic error location, where it can be found."""
+    import yaml
+
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [v for k, v in node.value if k.value == str(part)]
+            if not match:
+                break
+            node = match[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line

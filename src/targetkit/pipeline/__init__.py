@@ -1,0 +1,1 @@
+"""Pure pandas: DataFrames in, DataFrames out; no file or console access."""

@@ -1,0 +1,34 @@
+"""Helpers the tests share: run targetkit through CliRunner or a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+def cli(*args: str | Path) -> Result:
+    """Run targetkit through click's CliRunner (stdout and stderr kept apart)."""
+    from targetkit.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def run_targetkit(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run targetkit in a real subprocess, not on a terminal (as cron would)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "targetkit", *[str(a) for a in args]],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
