@@ -76,3 +76,12 @@ def test_no_colour_codes_when_not_on_a_terminal():
     result = run_targetkit("convert", "--list")
     assert result.returncode == 0
     assert not re.search(r"\x1b\[", result.stdout + result.stderr)
+
+
+def test_a_text_file_named_xlsx_exits_2_naming_the_file(tmp_path):
+    fake = tmp_path / "cohort.xlsx"
+    fake.write_text("upn,reading_ks1\nB801200005001,2b\n", encoding="utf-8")
+    result = cli("convert", fake, "--column", "reading_ks1", "--from", "nc", "--to", "points")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"targetkit: error: {fake}: this is not a .xlsx workbook")
+    assert not (tmp_path / "cohort-points.xlsx").exists()
