@@ -5,6 +5,9 @@ cells keep the type the file itself stores, so a grade column of `3`, `4` ... `2
 nothing (SPEC §7 "Reading types"). The header row is found below report-title rows.
 Writing goes to a temporary file in the output's folder that is renamed into place, so an
 interrupted run never leaves a half-written output (SPEC §4).
+Workbooks are checked before any XML parser sees them: zip bombs, entity definitions (DTDs),
+cells so far apart that a reader would lay out billions of cells, and formulas never
+calculated are refused with one line (docs/security.md).
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ import os
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from targetkit.errors import InputError, OutputError, UsageError
+from targetkit.errors import InputError, OutputError, TargetkitError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +33,12 @@ if TYPE_CHECKING:
 MAX_INPUT_BYTES = 1 << 30  # a school export is megabytes; refuse what cannot be one
 MAX_UNZIPPED_BYTES = 3 << 30  # uncompressed size of a workbook's parts (zip-bomb guard)
 MAX_COMPRESSION_RATIO = 200
+# A sheet's cells as a reader lays them out (rows x columns): a 100,000-pupil cohort with 60
+# columns is 6 million; one stray cell at XFD1048576 would make 17 billion and exhaust memory.
+MAX_CELLS = 30_000_000
+MAX_COLUMNS = 16_384  # Excel's own limits
+MAX_ROWS = 1_048_576
+XML_PROLOG_BYTES = 1 << 16  # where a DTD (and so an entity definition) would have to be
 HEADER_SEARCH_ROWS = 30
 TEMP_MARK = ".targetkit-"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -158,6 +167,114 @@ def _check_zip(path: Path, data: bytes) -> None:
             file=path,
             hint="if it is genuine, save it as CSV and use that",
         )
+    with zipfile.ZipFile(_io.BytesIO(data)) as archive:
+        for info in infos:
+            _check_xml_part(path, archive, info)
+
+
+# A cell's reference: the only attribute named `r` holding letters (a row's `r` is digits only).
+_CELL_COLUMN = re.compile(rb'\sr="([A-Z]+)[0-9]+"')
+_CELL_ROW = re.compile(rb'\sr="[A-Z]+([0-9]+)"')
+# A formula cell with no saved value: no <v>, or an empty one that is not a text result
+# (Excel saves a formula giving "" as t="str" with <v></v>; programs write <v/> or nothing).
+_UNCALCULATED = re.compile(
+    rb"<c\b([^>]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)?\s*</c>"
+)
+_CELL_REF = re.compile(rb'\sr="([A-Z]+[0-9]+)"')
+
+
+def _check_xml_part(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse what a workbook's XML could do to the reader before any parser sees it.
+
+    A DTD can define entities that expand a few bytes into gigabytes ("billion laughs"), and
+    Office files never need one; a single cell far away (XFD1048576) makes a reader lay out
+    billions of empty cells; a formula with no saved value would be read as a silent blank.
+    """
+    try:
+        with archive.open(info) as part:
+            prolog = part.read(XML_PROLOG_BYTES)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+        raise InputError(
+            f"the workbook is damaged ({_short(exc)})",
+            file=path,
+            hint="save it again from Excel or re-export it",
+        ) from exc
+    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+        raise InputError(
+            f"the workbook's part {info.filename} declares XML entities (a DTD), which Excel "
+            "never writes; refused as a possible entity-expansion attack",
+            file=path,
+            hint="save it again from Excel, or export the data as CSV",
+        )
+    if not re.fullmatch(r"xl/worksheets/[^/]+\.xml", info.filename):
+        return
+    xml = archive.read(info)
+    _check_sheet_extent(path, info.filename, xml)
+    if b"<f" in xml:
+        uncalculated = next(
+            (
+                match
+                for match in _UNCALCULATED.finditer(xml)
+                if b't="str"' not in match[1] or b"<v" not in match[0]
+            ),
+            None,
+        )
+        if uncalculated:
+            ref = _CELL_REF.search(uncalculated[1])
+            cell = ref[1].decode() if ref else "(unnamed)"
+            raise InputError(
+                f"cell {cell} of {info.filename} holds a formula that was never calculated, "
+                "so its value is unknown (the file was written by a program, not saved by Excel)",
+                file=path,
+                hint="open it in Excel or LibreOffice and save it, then run again",
+            )
+
+
+def _check_sheet_extent(path: Path, part: str, xml: bytes) -> None:
+    """Refuse a sheet whose furthest cell would make the reader allocate too many cells.
+
+    First a cheap bound from the longest column letters and row digits any cell has (a few
+    searches that match almost nothing in a normal sheet); only when that bound is over the
+    limit are all cell references read to find the exact extent.
+    """
+    usual_spacing = not any(space + b'r="' in xml for space in (b"\t", b"\n", b"\r"))
+    if usual_spacing and _extent_bound(xml) <= MAX_CELLS:
+        return
+    letters = set(_CELL_COLUMN.findall(xml))
+    if not letters:
+        return
+    width = max(_column_number(name) for name in letters)
+    height = max(int(row) for row in set(_CELL_ROW.findall(xml)))
+    if width > MAX_COLUMNS or height > MAX_ROWS or width * height > MAX_CELLS:
+        raise InputError(
+            f"{part} reaches column {column_letter(width - 1)} and row {height}: "
+            f"{width * height:,} cells, far more than a school export; refused",
+            file=path,
+            hint="delete the stray cells far from the table in Excel, or export the data as CSV",
+        )
+
+
+def _extent_bound(xml: bytes) -> int:
+    """An upper bound of columns x rows: 26, 702 or 16,384 columns by the longest column
+    letters, times 10^d - 1 rows for the longest row number (d digits) any cell has.
+
+    Searches for a literal ` r="` (fast); a sheet spacing its attributes otherwise is
+    counted exactly instead (see the caller).
+    """
+    width = 26
+    if re.search(rb' r="[A-Z]{2}', xml):
+        width = MAX_COLUMNS if re.search(rb' r="[A-Z]{3}', xml) else 702
+    if re.search(rb' r="[A-Z]+[0-9]{7}', xml):
+        return MAX_CELLS + 1  # a million rows or more: count exactly
+    digits = next((d for d in range(6, 0, -1) if re.search(rb' r="[A-Z]+[0-9]{%d}"' % d, xml)), 1)
+    return width * (10**digits - 1)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 def _read_workbook(
@@ -220,7 +337,14 @@ def _choose_sheet(
         known = max((_known_count(row, is_known_header) for row in cells), default=0)
         scored.append((known, name))
     if not scored:
-        raise InputError("the workbook has no data in any visible sheet", file=path)
+        hidden = [n for n in workbook.sheet_names if n not in visible]  # type: ignore[attr-defined]
+        raise InputError(
+            "the workbook has no data in any visible sheet",
+            file=path,
+            hint=f"its hidden sheets are {', '.join(hidden)}; read one with --sheet NAME"
+            if hidden
+            else "export the data again",
+        )
     if len(scored) == 1:
         return scored[0][1]
     scored.sort(key=lambda item: -item[0])
@@ -253,21 +377,51 @@ def _short(exc: BaseException) -> str:
 def _read_csv(path: Path, data: bytes, is_known_header: Callable[[str], bool] | None) -> Table:
     text, encoding = decode_text(path, data)
     if "\x00" in text:
+        if text.count("\x00") > len(text) // 3:
+            raise InputError(
+                "the file looks like UTF-16 text without its byte-order mark",
+                file=path,
+                hint="save it as 'CSV UTF-8' from Excel",
+            )
         raise InputError(
             "the file contains NUL bytes, so it is not a text (CSV) file",
             file=path,
+            row=text.count("\n", 0, text.index("\x00")) + 1,
             hint="export it again as CSV, or give the workbook itself",
         )
     delimiter = sniff_delimiter(text)
     csv.field_size_limit(1 << 30)
-    try:
-        rows = list(csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise InputError(f"cannot read the CSV ({exc})", file=path) from exc
+    rows = _csv_rows(path, text, delimiter)
     cells = [[value if value.strip() else None for value in row] for row in rows]
     table = _table_from_rows(path, cells, is_known_header)
     table.encoding, table.delimiter = encoding, delimiter
     return table
+
+
+def _csv_rows(path: Path, text: str, delimiter: str) -> list[list[str]]:
+    """The CSV's records; a quote that is never closed is refused, not read as one huge cell.
+
+    Python's lenient CSV reading would fold every row after such a quote into one cell, and
+    those pupils would be lost without a word; other irregular quoting is read leniently.
+    """
+    rows: list[list[str]] = []
+    try:
+        for row in csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
+            rows.append(row)
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise InputError(
+                'a quote mark (") opened in this row is never closed, so every row after it '
+                "would be read as one cell",
+                file=path,
+                row=len(rows) + 1,
+                hint="remove or close the stray quote in a text editor, or export the file again",
+            ) from exc
+        try:
+            rows = list(csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter))
+        except csv.Error as lenient_exc:
+            raise InputError(f"cannot read the CSV ({lenient_exc})", file=path) from lenient_exc
+    return rows
 
 
 def decode_text(path: Path, data: bytes) -> tuple[str, str]:
@@ -281,14 +435,28 @@ def decode_text(path: Path, data: bytes) -> tuple[str, str]:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
-    try:
-        return data.decode("cp1252"), "windows-1252"
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            "the file is neither UTF-8 nor Windows-1252 text",
-            file=path,
-            hint="save it as 'CSV UTF-8' from Excel",
-        ) from exc
+    if _UTF8_SEQUENCE.search(data):
+        # Mostly UTF-8 with a few Windows-1252 bytes (a file edited by two programs): keep
+        # each UTF-8 character and read each stray byte as Windows-1252, so neither is garbled.
+        return data.decode("utf-8-sig", errors=_CP1252_FALLBACK), "utf-8 with windows-1252"
+    return data.decode("cp1252", errors=_CP1252_FALLBACK), "windows-1252"
+
+
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_CP1252_FALLBACK = "targetkit-cp1252"
+
+
+def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
+    """Read the bytes UTF-8 rejected as Windows-1252 (its 5 undefined bytes as Latin-1)."""
+    assert isinstance(error, UnicodeDecodeError)
+    chunk = error.object[error.start : error.end]
+    text = "".join(bytes([byte]).decode("cp1252", errors="ignore") or chr(byte) for byte in chunk)
+    return text, error.end
+
+
+codecs.register_error(_CP1252_FALLBACK, _cp1252_fallback)
 
 
 def sniff_delimiter(text: str) -> str:
@@ -445,15 +613,36 @@ def atomic_output(path: str | Path, *, force: bool = False) -> Iterator[Path]:
     remove_stale_temporaries(path)
     temporary = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}.tmp")
     try:
+        temporary.touch()  # fail here, before any work, where the folder cannot be written
         yield temporary
         if not force and path.exists():
             raise OutputError(
                 "the output appeared while writing", file=path, hint="use --force to overwrite it"
             )
         os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
+    except BaseException as exc:
+        with suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        cause = _os_error(exc)
+        if cause is not None:
+            raise OutputError(
+                f"cannot write the output ({cause.strerror or cause})",
+                file=path,
+                hint="check that its folder exists, can be written to and has free space",
+            ) from exc
         raise
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The operating-system error behind a failed write (writers wrap it in their own types)."""
+    seen: BaseException | None = exc
+    for _ in range(3):
+        if seen is None or isinstance(seen, TargetkitError):
+            return None
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def remove_stale_temporaries(path: Path) -> list[Path]:

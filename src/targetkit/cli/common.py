@@ -10,6 +10,7 @@ import functools
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -75,4 +76,31 @@ def sheet_option(function: F) -> F:
         "--sheet",
         metavar="NAME",
         help="The sheet to read from a workbook (default: the one with data).",
+    )(function)
+
+
+def pseudonymise_option(function: F) -> F:
+    """Add --pseudonymise and --key-file; the command turns them into a key with
+    `targetkit.privacy.requested_key(pseudonymise, key_file)`."""
+    function = click.option(
+        "--key-file",
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="The secret key for --pseudonymise (default: the TARGETKIT_KEY variable).",
+    )(function)
+    return click.option(
+        "--pseudonymise",
+        is_flag=True,
+        help="Replace UPNs, admission numbers and names with keyed pseudonyms (P-…): the same "
+        "pupil gets the same pseudonym in every file made with the same key.",
+    )(function)
+
+
+def show_small_groups_option(function: F) -> F:
+    """Add --show-small-groups (for commands that print or write group figures)."""
+    return click.option(
+        "--show-small-groups",
+        is_flag=True,
+        help="Show percentages for groups of fewer than 5 pupils (hidden by default, as they "
+        "can identify a pupil).",
     )(function)

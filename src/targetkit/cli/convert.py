@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from targetkit.cli.common import force_option, format_option, run_command, sheet_option
+from targetkit.cli.common import (
+    force_option,
+    format_option,
+    pseudonymise_option,
+    run_command,
+    sheet_option,
+)
 
 
 @click.command()
@@ -35,6 +41,7 @@ from targetkit.cli.common import force_option, format_option, run_command, sheet
     "--list", "list_only", is_flag=True, help="List the scales and conversions, then stop."
 )
 @sheet_option
+@pseudonymise_option
 @force_option
 @format_option
 @run_command
@@ -46,6 +53,8 @@ def convert(
     output: Path | None,
     list_only: bool,
     sheet: str | None,
+    pseudonymise: bool,
+    key_file: Path | None,
     force: bool,
     output_format: str,
 ) -> int:
@@ -76,9 +85,17 @@ def convert(
             hint="e.g. targetkit convert cohort.xlsx --column reading_ks1 --from nc --to points",
         )
     from targetkit.commands.convert import convert_file
+    from targetkit.privacy import requested_key
 
     outcome = convert_file(
-        input_file, columns, source, target, output=output, sheet=sheet, force=force
+        input_file,
+        columns,
+        source,
+        target,
+        output=output,
+        sheet=sheet,
+        force=force,
+        pseudonymise_key=requested_key(pseudonymise, key_file),
     )
     if output_format == "json":
         console.print_json(outcome.summary())

@@ -10,8 +10,10 @@ from typing import Any
 import pandas as pd
 
 from targetkit import __version__
+from targetkit.errors import TargetkitError
 from targetkit.io import Table, check_output, file_sha256, read_table, write_csv
 from targetkit.pipeline.converting import ConversionResult, convert_columns
+from targetkit.privacy import pseudonymise
 from targetkit.scales import POINTS
 from targetkit.workbook import ReadMe, Sheet, write_workbook
 
@@ -77,13 +79,23 @@ def convert_file(
     output: str | Path | None = None,
     sheet: str | None = None,
     force: bool = False,
+    pseudonymise_key: bytes | None = None,
 ) -> ConvertOutcome:
-    """Read INPUT, convert the columns, write the output (xlsx or csv by its suffix)."""
+    """Read INPUT, convert the columns, write the output (xlsx or csv by its suffix).
+
+    With `pseudonymise_key`, UPNs and names in the output are keyed pseudonyms (`privacy`).
+    """
     input_file = Path(input_file)
     out = Path(output) if output else default_output(input_file, target)
     check_output(out, force=force, inputs=[input_file])
     table = read_table(input_file, sheet=sheet)
-    result = convert_columns(table.frame, columns, source, target)
+    try:
+        result = convert_columns(table.frame, columns, source, target)
+    except TargetkitError as exc:  # name the file in "no column ..." (one line names the place)
+        exc.file = exc.file or str(input_file)
+        raise
+    if pseudonymise_key is not None:
+        result.frame = pseudonymise(result.frame, pseudonymise_key)
     if out.suffix.lower() == ".csv":
         write_csv(result.frame, out, force=force)
     else:

@@ -1,0 +1,161 @@
+"""Personal data: keyed pseudonyms for pupils, and small-group suppression for group figures.
+
+An LA or a researcher often needs pupil-level results without knowing who the pupils are.
+`pseudonymise` replaces UPNs, admission numbers and names with HMAC-SHA256 pseudonyms under a
+secret key the school keeps: the same pupil gets the same pseudonym in every file made with the
+same key (so files can still be joined), and nobody without the key can work back to the pupil.
+`suppress_small_groups` marks group figures for fewer than 5 pupils and blanks their
+percentages, because a percentage of 3 pupils can identify a child.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from targetkit.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+KEY_ENV = "TARGETKIT_KEY"
+MIN_KEY_LENGTH = 16
+PSEUDONYM_PREFIX = "P-"
+PSEUDONYM_HEX_DIGITS = 12  # 48 bits: a clash among a million pupils is about 1 in 500
+IDENTIFIER_COLUMNS = ("upn", "pupil_id")
+NAME_COLUMNS = ("surname", "forename")
+SMALL_GROUP = 5
+SMALL_GROUP_COLUMN = "small_group"
+
+_KEY_HINT = (
+    "put a long random secret (at least 16 characters) in a file and give --key-file FILE, "
+    f"or set {KEY_ENV}; use the same key for every file you want to match up"
+)
+
+
+def load_key(key_file: Path | None) -> bytes:
+    """The pseudonymisation key: the contents of `key_file`, else the TARGETKIT_KEY variable.
+
+    Surrounding whitespace (a trailing newline) is not part of the key. A short key is refused:
+    a guessable key lets anyone rebuild the pseudonyms from a list of UPNs.
+    """
+    if key_file is not None:
+        key_file = Path(key_file)
+        if not key_file.is_file():
+            raise UsageError("the key file does not exist", file=key_file, hint=_KEY_HINT)
+        try:
+            key = key_file.read_bytes().strip()
+        except OSError as exc:
+            raise UsageError(f"cannot read the key file: {exc.strerror}", file=key_file) from exc
+        source = str(key_file)
+    else:
+        key = os.environ.get(KEY_ENV, "").strip().encode("utf-8")
+        source = KEY_ENV
+        if not key:
+            raise UsageError("--pseudonymise needs a secret key", hint=_KEY_HINT)
+    if len(key) < MIN_KEY_LENGTH:
+        raise UsageError(
+            f"the key in {source} is shorter than {MIN_KEY_LENGTH} characters, so it could be "
+            "guessed",
+            hint=_KEY_HINT,
+        )
+    return key
+
+
+def requested_key(pseudonymise: bool, key_file: Path | None) -> bytes | None:
+    """The key when --pseudonymise was given (None otherwise); --key-file alone is a mistake."""
+    if not pseudonymise:
+        if key_file is not None:
+            raise UsageError(
+                "--key-file is only used with --pseudonymise", hint="add --pseudonymise"
+            )
+        return None
+    return load_key(key_file)
+
+
+def pseudonym(key: bytes, kind: str, value: str) -> str:
+    """The pseudonym of one value: `P-` and the first 12 hex digits of HMAC-SHA256."""
+    digest = hmac.new(key, f"{kind}\x1f{value}".encode(), hashlib.sha256).hexdigest()
+    return PSEUDONYM_PREFIX + digest[:PSEUDONYM_HEX_DIGITS].upper()
+
+
+def pseudonymise(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """A copy of `frame` with its UPN, admission number and name columns pseudonymised.
+
+    Needs: nothing; replaces the columns whose header means `upn`, `pupil_id`, `surname` or
+    `forename` (recognised by `columns.canonical_name`, so `UPN` and `Legal Surname` count).
+    Identifiers are compared trimmed and in upper case, so `a123…` and `A123… ` are one pupil.
+    A name is pseudonymised together with the pupil's UPN when the frame has one, so pupils
+    who share a surname (siblings) do not share a pseudonym; blanks stay blank; every other
+    column and the row order are unchanged.
+    """
+    from targetkit.columns import canonical_name
+
+    canonical = {column: canonical_name(column) for column in frame.columns}
+    wanted = IDENTIFIER_COLUMNS + NAME_COLUMNS
+    targets = {column: name for column, name in canonical.items() if name in wanted}
+    if not targets:
+        return frame.copy()
+    upn_column = next((c for c, name in targets.items() if name == "upn"), None)
+    upn_text = _normalised(frame[upn_column], identifier=True) if upn_column is not None else None
+    out = frame.copy()
+    for column, name in targets.items():
+        text = _normalised(frame[column], identifier=name in IDENTIFIER_COLUMNS)
+        if name in NAME_COLUMNS and upn_text is not None:
+            text = (upn_text.fillna("") + "\x1f" + text.fillna("")).where(text.notna(), None)
+        lookup = {value: pseudonym(key, name, value) for value in text.dropna().unique()}
+        if len(set(lookup.values())) < len(lookup):
+            raise UsageError(  # about 1 in 500 for a million pupils; a new key fixes it
+                f"two different values of column {column!r} got the same pseudonym",
+                hint="use another key",
+            )
+        out[column] = text.map(lookup).astype(object).where(text.notna(), None)
+    return out
+
+
+def _normalised(values: pd.Series, *, identifier: bool) -> pd.Series:
+    """Values as comparable text (computed once per distinct value); blanks as None.
+
+    Trimmed, inner spaces single, identifiers in upper case and names case-folded; a whole
+    number read from a workbook (1234.0) is the same text as "1234" read from a CSV.
+    """
+    lookup = {value: _normalised_one(value, identifier) for value in values.dropna().unique()}
+    return values.map(lookup).astype(object).where(lambda text: text.notna(), None)
+
+
+def _normalised_one(value: object, identifier: bool) -> str | None:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = " ".join(str(value).split())
+    if not text:
+        return None
+    return text.upper() if identifier else text.casefold()
+
+
+def suppress_small_groups(
+    frame: pd.DataFrame,
+    count_column: str,
+    value_columns: Sequence[str],
+    minimum: int = SMALL_GROUP,
+    *,
+    show: bool = False,
+) -> pd.DataFrame:
+    """Mark groups of fewer than `minimum` pupils and blank their percentages.
+
+    Needs: `count_column` (pupils in the group) and `value_columns` (figures that could
+    identify a pupil in a small group, e.g. `% on track`). Adds: `small_group` (True when the
+    group has fewer than `minimum` pupils, including none). With `show=True` (the commands'
+    `--show-small-groups`) the figures are kept and only the mark is added. The counts stay.
+    """
+    out = frame.copy()
+    counts = out[count_column]
+    small = counts.isna() | (counts.astype("float64") < minimum)
+    out[SMALL_GROUP_COLUMN] = small.astype(bool)
+    if not show:
+        for column in value_columns:
+            out[column] = out[column].astype("float64").where(~small)
+    return out

@@ -1,0 +1,188 @@
+"""Outputs are all-or-nothing: a killed, interrupted or failed run never leaves a half-written
+workbook in place of the previous one, and two runs writing one output never mix.
+
+The runs are real `targetkit convert` processes, paused at the moment they write the workbook
+(a hook around xlsxwriter's `close`, which is where the file is written), so the tests do not
+depend on timing: the parent waits for "WRITING" and then kills, interrupts or releases them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from helpers import ROOT, cli
+
+from targetkit.io import TEMP_MARK
+
+# Runs targetkit's CLI with xlsxwriter's close() paused: it first writes the start of a
+# workbook into the temporary file (as a real write would), says WRITING, waits for a line
+# on stdin, then writes the whole workbook.
+DRIVER = r"""
+import sys
+import xlsxwriter
+from targetkit.cli import main
+
+real_close = xlsxwriter.Workbook.close
+
+def paused_close(self):
+    with open(self.filename, "wb") as partial:
+        partial.write(b"PK\x03\x04 half a workbook")
+    print("WRITING", flush=True)
+    sys.stdin.readline()
+    real_close(self)
+
+xlsxwriter.Workbook.close = paused_close
+main(sys.argv[1:], prog_name="targetkit")
+"""
+HANG_GUARD_SECONDS = 60
+
+
+def cohort(path: Path, surnames: list[str]) -> Path:
+    rows = ["UPN,Surname,Reading KS1"]
+    rows += [f"L8012000150{i:02d},{name},2b" for i, name in enumerate(surnames)]
+    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    return path
+
+
+def convert_args(source: Path, out: Path) -> list[str]:
+    return ["convert", str(source), "--column", "Reading KS1", "--from", "nc", "--to", "points",
+            "-o", str(out), "--force"]  # fmt: skip
+
+
+def start_paused(source: Path, out: Path) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, *convert_args(source, out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.strip() == "WRITING", process.stderr.read() if process.stderr else line
+    return process
+
+
+def temporaries(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if TEMP_MARK in p.name]
+
+
+def surnames_in(workbook: Path) -> list[str]:
+    sheet = openpyxl.load_workbook(workbook, read_only=True)["Converted"]
+    return [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+@pytest.fixture
+def previous_output(tmp_path) -> Path:
+    """A finished output from an earlier run: what must survive a failed rerun."""
+    out = tmp_path / "converted.xlsx"
+    result = cli(*convert_args(cohort(tmp_path / "old.csv", ["Old", "Run"]), out))
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def test_sigkill_while_writing_leaves_the_previous_output_and_the_next_run_clears_the_temporary(
+    tmp_path, previous_output
+):
+    before = previous_output.read_bytes()
+    process = start_paused(cohort(tmp_path / "new.csv", ["New", "Pupils", "Here"]), previous_output)
+    process.kill()  # SIGKILL: no handler, no cleanup can run
+    process.communicate(timeout=HANG_GUARD_SECONDS)
+    assert process.returncode == -signal.SIGKILL
+    assert previous_output.read_bytes() == before
+    assert surnames_in(previous_output) == ["Old", "Run"]
+    left = temporaries(tmp_path)
+    assert len(left) == 1 and left[0].read_bytes().startswith(b"PK\x03\x04 half")
+
+    again = cli(*convert_args(tmp_path / "new.csv", previous_output))
+    assert again.exit_code == 0, again.stderr
+    assert temporaries(tmp_path) == []
+    assert surnames_in(previous_output) == ["New", "Pupils", "Here"]
+
+
+def test_ctrl_c_while_writing_leaves_the_previous_output_and_no_temporary(
+    tmp_path, previous_output
+):
+    before = previous_output.read_bytes()
+    process = start_paused(cohort(tmp_path / "new.csv", ["New"]), previous_output)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=HANG_GUARD_SECONDS)
+    assert process.returncode == 130
+    assert stderr.strip() == "targetkit: error: interrupted; no output was written"
+    assert previous_output.read_bytes() == before
+    assert temporaries(tmp_path) == []
+
+
+def test_an_error_while_writing_leaves_the_previous_output_no_temporary_and_one_line(
+    tmp_path, previous_output, monkeypatch
+):
+    import xlsxwriter
+
+    real_close = xlsxwriter.Workbook.close
+
+    def disk_full(self):
+        real_close(self)  # writes (and closes xlsxwriter's own temporary files), then:
+        with open(self.filename, "r+b") as partial:
+            partial.truncate(100)  # the disk filled up part way through the workbook
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(xlsxwriter.Workbook, "close", disk_full)
+    before = previous_output.read_bytes()
+    result = cli(*convert_args(cohort(tmp_path / "new.csv", ["New"]), previous_output))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"targetkit: error: {previous_output}: cannot write the output (No space left on "
+        "device) (check that its folder exists, can be written to and has free space)\n"
+    )
+    assert previous_output.read_bytes() == before
+    assert temporaries(tmp_path) == []
+
+
+def test_two_runs_writing_one_output_at_once_end_with_one_complete_file(tmp_path):
+    out = tmp_path / "converted.xlsx"
+    first = start_paused(cohort(tmp_path / "a.csv", ["Alpha", "Apple", "Acorn"]), out)
+    second = start_paused(cohort(tmp_path / "b.csv", ["Beta", "Bear"]), out)
+    assert len(temporaries(tmp_path)) == 2  # each run writes its own temporary
+    for process in (first, second):
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    for process in (first, second):
+        process.communicate(timeout=HANG_GUARD_SECONDS)
+        assert process.returncode == 0
+    # whichever finished last won; its rows are all there and none of the other run's
+    assert surnames_in(out) in (["Alpha", "Apple", "Acorn"], ["Beta", "Bear"])
+    assert temporaries(tmp_path) == []
+
+
+def test_without_force_the_second_of_two_simultaneous_runs_is_refused_not_mixed(tmp_path):
+    out = tmp_path / "converted.xlsx"
+    runs = []
+    for name, surnames in (("a.csv", ["Alpha"]), ("b.csv", ["Beta"])):
+        args = convert_args(cohort(tmp_path / name, surnames), out)[:-1]  # no --force
+        process = subprocess.Popen(
+            [sys.executable, "-c", DRIVER, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
+        assert process.stdout.readline().strip() == "WRITING"
+        runs.append(process)
+    outcomes = []
+    for process in runs:  # release the first, let it finish, then the second
+        _, stderr = process.communicate("go\n", timeout=HANG_GUARD_SECONDS)
+        outcomes.append((process.returncode, stderr))
+    assert outcomes[0][0] == 0, outcomes[0][1]
+    assert outcomes[1][0] == 2
+    assert "the output appeared while writing" in outcomes[1][1]
+    assert surnames_in(out) == ["Alpha"]
+    assert temporaries(tmp_path) == []

@@ -1,0 +1,291 @@
+"""Hostile workbooks are refused before a parser sees them; nothing in a file is ever run;
+text that a spreadsheet would run as a formula is written as text (OWASP CSV injection)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from helpers import cli
+
+from targetkit import io as tk_io
+from targetkit.errors import InputError
+from targetkit.io import read_table
+
+CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+FORMULA_LIKE = ["=HYPERLINK(\"http://evil\",\"x\")", "+Amy", "-Jones", "@SUM(A1:A9)", "\tTab",
+                "\rReturn", "=cmd|' /C calc'!A0"]  # fmt: skip
+
+
+def workbook(rows: list[list[object]], sheet: str = "Pupils") -> bytes:
+    """A workbook written by xlsxwriter: strings stay strings (never formulas)."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
+    page = book.add_worksheet(sheet)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, str):
+                page.write_string(r, c, value)
+            elif value is not None:
+                page.write_number(r, c, value)
+    book.close()
+    return buffer.getvalue()
+
+
+def with_part(data: bytes, name: str, change) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            archive.writestr(info.filename, change(part) if info.filename == name else part)
+    return out.getvalue()
+
+
+GOOD = [["UPN", "Surname", "Reading KS1"], ["L801200015001", "Smith", "2b"]]
+
+
+def refused(path: Path) -> str:
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    assert caught.value.file == str(path)
+    return str(caught.value)
+
+
+# --- zip bombs --------------------------------------------------------------------------------
+
+
+def test_a_zip_bomb_is_refused_by_its_sizes_before_anything_is_unpacked(monkeypatch):
+    # zip_bomb.xlsx: 66 KB on disk, sheet1.xml 60 MiB of one repeated letter (ratio ~1000:1)
+    path = CORPUS / "zip_bomb.xlsx"
+    assert path.stat().st_size < 100_000
+
+    def no_unpacking(*args, **kwargs):
+        raise AssertionError("the bomb was unpacked")
+
+    monkeypatch.setattr(zipfile.ZipFile, "read", no_unpacking)
+    monkeypatch.setattr(zipfile.ZipFile, "open", no_unpacking)
+    message = refused(path)
+    assert "zip bomb" in message and "60 MiB" in message
+
+
+def test_a_workbook_whose_parts_add_up_to_too_much_is_refused(tmp_path, monkeypatch):
+    # The total guard: with the limit at 1 KiB, a genuine 3-cell workbook (about 3 KiB of XML
+    # unpacked) is over it. The real limit, 3 GiB, cannot be built in a fast test.
+    path = tmp_path / "pupils.xlsx"
+    path.write_bytes(workbook(GOOD))
+    monkeypatch.setattr(tk_io, "MAX_UNZIPPED_BYTES", 1024)
+    assert "zip bomb" in refused(path)
+
+
+# --- XML entities -----------------------------------------------------------------------------
+
+LAUGHS = (
+    '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">]>'
+)
+
+
+@pytest.mark.parametrize(
+    "part",
+    ["xl/worksheets/sheet1.xml", "xl/sharedStrings.xml", "xl/workbook.xml", "[Content_Types].xml"],
+)
+def test_an_entity_definition_in_any_part_is_refused_before_parsing(part, tmp_path):
+    def add_dtd(xml: bytes) -> bytes:
+        declaration_end = xml.index(b"?>") + 2 if xml.startswith(b"<?xml") else 0
+        return xml[:declaration_end] + LAUGHS.encode() + xml[declaration_end:]
+
+    data = workbook(GOOD)
+    if part not in zipfile.ZipFile(io.BytesIO(data)).namelist():
+        pytest.skip(f"xlsxwriter wrote no {part}")
+    path = tmp_path / "laughs.xlsx"
+    path.write_bytes(with_part(data, part, add_dtd))
+    message = refused(path)
+    assert part in message and "entity-expansion" in message
+
+
+def test_the_billion_laughs_workbook_is_refused_not_expanded(monkeypatch):
+    import python_calamine
+
+    def parser_reached(*args, **kwargs):
+        raise AssertionError("the XML reached the parser")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", parser_reached)
+    assert "entity-expansion" in refused(CORPUS / "billion_laughs.xlsx")
+
+
+def test_an_external_entity_never_reads_the_file_it_names():
+    message = refused(CORPUS / "external_entity.xlsx")
+    assert "entity-expansion" in message and "root:" not in message
+
+
+def test_the_parser_alone_would_not_expand_entities_either(tmp_path):
+    """Defence in depth: calamine rejects an undefined-entity reference rather than expanding."""
+    import python_calamine
+
+    data = (CORPUS / "billion_laughs.xlsx").read_bytes()
+    with pytest.raises(Exception, match="entity"):
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        book.get_sheet_by_index(0).to_python()
+
+
+# --- cells far away ---------------------------------------------------------------------------
+
+
+def test_one_cell_at_xfd1048576_is_refused_instead_of_laying_out_17_billion_cells():
+    message = refused(CORPUS / "far_away_cell.xlsx")
+    # 16,384 columns x 1,048,576 rows
+    assert "column XFD and row 1048576" in message and "17,179,869,184 cells" in message
+
+
+def test_the_cell_limit_counts_rows_times_columns(tmp_path, monkeypatch):
+    # GOOD is 2 rows x 3 columns = 6 cells: refused at a limit of 5, read at 6.
+    path = tmp_path / "pupils.xlsx"
+    path.write_bytes(workbook(GOOD))
+    monkeypatch.setattr(tk_io, "MAX_CELLS", 5)
+    assert "6 cells" in refused(path)
+    monkeypatch.setattr(tk_io, "MAX_CELLS", 6)
+    assert read_table(path).frame.shape == (1, 3)
+
+
+# --- nothing is run ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["macro.xlsm", "formulas_calculated.xlsx"])
+def test_nothing_in_a_workbook_is_run(name, monkeypatch, tmp_path):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a process was started")
+
+    monkeypatch.setattr(subprocess, "Popen", forbidden)
+    monkeypatch.setattr("os.system", forbidden)
+    monkeypatch.setattr("os.startfile", forbidden, raising=False)
+    table = read_table(CORPUS / name)
+    # both files hold make_corpus's four pupils; the DDE formula's saved value is the grade
+    assert table.frame["UPN"].tolist() == [
+        "L801200015001",
+        "A801200015002",
+        "P801200015003",
+        "D801200015004",
+    ]
+    assert table.frame["Reading KS1"].tolist() == ["2b", "3", "1a", "W"]
+
+
+def test_a_macro_workbook_converts_to_a_workbook_without_the_macro(tmp_path):
+    out = tmp_path / "out.xlsx"
+    result = cli("convert", CORPUS / "macro.xlsm", "--column", "Reading KS1", "--from", "nc",
+                 "--to", "points", "-o", out)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    names = zipfile.ZipFile(out).namelist()
+    assert not [n for n in names if "vba" in n.lower()]
+    # 2b = 15 points, 3 = 21, 1a = 11, W = 3 (SPEC §3 nc scale)
+    sheet = openpyxl.load_workbook(out)["Converted"]
+    assert [sheet.cell(r, 6).value for r in range(2, 6)] == [15, 21, 11, 3]
+
+
+# --- formula-like text ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def formula_cohort(tmp_path) -> Path:
+    path = tmp_path / "cohort.xlsx"
+    rows = [["UPN", "Surname", "Reading KS1"]]
+    rows += [[f"L80120001500{i}", text, "2b"] for i, text in enumerate(FORMULA_LIKE)]
+    path.write_bytes(workbook(rows))
+    return path
+
+
+def test_formula_like_text_is_written_to_xlsx_as_the_same_text_never_a_formula(
+    formula_cohort, tmp_path
+):
+    out = tmp_path / "out.xlsx"
+    result = cli("convert", formula_cohort, "--column", "Reading KS1", "--from", "nc", "--to",
+                 "points", "-o", out)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    sheet = openpyxl.load_workbook(out)["Converted"]
+    cells = [sheet.cell(row, 2) for row in range(2, 2 + len(FORMULA_LIKE))]
+    assert [cell.data_type for cell in cells] == ["s"] * len(FORMULA_LIKE)
+    # SPEC §7: exactly the user's value, no apostrophe added; the CR is stored as OOXML's
+    # escape _x000D_, which openpyxl leaves as it is and Excel (and calamine) turn back into CR
+    assert [cell.value.replace("_x000D_", "\r") for cell in cells] == FORMULA_LIKE
+    assert read_table(out, sheet="Converted").frame["Surname"].tolist() == FORMULA_LIKE
+    xml = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml")
+    assert b"<f>" not in xml
+
+
+def test_formula_like_text_is_neutralised_in_csv_output(formula_cohort, tmp_path):
+    out = tmp_path / "out.csv"
+    result = cli("convert", formula_cohort, "--column", "Reading KS1", "--from", "nc", "--to",
+                 "points", "-o", out)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    with open(out, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    # OWASP: a leading = + - @ tab or CR gets a ' in front, so a spreadsheet shows it as text
+    assert [row[1] for row in rows[1:]] == ["'" + text for text in FORMULA_LIKE]
+    assert all(not row[1].startswith(tk_io.FORMULA_START) for row in rows[1:])
+
+
+def test_formula_like_headers_are_text_too(tmp_path):
+    source = tmp_path / "cohort.xlsx"
+    source.write_bytes(workbook([["UPN", "=1+1", "Reading KS1"], ["L801200015001", "x", "2b"]]))
+    out = tmp_path / "out.xlsx"
+    assert cli("convert", source, "--column", "Reading KS1", "--from", "nc", "--to", "points",
+               "-o", out).exit_code == 0  # fmt: skip
+    header = openpyxl.load_workbook(out)["Converted"].cell(1, 2)
+    assert header.value == "=1+1" and header.data_type == "s"
+
+
+@pytest.mark.parametrize(
+    "far_cell",
+    [
+        '<c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>',
+        '<c t="inlineStr" r="XFD1048576"><is><t>x</t></is></c>',  # r not the first attribute
+        '<c\tr="XFD1048576" t="inlineStr"><is><t>x</t></is></c>',  # a tab, not a space
+        '<c\nr="A99999999" t="inlineStr"><is><t>x</t></is></c>',  # a row past Excel's last
+    ],
+    ids=["usual", "r-attribute-later", "tab-before-r", "row-past-excel"],
+)
+def test_a_far_cell_is_refused_however_its_xml_is_spelt(far_cell, tmp_path):
+    data = with_part(
+        workbook(GOOD),
+        "xl/worksheets/sheet1.xml",
+        lambda xml: xml.replace(
+            b"</sheetData>", f'<row r="3">{far_cell}</row></sheetData>'.encode()
+        ),
+    )
+    path = tmp_path / "far.xlsx"
+    path.write_bytes(data)
+    assert "far more than a school export" in refused(path)
+
+
+def test_a_wide_sheet_within_the_limit_is_read(tmp_path):
+    # 30 columns (to AD) x 2 rows: the quick bound (702 columns x 9 rows) is under the limit
+    header = ["UPN", "Surname", "Reading KS1", *[f"Extra {i}" for i in range(27)]]
+    path = tmp_path / "wide.xlsx"
+    path.write_bytes(workbook([header, ["L801200015001", "Smith", "2b", *["x"] * 27]]))
+    assert read_table(path).frame.shape == (1, 30)
+
+
+def test_a_formula_whose_saved_result_is_empty_text_is_read_not_refused(tmp_path):
+    # Excel saves =IF(...,"") that gave "" as <c t="str"><f>..</f><v></v></c>: calculated.
+    excel_empty = b'<c r="D2" t="str"><f>IF(1=2,"x","")</f><v></v></c>'
+    data = with_part(
+        workbook(GOOD),
+        "xl/worksheets/sheet1.xml",
+        lambda xml: xml.replace(b"</row></sheetData>", excel_empty + b"</row></sheetData>"),
+    )
+    path = tmp_path / "excel.xlsx"
+    path.write_bytes(data)
+    assert read_table(path).frame["Reading KS1"].tolist() == ["2b"]
+
+
+def test_a_formula_never_calculated_is_refused_naming_its_cell(tmp_path):
+    # openpyxl writes =F2*1 as <c r="F2"><f>F2*1</f><v/></c> (no value); so do scripts
+    message = refused(CORPUS / "formulas_not_calculated.xlsx")
+    assert "cell F2" in message and "never calculated" in message

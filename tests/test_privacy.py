@@ -1,0 +1,364 @@
+"""Privacy: no network ever; keyed pseudonyms for pupils; small groups not shown as percentages.
+
+SPEC §1: "The pupil data is personal data about children. Nothing leaves the machine."
+SPEC §6: `--pseudonymise` replaces names and UPNs with stable keyed hashes; group figures for
+fewer than 5 pupils are marked as small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from helpers import cli, run_targetkit
+
+from targetkit.errors import UsageError
+from targetkit.privacy import (
+    KEY_ENV,
+    load_key,
+    pseudonymise,
+    requested_key,
+    suppress_small_groups,
+)
+
+KEY = b"a-long-random-school-secret-0123456789"
+OTHER_KEY = b"another-long-random-secret-9876543210"
+UPNS = ["L801200015001", "A801200015002", "P801200015003"]
+
+
+def expected_pseudonym(key: bytes, kind: str, value: str) -> str:
+    """Worked by hand from the definition: P- and 12 hex digits of HMAC-SHA256(kind 0x1F value)."""
+    return (
+        "P-" + hmac.new(key, f"{kind}\x1f{value}".encode(), hashlib.sha256).hexdigest()[:12].upper()
+    )
+
+
+# --- no network -------------------------------------------------------------------------------
+
+# How to run each command on the demo files (demo itself runs first, also without network).
+DEMO_RUNS: dict[str, Callable[[Path, Path], list[str | Path]]] = {
+    "demo": lambda examples, out: ["demo", examples],
+    "convert": lambda examples, out: ["convert", examples / "primary-cohort.xlsx", "--column",
+                                      "reading_ks1", "--from", "nc", "--to", "points",
+                                      "-o", out / "converted.xlsx"],
+    "import": lambda examples, out: ["import", examples / "messy-mis-export.csv",
+                                     "-o", out / "cohort.xlsx"],
+    "set-targets": lambda examples, out: ["set-targets", examples / "primary-cohort.xlsx",
+                                          "-o", out / "targets.xlsx"],
+    "check-ambition": lambda examples, out: ["check-ambition", out / "targets.xlsx",
+                                             "-o", out / "check.xlsx"],
+    "report": lambda examples, out: ["report", examples / "steps-tracking.xlsx",
+                                     "-o", out / "report.xlsx"],
+    "build-conversion": lambda examples, out: ["build-conversion", history(out),
+                                               "--prior", "reading_ks1", "--outcome",
+                                               "reading_ks2", "-o", out / "table.csv"],
+}  # fmt: skip
+
+
+def history(folder: Path) -> Path:
+    """Four schools' KS1 and KS2 reading levels, six pupils each (for build-conversion)."""
+    lines = ["school,upn,reading_ks1,reading_ks2"]
+    for school, ks2 in enumerate(
+        [
+            ["4", "4", "5", "3", "4", "5"],
+            ["3", "4", "4", "3", "3", "4"],
+            ["5", "5", "4", "4", "5", "5"],
+            ["3", "3", "4", "3", "4", "3"],
+        ]
+    ):
+        lines += [
+            f"10000{school},X{school}{i},{['2b', '2a', '3', '2c', '2b', '3'][i]},{level}"
+            for i, level in enumerate(ks2)
+        ]
+    path = folder / "history.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+ORDER = ["demo", "convert", "import", "set-targets", "check-ambition", "report", "build-conversion"]
+
+
+def registered() -> list[str]:
+    from targetkit.cli import main
+
+    return sorted(main.commands, key=lambda name: ORDER.index(name) if name in ORDER else 99)
+
+
+def test_every_registered_command_has_a_network_run():
+    assert set(registered()) <= set(DEMO_RUNS), set(registered()) - set(DEMO_RUNS)
+
+
+def test_no_command_opens_a_network_connection(tmp_path, monkeypatch):
+    attempts: list[str] = []
+
+    def blocked(name: str):
+        def refuse(*args, **kwargs):
+            attempts.append(name)
+            raise OSError(f"network use is forbidden in this test ({name})")
+
+        return refuse
+
+    for name in ("socket", "create_connection", "getaddrinfo", "gethostbyname"):
+        monkeypatch.setattr(socket, name, blocked(name))
+    examples = tmp_path / "examples"
+    for command in registered():
+        result = cli(*DEMO_RUNS[command](examples, tmp_path))
+        assert result.exit_code in (0, 1), f"{command}: {result.stderr}"
+    assert attempts == []
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+
+def test_the_key_comes_from_the_key_file_without_its_trailing_newline(tmp_path):
+    key_file = tmp_path / "school.key"
+    key_file.write_bytes(KEY + b"\n")
+    assert load_key(key_file) == KEY
+
+
+def test_the_key_comes_from_targetkit_key_when_there_is_no_file(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY.decode())
+    assert load_key(None) == KEY
+
+
+def test_no_key_is_a_usage_error_saying_what_to_do(monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    with pytest.raises(UsageError) as caught:
+        load_key(None)
+    assert "--key-file" in str(caught.value) and KEY_ENV in str(caught.value)
+
+
+def test_a_short_key_is_refused_as_guessable(tmp_path):
+    key_file = tmp_path / "short.key"
+    key_file.write_text("abc123")
+    with pytest.raises(UsageError, match="shorter than 16"):
+        load_key(key_file)
+
+
+def test_a_missing_key_file_names_the_file(tmp_path):
+    with pytest.raises(UsageError) as caught:
+        load_key(tmp_path / "nowhere.key")
+    assert caught.value.file == str(tmp_path / "nowhere.key")
+
+
+def test_key_file_without_pseudonymise_is_a_mistake(tmp_path):
+    assert requested_key(False, None) is None
+    with pytest.raises(UsageError, match="only used with --pseudonymise"):
+        requested_key(False, tmp_path / "school.key")
+
+
+# --- pseudonyms -------------------------------------------------------------------------------
+
+
+def cohort() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "UPN": [UPNS[0], UPNS[1], None, UPNS[2]],
+            "Legal Surname": ["Smith", "Smith", "Jones", None],
+            "Forename": ["Amy", "Bo", "Cy", "Di"],
+            "Adno": ["001234", "001235", "001236", "001237"],  # an MIS name for pupil_id
+            "Class": ["3A", "3A", "3B", "3B"],
+            "Reading KS1": ["2b", "3", "W", "1a"],
+        },
+        dtype=object,
+    )
+
+
+def test_upns_become_the_hmac_sha256_pseudonym_of_the_upn():
+    out = pseudonymise(cohort(), KEY)
+    assert out["UPN"].tolist() == [
+        expected_pseudonym(KEY, "upn", UPNS[0]),
+        expected_pseudonym(KEY, "upn", UPNS[1]),
+        None,
+        expected_pseudonym(KEY, "upn", UPNS[2]),
+    ]
+
+
+def test_names_are_pseudonymised_per_pupil_so_siblings_do_not_share_one():
+    out = pseudonymise(cohort(), KEY)
+    # "Smith" for two pupils: keyed with each pupil's UPN (and the surname case-folded)
+    assert out["Legal Surname"].tolist() == [
+        expected_pseudonym(KEY, "surname", f"{UPNS[0]}\x1fsmith"),
+        expected_pseudonym(KEY, "surname", f"{UPNS[1]}\x1fsmith"),
+        expected_pseudonym(KEY, "surname", "\x1fjones"),  # no UPN: the name alone
+        None,
+    ]
+    assert out["Legal Surname"][0] != out["Legal Surname"][1]
+
+
+def test_other_columns_and_the_row_order_are_unchanged():
+    given = cohort()
+    out = pseudonymise(given, KEY)
+    assert list(out.columns) == list(given.columns)
+    assert out["Reading KS1"].tolist() == given["Reading KS1"].tolist()
+    assert out["Class"].tolist() == given["Class"].tolist()
+    assert out["Adno"].tolist() == [
+        expected_pseudonym(KEY, "pupil_id", number) for number in given["Adno"]
+    ]
+    assert given["UPN"][0] == UPNS[0]  # the input frame itself is not changed
+
+
+def test_the_same_pupil_gets_the_same_pseudonym_whatever_the_spelling():
+    a = pd.DataFrame({"upn": [UPNS[0]], "pupil_id": [1234]}, dtype=object)
+    b = pd.DataFrame({"UPN": [" " + UPNS[0].lower() + " "], "pupil_id": ["1234"]}, dtype=object)
+    c = pd.DataFrame({"upn": [UPNS[0]], "pupil_id": [1234.0]}, dtype=object)
+    firsts = [pseudonymise(frame, KEY).iloc[0].tolist() for frame in (a, b, c)]
+    assert firsts[0] == firsts[1] == firsts[2]
+
+
+def test_different_keys_give_different_pseudonyms():
+    assert pseudonymise(cohort(), KEY)["UPN"][0] != pseudonymise(cohort(), OTHER_KEY)["UPN"][0]
+
+
+@pytest.fixture
+def key_file(tmp_path) -> Path:
+    path = tmp_path / "school.key"
+    path.write_bytes(KEY)
+    return path
+
+
+def write_cohort(path: Path, upns: list[str]) -> Path:
+    lines = ["UPN,Surname,Forename,Reading KS1"]
+    lines += [f"{upn},Name{upn[-1]},First{upn[-1]},2b" for upn in upns]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    return path
+
+
+def convert(source: Path, out: Path, *extra: str | Path):
+    return cli("convert", source, "--column", "Reading KS1", "--from", "nc", "--to", "points",
+               "-o", out, *extra)  # fmt: skip
+
+
+def test_convert_pseudonymise_matches_pupils_across_two_files(tmp_path, key_file):
+    autumn = write_cohort(tmp_path / "autumn.csv", UPNS)
+    spring = write_cohort(tmp_path / "spring.csv", [UPNS[2], UPNS[0]])  # other order, one left
+    for source in (autumn, spring):
+        out = tmp_path / f"{source.stem}.xlsx"
+        result = convert(source, out, "--pseudonymise", "--key-file", key_file)
+        assert result.exit_code == 0, result.stderr
+    sheets = {
+        name: openpyxl.load_workbook(tmp_path / f"{name}.xlsx")["Converted"]
+        for name in ("autumn", "spring")
+    }
+    autumn_upns = [sheets["autumn"].cell(r, 1).value for r in range(2, 5)]
+    spring_upns = [sheets["spring"].cell(r, 1).value for r in range(2, 4)]
+    assert autumn_upns == [expected_pseudonym(KEY, "upn", upn) for upn in UPNS]
+    assert spring_upns == [autumn_upns[2], autumn_upns[0]]
+    # names gone, grades and their conversion kept (2b = 15 points)
+    values = [cell.value for row in sheets["autumn"].iter_rows() for cell in row]
+    assert not any(isinstance(v, str) and ("Name" in v[:4] or "First" in v) for v in values)
+    assert [sheets["autumn"].cell(r, 5).value for r in range(2, 5)] == [15, 15, 15]
+
+
+def test_convert_pseudonymise_with_no_key_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    out = tmp_path / "out.xlsx"
+    result = convert(write_cohort(tmp_path / "c.csv", UPNS), out, "--pseudonymise")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("targetkit: error: --pseudonymise needs a secret key (")
+    assert result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_real_run_takes_the_key_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY.decode())
+    out = tmp_path / "out.csv"
+    completed = run_targetkit("convert", write_cohort(tmp_path / "c.csv", UPNS[:1]), "--column",
+                              "Reading KS1", "--from", "nc", "--to", "points", "-o", out,
+                              "--pseudonymise")  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    rows = out.read_text(encoding="utf-8-sig").splitlines()
+    assert rows[1].split(",")[0] == expected_pseudonym(KEY, "upn", UPNS[0])
+    assert UPNS[0] not in out.read_text(encoding="utf-8-sig")
+
+
+PUPIL_LEVEL_COMMANDS = ["convert", "import", "set-targets", "check-ambition", "report"]
+
+
+@pytest.mark.parametrize("command", PUPIL_LEVEL_COMMANDS)
+def test_every_command_writing_pupil_data_offers_pseudonymise(command):
+    from targetkit.cli import main
+
+    if command not in main.commands:
+        pytest.skip(f"{command} is not registered yet")
+    options = {param.name for param in main.commands[command].params}
+    assert {"pseudonymise", "key_file"} <= options
+
+
+# --- small groups -----------------------------------------------------------------------------
+
+
+def groups() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "group": ["all", "disadvantaged", "looked after", "EAL", "none"],
+            "pupils": [30, 5, 3, 4, 0],
+            "reading % on track": [80.0, 60.0, 66.7, 75.0, None],
+            "maths % on track": [70, 40, 100, 50, None],
+        }
+    )
+
+
+def test_groups_of_fewer_than_5_are_marked_and_their_percentages_hidden():
+    out = suppress_small_groups(groups(), "pupils", ["reading % on track", "maths % on track"])
+    assert out["small_group"].tolist() == [False, False, True, True, True]
+    # 5 pupils is not small (fewer than 5 is); the counts themselves stay
+    assert out["reading % on track"].tolist()[:2] == [80.0, 60.0]
+    assert out["reading % on track"].iloc[2:].isna().all()
+    assert out["maths % on track"].tolist()[:2] == [70, 40]
+    assert out["maths % on track"].iloc[2:].isna().all()
+    assert out["pupils"].tolist() == [30, 5, 3, 4, 0]
+
+
+def test_show_small_groups_keeps_the_figures_but_still_marks_them():
+    out = suppress_small_groups(groups(), "pupils", ["reading % on track"], show=True)
+    assert out["small_group"].tolist() == [False, False, True, True, True]
+    assert out["reading % on track"].tolist()[:4] == [80.0, 60.0, 66.7, 75.0]
+
+
+def test_the_threshold_can_be_raised_for_publication():
+    out = suppress_small_groups(groups(), "pupils", ["reading % on track"], minimum=10)
+    assert out["small_group"].tolist() == [False, True, True, True, True]
+
+
+def test_the_input_frame_is_not_changed():
+    given = groups()
+    suppress_small_groups(given, "pupils", ["reading % on track"])
+    assert given["reading % on track"].tolist()[2] == 66.7
+    assert "small_group" not in given.columns
+
+
+def test_report_offers_show_small_groups():
+    from targetkit.cli import main
+
+    if "report" not in main.commands:
+        pytest.skip("report is not registered yet")
+    assert "show_small_groups" in {param.name for param in main.commands["report"].params}
+
+
+def test_import_and_convert_give_a_pupil_the_same_pseudonym(tmp_path, key_file):
+    """An LA joins files made by different commands: the pseudonym must not depend on which."""
+    from targetkit.cli import main
+
+    if "import" not in main.commands:
+        pytest.skip("import is not registered yet")
+    source = write_cohort(tmp_path / "cohort.csv", UPNS)
+    converted, imported = tmp_path / "converted.xlsx", tmp_path / "cohort.xlsx"
+    assert convert(source, converted, "--pseudonymise", "--key-file", key_file).exit_code == 0
+    result = cli("import", source, "-o", imported, "--pseudonymise", "--key-file", key_file)
+    assert result.exit_code in (0, 1), result.stderr
+    pupils = openpyxl.load_workbook(imported)["Pupils"]
+    header = [cell.value for cell in pupils[1]]
+    column = header.index("upn") + 1
+    from_import = [pupils.cell(r, column).value for r in range(2, 2 + len(UPNS))]
+    from_convert = [
+        openpyxl.load_workbook(converted)["Converted"].cell(r, 1).value
+        for r in range(2, 2 + len(UPNS))
+    ]
+    assert from_import == from_convert == [expected_pseudonym(KEY, "upn", u) for u in UPNS]
