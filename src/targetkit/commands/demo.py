@@ -75,7 +75,21 @@ def _write_messy(path: Path, pupils: int, seed: int, force: bool) -> Path:
     writer.writerow([])
     writer.writerow(frame.columns)
     for row in frame.itertuples(index=False, name=None):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None or v != v else _cp1252(v) for v in row])
     with atomic_output(path, force=force) as temporary:
-        temporary.write_bytes(buffer.getvalue().encode("cp1252", errors="replace"))
+        temporary.write_bytes(buffer.getvalue().encode("cp1252"))
     return path
+
+
+def _cp1252(value: object) -> object:
+    """Windows-1252 cannot hold every name (ś): such letters lose their accent, as in SIMS."""
+    import unicodedata
+
+    if not isinstance(value, str):
+        return value
+    try:
+        value.encode("cp1252")
+    except UnicodeEncodeError:
+        decomposed = unicodedata.normalize("NFKD", value)
+        return "".join(c for c in decomposed if c.encode("cp1252", errors="ignore"))
+    return value

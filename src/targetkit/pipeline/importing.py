@@ -1,0 +1,671 @@
+"""Turn raw MIS tables into one clean cohort, listing every problem and dropping no pupil.
+
+Pure pandas (SPEC §4 `import`, §7 "Import severities"): the caller reads the files and hands
+over `SourceTable`s; this module maps headers to canonical names, leaves out blank and totals
+rows (listing each), normalises values, checks UPNs, year groups, dates of birth and grades, and
+joins several sources on `upn` (else `pupil_id`). Every check works on whole columns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from targetkit.columns import (
+    DATA_DROPS,
+    PUPIL_COLUMNS,
+    canonical_columns,
+    duplicates_of,
+    header_key,
+    parse_assessment,
+)
+from targetkit.errors import InputError, UsageError
+from targetkit.pipeline import values as v
+from targetkit.scales import load_scale
+from targetkit.upn import MISSING, validate_upns
+
+ISSUE_SHEET_COLUMNS = [
+    "severity",
+    "code",
+    "source_file",
+    "source_row",
+    "column",
+    "value",
+    "message",
+    "suggestion",
+]
+WHOLE_ROW = "(whole row)"
+BOOKKEEPING = ("source_file", "source_row", "row_issues")
+SEVERITIES = ("error", "warning", "info")
+BOOLEAN_COLUMNS = ("fsm", "disadvantaged", "lac", "gifted")
+TEXT_COLUMNS = ("pupil_id", "surname", "forename", "school")
+# Which scales a grade column may be on, by its point; the first wins a tie (SPEC §3 "Scales").
+SCALE_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "eyfs": ("eyfs",),
+    "ks1": ("nc",),
+    "ks2": ("nc", "ks2ss"),
+    "ks3": ("nc",),
+    "ks4": ("gcse91", "gcse"),
+    **{drop: ("steps", "nc") for drop in DATA_DROPS},
+    "target": ("nc", "steps", "gcse91", "gcse", "ks2ss", "pscales"),
+}
+_TARGET_SUFFIXES = ("_plan_target", "_previous_target", "_target")
+
+
+@dataclass
+class SourceTable:
+    """One table as read from a file: cells as stored, index = the row number seen in Excel."""
+
+    name: str
+    frame: pd.DataFrame
+    header_row: int = 1
+    blank_rows: Sequence[int] = ()
+
+
+@dataclass
+class Prepared:
+    """One source after mapping and checks; all frames indexed by source row."""
+
+    source: SourceTable
+    canonical: pd.DataFrame
+    unmapped: pd.DataFrame
+    issues: pd.DataFrame  # ISSUE_SHEET_COLUMNS, index = source row
+    headers: dict[str, str]  # canonical name -> original header
+    scales: dict[str, str]  # grade column -> scale used
+
+
+@dataclass
+class ImportResult:
+    """The cohort (`pupils`), every issue, and how the cohort was put together."""
+
+    pupils: pd.DataFrame
+    issues: pd.DataFrame
+    key: str | None
+    disadvantaged_from: str
+    headers: list[dict[str, str]] = field(default_factory=list)  # per source: original -> canon
+    scales: dict[str, str] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        found = self.issues["severity"].value_counts()
+        return {severity: int(found.get(severity, 0)) for severity in SEVERITIES}
+
+    def top_problems(self, n: int = 5) -> list[dict[str, object]]:
+        """The most frequent kinds of issue, errors first, each with an example message."""
+        if self.issues.empty:
+            return []
+        rank = self.issues["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+        grouped = (
+            self.issues.assign(rank=rank)
+            .groupby(["rank", "severity", "code", "column"], sort=False)
+            .agg(count=("message", "size"), example=("message", "first"))
+            .reset_index()
+            .sort_values(["rank", "count"], ascending=[True, False], kind="stable")
+            .head(n)
+        )
+        return [
+            {
+                "severity": row.severity,
+                "code": row.code,
+                "column": row.column,
+                "count": int(row.count),
+                "example": row.example,
+            }
+            for row in grouped.itertuples(index=False)
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Headers
+
+
+def map_headers(source: SourceTable, mapping: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Original header → canonical name for the columns targetkit knows.
+
+    Two headers meaning one column is an error naming both, except the pairs the vocabulary
+    lists (`Legal Surname` beside `Preferred Surname`: the legal one is used, the other kept).
+    """
+    found = canonical_columns(source.frame.columns, mapping)
+    for pair in v.vocabulary().preferred_headers:
+        use = [h for h in found if header_key(h) == header_key(pair.use)]
+        keep = [h for h in found if header_key(h) == header_key(pair.keep)]
+        if use and keep and found[use[0]] == found[keep[0]]:
+            del found[keep[0]]
+    for canonical, headers in duplicates_of(found).items():
+        names = " and ".join(repr(h) for h in headers)
+        raise InputError(
+            f"the columns {names} both mean {canonical!r}",
+            file=source.name,
+            row=source.header_row,
+            hint="remove or rename one, or map one to another name with --mapping",
+        )
+    return found
+
+
+def grade_scale(name: str) -> tuple[str, ...] | None:
+    """The scales a canonical grade column may be on, or None when it is not a grade column."""
+    if name.endswith(_TARGET_SUFFIXES):
+        return SCALE_CANDIDATES["target"]
+    parsed = parse_assessment(name)
+    if parsed is None:
+        return None
+    return SCALE_CANDIDATES.get(parsed[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows that are not pupils
+
+
+def totals_rows(frame: pd.DataFrame, identity: Sequence[str]) -> pd.Series:
+    """Rows that are totals or counts ("Total", "Count: 30", "30 pupils"), not pupils.
+
+    Needs: the raw frame and the headers of its identity columns (UPN, ids, names). A row is a
+    totals row when one of its cells starts like a total and its identity cells hold nothing
+    else. Returns the matching text per totals row (index = source row).
+    """
+    pattern = "|".join(f"(?:{p})" for p in v.vocabulary().totals_patterns)
+    matched = pd.Series(None, index=frame.index, dtype=object)
+    if not pattern or frame.empty:
+        return matched.dropna()
+    looks_like_total = re.compile(pattern, re.IGNORECASE)
+    hits = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    for column in frame.columns:
+        values = frame[column]
+        totals = {
+            u: u.strip()
+            for u in pd.unique(values.dropna())
+            if isinstance(u, str) and looks_like_total.match(u.strip())
+        }
+        if totals:
+            hit = values.isin(list(totals)).to_numpy(dtype=bool)
+            hits[column] = hit
+            matched = matched.where(matched.notna() | ~hit, values.map(totals))
+    any_hit = hits.any(axis=1)
+    identity_empty = pd.Series(True, index=frame.index)
+    for column in identity:
+        identity_empty &= pd.Series(v.is_blank(frame[column]), index=frame.index) | hits[column]
+    return matched[any_hit & identity_empty]
+
+
+def _row_issues(
+    rows: Sequence[int] | pd.Index,
+    severity: str,
+    code: str,
+    column: str,
+    value: object,
+    message: str,
+    suggestion: str = "",
+) -> pd.DataFrame:
+    index = pd.Index(list(rows), dtype="int64")
+    return pd.DataFrame(
+        {
+            "severity": severity,
+            "code": code,
+            "column": column,
+            "value": value if not isinstance(value, pd.Series) else value.to_numpy(dtype=object),
+            "message": message,
+            "suggestion": suggestion,
+        },
+        index=index,
+    ).astype(object)
+
+
+# ---------------------------------------------------------------------------------------------
+# One source
+
+
+def prepare_source(
+    source: SourceTable, *, academic_year: int, mapping: Mapping[str, str] | None = None
+) -> Prepared:
+    """Map, filter and check one source table. Adds nothing to the input; returns new frames."""
+    frame = source.frame
+    found = map_headers(source, mapping)
+    headers = {canonical: original for original, canonical in found.items()}
+    identity = [headers[c] for c in ("upn", "pupil_id", "surname", "forename") if c in headers]
+    totals = totals_rows(frame, identity)
+    issues = []
+    last_row = int(frame.index.max()) if len(frame) else 0
+    inside = [row for row in source.blank_rows if row < last_row]
+    if inside:
+        issues.append(
+            _row_issues(inside, "info", "BLANK_ROW", WHOLE_ROW, "", "blank row; left out")
+        )
+    if len(totals):
+        issues.append(
+            _row_issues(
+                totals.index,
+                "info",
+                "TOTALS_ROW",
+                WHOLE_ROW,
+                totals,
+                "a totals or count row, not a pupil; left out",
+            )
+        )
+    pupils = frame.drop(index=totals.index)
+    canonical = pd.DataFrame(index=pupils.index)
+    scales: dict[str, str] = {}
+    for name, original in headers.items():
+        normalised, used = _normalise_column(name, pupils[original])
+        if used:
+            scales[name] = used
+        canonical[name] = normalised.values
+        found_issues = normalised.issues.assign(column=original)
+        issues.append(found_issues)
+    if "upn" in canonical:
+        issues.append(_upn_issues(canonical, headers["upn"]))
+    elif len(pupils):
+        issues.append(
+            _row_issues(
+                [source.header_row],
+                "warning",
+                "NO_UPN_COLUMN",
+                WHOLE_ROW,
+                "",
+                "no UPN column: pupils cannot be checked or matched by UPN",
+                "add the UPN to the export, or map its column with --mapping",
+            )
+        )
+    if "dob" in canonical and "year_group" in canonical:
+        issues.append(_dob_issues(canonical, headers["dob"], academic_year))
+    unmapped = pupils[[c for c in pupils.columns if c not in found]]
+    # A re-imported cohort already has targetkit's bookkeeping columns: keep them, renamed.
+    unmapped = unmapped.rename(columns={c: f"{c} (input)" for c in BOOKKEEPING if c in unmapped})
+    all_issues = _in_sheet_order(_stack(issues), list(frame.columns)).assign(
+        source_file=source.name
+    )
+    return Prepared(source, canonical, unmapped, all_issues, headers, scales)
+
+
+def _normalise_column(name: str, raw: pd.Series) -> tuple[v.Normalised, str | None]:
+    if name == "upn":
+        cleaned = raw.map(lambda x: str(x).strip().upper() or None, na_action="ignore")
+        return v.Normalised(cleaned.astype(object), v.empty_issues()), None
+    if name in BOOLEAN_COLUMNS:
+        return v.normalise_boolean(raw), None
+    if name == "eal":
+        return v.normalise_eal(raw), None
+    if name == "year_group":
+        return v.normalise_year_group(raw), None
+    if name == "gender":
+        return v.normalise_gender(raw), None
+    if name == "sen":
+        return v.normalise_sen(raw), None
+    if name == "ethnicity":
+        return v.normalise_ethnicity(raw), None
+    if name == "dob":
+        return v.normalise_date(raw), None
+    if name == "attendance":
+        return v.normalise_attendance(raw), None
+    candidates = grade_scale(name)
+    if candidates:
+        return _normalise_grades(raw, candidates)
+    return v.normalise_text(raw), None
+
+
+def _normalise_grades(raw: pd.Series, candidates: Sequence[str]) -> tuple[v.Normalised, str]:
+    """Grades on the candidate scale that reads most of the column (first wins a tie).
+
+    The column gets the canonical grade (`2B` → `2b`, with an info issue) or the non-grade
+    code (`A`); a value no candidate scale knows is an error with the nearest grades, left blank.
+    """
+    text = raw.map(lambda x: str(x).strip(), na_action="ignore")
+    parsed = [load_scale(name).parse(text) for name in candidates]
+    counts = [int(p.grade.notna().sum()) for p in parsed]
+    best = parsed[int(np.argmax(counts))]
+    values = best.grade.where(best.grade.notna(), best.code)
+    respelt = best.grade.notna() & (best.grade != text)
+    issues = [
+        _row_issues(
+            raw.index[respelt],
+            "info",
+            "GRADE_SPELLING",
+            "",
+            text[respelt],
+            "grade written " + text[respelt] + " recorded as " + best.grade[respelt],
+        )
+    ]
+    problems = best.problems("")
+    if len(problems):
+        issues.append(
+            _row_issues(
+                problems.index,
+                "error",
+                "UNKNOWN_GRADE",
+                "",
+                problems["value"],
+                f"not a grade of the {best.scale.name} scale ({best.scale.title}); left blank",
+            ).assign(
+                suggestion=("nearest: " + problems["suggestion"]).where(
+                    problems["suggestion"] != "", ""
+                )
+            )
+        )
+    frame = _stack(issues)[v.ISSUE_COLUMNS]
+    return v.Normalised(values.astype(object), frame), best.scale.name
+
+
+def _upn_issues(canonical: pd.DataFrame, header: str) -> pd.DataFrame:
+    """Missing, malformed, wrong-check-letter, temporary and duplicate UPNs (every row involved)."""
+    checked = validate_upns(canonical["upn"])
+    problem = checked["problem"]
+    codes = np.select(
+        [
+            problem.eq(MISSING).to_numpy(dtype=bool),
+            problem.str.startswith("wrong check letter").fillna(False).to_numpy(dtype=bool),
+        ],
+        ["MISSING_UPN", "UPN_CHECK_LETTER"],
+        default="UPN_FORMAT",
+    )
+    bad = problem.notna().to_numpy(dtype=bool)
+    found = [
+        _row_issues(
+            canonical.index[bad], "error", "", header, canonical["upn"][bad].fillna(""), ""
+        ).assign(
+            code=codes[bad],
+            message=problem[bad].to_numpy(dtype=object),
+            suggestion=np.where(
+                codes[bad] == "MISSING_UPN",
+                "add the pupil's UPN from the MIS",
+                "check the UPN in the MIS (a character may be mistyped)",
+            ),
+        )
+    ]
+    temporary = checked["temporary"] & ~bad
+    if temporary.any():
+        found.append(
+            _row_issues(
+                canonical.index[temporary],
+                "info",
+                "TEMPORARY_UPN",
+                header,
+                canonical["upn"][temporary],
+                "a temporary UPN",
+                "replace it with the permanent UPN when it arrives",
+            )
+        )
+    upn = canonical["upn"]
+    repeated = upn.notna() & upn.duplicated(keep=False)
+    if repeated.any():
+        rows = pd.Series(upn.index[repeated], index=upn.index[repeated])
+        where = rows.groupby(upn[repeated]).agg(lambda r: ", ".join(str(x) for x in r))
+        found.append(
+            _row_issues(
+                upn.index[repeated],
+                "error",
+                "DUPLICATE_UPN",
+                header,
+                upn[repeated],
+                "the same UPN is on rows " + upn[repeated].map(where),
+                "keep one row per pupil, or correct the UPN",
+            )
+        )
+    return _stack(found)
+
+
+def _dob_issues(canonical: pd.DataFrame, header: str, academic_year: int) -> pd.DataFrame:
+    """A date of birth outside the age range of the pupil's year group is a warning."""
+    year_group = canonical["year_group"].astype("Int64")
+    expected = v.birth_year_group(canonical["dob"], academic_year)
+    nursery_ok = year_group.eq(-1) & expected.isin([-1, -2])
+    wrong = (
+        (year_group.notna() & expected.notna() & year_group.ne(expected) & ~nursery_ok)
+        .fillna(False)
+        .astype(bool)
+    )
+    if not wrong.any():
+        return v.empty_issues()
+    labels = {g: v.year_label(g) for g in range(-6, 20)}
+    dob_text = canonical["dob"][wrong].map(lambda d: d.strftime("%d/%m/%Y"))
+    year_text = f"{academic_year}/{(academic_year + 1) % 100:02d}"
+    message = (
+        "born "
+        + dob_text
+        + ": the "
+        + expected[wrong].map(labels).fillna("another year").astype(str)
+        + f" age range in {year_text}, not "
+        + year_group[wrong].map(labels).astype(str)
+    )
+    return _row_issues(
+        canonical.index[wrong],
+        "warning",
+        "DOB_OUTSIDE_YEAR_GROUP",
+        header,
+        dob_text,
+        "",
+        "check the date of birth and the year group (fine for a pupil taught out of year group)",
+    ).assign(message=message.to_numpy(dtype=object))
+
+
+def _in_sheet_order(issues: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Issues by source row, then left to right as the columns stand in the file."""
+    position = {name: i for i, name in enumerate(columns)}
+    order = issues["column"].map(position).fillna(-1)
+    keys = pd.DataFrame({"row": issues.index.to_numpy(), "position": order.to_numpy()})
+    return issues.iloc[keys.sort_values(["row", "position"], kind="stable").index.to_numpy()]
+
+
+def _stack(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    kept = [f for f in frames if len(f)]
+    if not kept:
+        return v.empty_issues().assign(column=pd.Series(dtype=object))
+    return pd.concat(kept).astype(object)
+
+
+# ---------------------------------------------------------------------------------------------
+# Several sources: one cohort
+
+
+def join_key(prepared: Sequence[Prepared]) -> str | None:
+    """`upn` when every source has it, else `pupil_id`; None for a single source."""
+    if len(prepared) == 1:
+        return None
+    for key in ("upn", "pupil_id"):
+        if all(key in p.canonical for p in prepared):
+            return key
+    names = ", ".join(p.source.name for p in prepared if "upn" not in p.canonical)
+    raise UsageError(
+        f"cannot join the sources: {names} has neither a UPN nor an admission number column",
+        hint="import the files one at a time, or add a UPN column",
+    )
+
+
+def import_cohort(
+    sources: Sequence[SourceTable],
+    *,
+    academic_year: int,
+    mapping: Mapping[str, str] | None = None,
+) -> ImportResult:
+    """The whole import: every pupil row of every source in `pupils`, every problem in `issues`.
+
+    `pupils` has the canonical columns (normalised), then the unmapped columns unchanged, then
+    `source_file`, `source_row` and `row_issues`. Pupils of the first source come first in its
+    order; later sources fill in their columns by key and add pupils the first does not have.
+    """
+    prepared = [prepare_source(s, academic_year=academic_year, mapping=mapping) for s in sources]
+    key = join_key(prepared)
+    base = prepared[0]
+    cohort = pd.concat(
+        [base.canonical.reset_index(drop=True), base.unmapped.reset_index(drop=True)], axis=1
+    )
+    origin = [base.source.name] * len(base.canonical)
+    origin_rows = list(base.canonical.index)
+    positions = [pd.Series(np.arange(len(base.canonical)), index=base.canonical.index)]
+    issues = [base.issues]
+    for other in prepared[1:]:
+        cohort, placed, extra = _join_source(cohort, origin, origin_rows, base, other, key)
+        origin += [other.source.name] * (len(cohort) - len(origin))
+        origin_rows += list(other.canonical.index[(placed >= len(origin_rows)).to_numpy()])
+        positions.append(placed)
+        issues.append(pd.concat([other.issues, extra]) if len(extra) else other.issues)
+    pupils, disadvantaged_from = _with_disadvantaged(cohort, prepared)
+    pupils = _order_columns(pupils, prepared)
+    pupils["source_file"] = origin
+    pupils["source_row"] = pd.array(origin_rows, dtype="Int64")
+    all_issues, pupils["row_issues"] = _collect_issues(issues, positions, len(pupils))
+    scales: dict[str, str] = {}
+    for p in prepared:
+        scales.update(p.scales)
+    return ImportResult(
+        pupils=pupils,
+        issues=all_issues,
+        key=key,
+        disadvantaged_from=disadvantaged_from,
+        headers=[{o: c for c, o in p.headers.items()} for p in prepared],
+        scales=scales,
+    )
+
+
+def _join_source(
+    cohort: pd.DataFrame,
+    origin: list[str],
+    origin_rows: list[int],
+    base: Prepared,
+    other: Prepared,
+    key: str | None,
+) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """Fill `other`'s columns into the cohort by key; report conflicts; append the unmatched."""
+    assert key is not None
+    cohort_keys = _join_values(cohort[key], key)
+    unique_keys = cohort_keys.notna() & ~cohort_keys.duplicated(keep=False)
+    where = pd.Series(np.flatnonzero(unique_keys.to_numpy()), index=cohort_keys[unique_keys])
+    theirs = _join_values(other.canonical[key], key)
+    joinable = theirs.notna() & ~theirs.duplicated(keep=False) & theirs.isin(where.index)
+    placed = pd.Series(-1, index=other.canonical.index, dtype="int64")
+    placed[joinable] = where.reindex(theirs[joinable]).to_numpy()
+    unmatched = ~joinable
+    placed[unmatched] = np.arange(len(cohort), len(cohort) + int(unmatched.sum()))
+    extra_issues = []
+    renamed = {
+        c: f"{c} ({other.source.name})" for c in other.unmapped.columns if c in cohort.columns
+    }
+    additions = pd.concat([other.canonical, other.unmapped.rename(columns=renamed)], axis=1)
+    appended = additions[unmatched.to_numpy()].reset_index(drop=True)
+    matched_rows = additions[joinable.to_numpy()]
+    target = placed[joinable].to_numpy()
+    for column in additions.columns:
+        incoming = matched_rows[column]
+        if column not in cohort.columns:
+            cohort[column] = pd.Series([None] * len(cohort), dtype=incoming.dtype)
+            cohort.loc[target, column] = incoming.to_numpy()
+            continue
+        current = cohort[column].iloc[target]
+        both = current.notna().to_numpy() & incoming.notna().to_numpy()
+        differ = both.copy()
+        differ[both] = current.to_numpy(dtype=object)[both] != incoming.to_numpy(dtype=object)[both]
+        if differ.any() and column != key:
+            first_rows = np.array(origin_rows, dtype=object)[target[differ]]
+            kept = current.to_numpy(dtype=object)[differ]
+            extra_issues.append(
+                _row_issues(
+                    incoming.index[differ],
+                    "warning",
+                    "CONFLICTING_SOURCES",
+                    other.headers.get(column, column),
+                    incoming[differ].map(_text),
+                    "",
+                    "keep the right value in one place (the MIS), and export again",
+                ).assign(
+                    message=[
+                        f"{base.source.name} row {row} has {_text(k)!s}; kept that value"
+                        for row, k in zip(first_rows, kept, strict=True)
+                    ]
+                )
+            )
+        fill = current.isna().to_numpy() & incoming.notna().to_numpy()
+        if fill.any():
+            cohort.loc[target[fill], column] = incoming.to_numpy(dtype=object)[fill]
+    if len(appended):
+        missing_key = appended[key].isna().to_numpy()
+        keyed = other.canonical.index[unmatched.to_numpy()][~missing_key]
+        if len(keyed):
+            extra_issues.append(
+                _row_issues(
+                    keyed,
+                    "warning",
+                    "NOT_IN_FIRST_SOURCE",
+                    other.headers[key],
+                    other.canonical.loc[keyed, key],
+                    f"not in {base.source.name}; added as a pupil at the end",
+                    "check this pupil is on roll",
+                )
+            )
+        cohort = pd.concat([cohort, appended], ignore_index=True)
+    extra = _stack(extra_issues).assign(source_file=other.source.name)
+    return cohort, placed, extra
+
+
+def _join_values(values: pd.Series, key: str) -> pd.Series:
+    """Keys as compared when joining: an admission number `001258` (CSV) is `1258` (workbook)."""
+    keys = values.astype(object)
+    if key == "pupil_id":
+        keys = keys.map(lambda k: str(k).lstrip("0") or "0", na_action="ignore")
+    return keys
+
+
+def _text(value: object) -> str:
+    if hasattr(value, "strftime"):
+        return value.strftime("%d/%m/%Y")  # type: ignore[union-attr]
+    return str(value)
+
+
+def _with_disadvantaged(
+    cohort: pd.DataFrame, prepared: Sequence[Prepared]
+) -> tuple[pd.DataFrame, str]:
+    """`disadvantaged` from its column when any source has one, else FSM or looked after."""
+    for p in prepared:
+        if "disadvantaged" in p.headers:
+            return cohort, f"from the column {p.headers['disadvantaged']!r} of {p.source.name}"
+    parts = [c for c in ("fsm", "lac") if c in cohort]
+    if not parts:
+        return cohort, "not available: no disadvantaged, pupil premium, FSM or looked-after column"
+    derived = pd.Series(pd.NA, index=cohort.index, dtype="boolean")
+    derived[:] = False
+    for column in parts:
+        derived = derived | cohort[column].astype("boolean")
+    cohort = cohort.assign(disadvantaged=derived)
+    names = " or ".join({"fsm": "FSM", "lac": "looked after"}[c] for c in parts)
+    return cohort, f"derived as {names} (no disadvantaged or pupil premium column)"
+
+
+def _order_columns(cohort: pd.DataFrame, prepared: Sequence[Prepared]) -> pd.DataFrame:
+    canonical: list[str] = [c for c in PUPIL_COLUMNS if c in cohort.columns]
+    for p in prepared:
+        canonical += [c for c in p.canonical.columns if c not in canonical]
+    rest = [c for c in cohort.columns if c not in canonical]
+    return cohort[canonical + rest].copy()
+
+
+def _collect_issues(
+    issues: Sequence[pd.DataFrame], positions: Sequence[pd.Series], n: int
+) -> tuple[pd.DataFrame, pd.Series]:
+    """All issues in source order, and each pupil's errors and warnings as one text."""
+    frames = []
+    for order, (found, where) in enumerate(zip(issues, positions, strict=True)):
+        if not len(found):
+            continue
+        frames.append(
+            found.assign(
+                source_row=found.index.to_numpy(),
+                pupil=where.reindex(found.index).to_numpy(),
+                file_order=order,
+            )
+        )
+    if not frames:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in ISSUE_SHEET_COLUMNS})
+        return empty, pd.Series([None] * n, dtype=object)
+    every = pd.concat(frames, ignore_index=True)
+    every = every.sort_values(["file_order", "source_row"], kind="stable")
+    every["source_row"] = every["source_row"].astype("int64")
+    row_text = every[every["severity"].isin(["error", "warning"]) & every["pupil"].notna()]
+    text = (
+        (row_text["severity"] + " " + row_text["column"].astype(str) + ": " + row_text["message"])
+        .groupby(row_text["pupil"].astype("int64"))
+        .agg("; ".join)
+    )
+    row_issues = pd.Series(text.reindex(range(n)).to_numpy(dtype=object), dtype=object)
+    for column in ("value", "suggestion"):
+        every[column] = every[column].fillna("").astype(object)
+    return every[ISSUE_SHEET_COLUMNS].reset_index(drop=True), row_issues

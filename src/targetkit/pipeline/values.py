@@ -1,0 +1,482 @@
+"""Normalise the values of pupil columns as MIS exports spell them (SPEC §3, §7 "Unknown values").
+
+Each normaliser takes one column (index = the source row) and returns the canonical values plus
+the issues found: `error` when the value cannot be used (left blank), `info` when targetkit changed
+it for the user (old SEN code `A` → `K`). The vocabularies are data (`data/columns/values.yaml`).
+Work is done once per *distinct* value and mapped back, so 100,000 rows cost a lookup each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from targetkit.datafiles import load_yaml_model
+
+Severity = Literal["error", "warning", "info"]
+ISSUE_COLUMNS = ["severity", "code", "value", "message", "suggestion"]
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+_FOLD = re.compile(r"[\s_\-.]+")
+_UK_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
+_SERIAL = re.compile(r"^\d{4,5}(?:\.0+)?$")
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+
+# ---------------------------------------------------------------------------------------------
+# The vocabulary file
+
+
+class YearGroups(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prefixes: list[str]
+    named: dict[str, int]
+    lowest: int
+    highest: int
+
+
+class OldSen(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Literal["N", "K", "E"]
+    title: str
+
+
+class Sen(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    codes: dict[Literal["N", "K", "E"], list[str]]
+    old: dict[str, OldSen]
+
+
+class FirstLanguage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    english: list[str]
+    other: list[str]
+    unknown: list[str]
+
+
+class PreferredHeader(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    use: str
+    keep: str
+
+
+class Vocabulary(BaseModel):
+    """`data/columns/values.yaml`, validated when loaded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1)
+    booleans: dict[Literal["true", "false"], list[str]]
+    year_groups: YearGroups
+    gender: dict[Literal["F", "M"], list[str]]
+    sen: Sen
+    first_language: FirstLanguage
+    ethnicity: dict[str, str]
+    preferred_headers: list[PreferredHeader] = []
+    totals_patterns: list[str] = []
+
+
+@cache
+def vocabulary() -> Vocabulary:
+    path = resources.files("targetkit").joinpath("data/columns/values.yaml")
+    return load_yaml_model(path, Vocabulary)  # type: ignore[arg-type]
+
+
+def fold(value: object) -> str:
+    """Compare vocabulary words ignoring case and runs of spaces, `_`, `-` and `.`."""
+    return _FOLD.sub(" ", str(value).strip().lower()).strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# The shared machinery: judge each distinct value once
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a normaliser makes of one distinct value."""
+
+    value: object = None
+    severity: Severity | None = None
+    code: str = ""
+    message: str = ""
+    suggestion: str = ""
+
+
+@dataclass
+class Normalised:
+    """A normalised column and its issues (index = source row; columns `ISSUE_COLUMNS`)."""
+
+    values: pd.Series
+    issues: pd.DataFrame
+
+
+def is_blank(values: pd.Series) -> np.ndarray:
+    """Missing values and text that is only spaces."""
+    text = values.astype(object)
+    missing = text.isna().to_numpy(dtype=bool)
+    spaces = [u for u in pd.unique(text[~missing]) if isinstance(u, str) and not u.strip()]
+    return missing | text.isin(spaces).to_numpy(dtype=bool)
+
+
+def judge_distinct(
+    values: pd.Series, judge: Callable[[object], Verdict], dtype: str | None = None
+) -> Normalised:
+    """Apply `judge` to each distinct non-blank value and map the verdicts back onto the rows."""
+    raw = values.astype(object)
+    blank = is_blank(raw)
+    present = raw[~blank]
+    verdicts: dict[Hashable, Verdict] = {v: judge(v) for v in pd.unique(present)}
+    result = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+    if len(present):
+        result[~blank] = present.map({k: v.value for k, v in verdicts.items()}).to_numpy(
+            dtype=object
+        )
+    result = result.where(result.notna(), None) if dtype is None else result.astype(dtype)
+    flagged = {k: v for k, v in verdicts.items() if v.severity is not None}
+    bad = present[present.isin(list(flagged))] if flagged else present.iloc[:0]
+    issues = pd.DataFrame(
+        {
+            "severity": bad.map({k: v.severity for k, v in flagged.items()}),
+            "code": bad.map({k: v.code for k, v in flagged.items()}),
+            "value": bad.map(_display),
+            "message": bad.map({k: v.message for k, v in flagged.items()}),
+            "suggestion": bad.map({k: v.suggestion for k, v in flagged.items()}),
+        },
+        index=bad.index,
+        columns=ISSUE_COLUMNS,
+    ).astype(object)
+    return Normalised(result, issues)
+
+
+def _display(value: object) -> str:
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def empty_issues(index: pd.Index | None = None) -> pd.DataFrame:
+    return pd.DataFrame(
+        {name: pd.Series(dtype=object) for name in ISSUE_COLUMNS},
+        index=index if index is not None else pd.Index([], dtype="int64"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalisers, one per kind of pupil column
+
+
+def _word_table(groups: dict[str, list[str]]) -> dict[str, str]:
+    return {fold(word): name for name, words in groups.items() for word in [name, *words]}
+
+
+def normalise_boolean(values: pd.Series) -> Normalised:
+    """Y/N, Yes/No, True/False, T/F, 1/0 → True/False; blank stays blank (unknown)."""
+    words = _word_table(vocabulary().booleans)
+
+    def judge(value: object) -> Verdict:
+        if isinstance(value, bool):
+            return Verdict(value)
+        found = words.get(fold(value))
+        if found is None:
+            return Verdict(
+                None, "error", "NOT_YES_NO", "not a yes/no value; left blank", "Y or N (or blank)"
+            )
+        return Verdict(found == "true")
+
+    return judge_distinct(values, judge, "boolean")
+
+
+def year_group_of(value: object) -> int | None:
+    """`Year 3`, `Y3`, `3`, `R`/`Rec` → 0, `N1`/`N2` → -1; None when not a year group."""
+    rules = vocabulary().year_groups
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        number = float(value)
+        return int(number) if number.is_integer() else None
+    text = fold(value)
+    candidates = [text]
+    for prefix in sorted(rules.prefixes, key=len, reverse=True):
+        if text.startswith(prefix):
+            candidates.append(text[len(prefix) :].strip())
+    for candidate in candidates:
+        if candidate in rules.named:
+            return rules.named[candidate]
+        if re.fullmatch(r"-?\d+", candidate):
+            return int(candidate)
+    return None
+
+
+def year_label(year_group: int) -> str:
+    """How a school names a year group: Nursery, Reception, Year 1 ... Year 13."""
+    return {-2: "Nursery", -1: "Nursery", 0: "Reception"}.get(year_group, f"Year {year_group}")
+
+
+def normalise_year_group(values: pd.Series) -> Normalised:
+    """Year groups as integers (Reception 0, Nursery -1); out of range or unreadable → error."""
+    rules = vocabulary().year_groups
+
+    def judge(value: object) -> Verdict:
+        number = year_group_of(value)
+        if number is None:
+            return Verdict(
+                None,
+                "error",
+                "NOT_A_YEAR_GROUP",
+                "not a year group; left blank",
+                "e.g. Year 3, Y3, 3, R or N1",
+            )
+        if not rules.lowest <= number <= rules.highest:
+            return Verdict(
+                None,
+                "error",
+                "YEAR_GROUP_OUT_OF_RANGE",
+                f"year group {number} is outside Nursery to Year {rules.highest}; left blank",
+                "check the NC year",
+            )
+        return Verdict(number)
+
+    return judge_distinct(values, judge, "Int64")
+
+
+def normalise_gender(values: pd.Series) -> Normalised:
+    """F/M (also Female/Male, Girl/Boy)."""
+    words = _word_table(vocabulary().gender)
+
+    def judge(value: object) -> Verdict:
+        found = words.get(fold(value))
+        if found is None:
+            return Verdict(None, "error", "NOT_A_GENDER", "not F or M; left blank", "F or M")
+        return Verdict(found)
+
+    return judge_distinct(values, judge)
+
+
+def normalise_sen(values: pd.Series) -> Normalised:
+    """SEN provision N/K/E; the retired codes A/P (→ K) and S (→ E) are changed with a note."""
+    sen = vocabulary().sen
+    words = _word_table(sen.codes)
+    old = {fold(code): item for code, item in sen.old.items()}
+
+    def judge(value: object) -> Verdict:
+        key = fold(value)
+        if key in words:
+            return Verdict(words[key])
+        if key in old:
+            item = old[key]
+            return Verdict(
+                item.code,
+                "info",
+                "OLD_SEN_CODE",
+                f"old SEN code {str(value).strip()} ({item.title}) recorded as {item.code}",
+            )
+        return Verdict(
+            None,
+            "error",
+            "NOT_A_SEN_CODE",
+            "not a SEN provision code; left blank",
+            "N (none), K (SEN support) or E (EHC plan)",
+        )
+
+    return judge_distinct(values, judge)
+
+
+def normalise_eal(values: pd.Series) -> Normalised:
+    """EAL from a yes/no column or a first-language column (ENG/ENB → False, OTH/OTB → True).
+
+    NOT/REF (not obtained, refused) give blank: unknown, not "not EAL". A language named in full
+    ("Polish") counts as a first language other than English, with a note.
+    """
+    language = vocabulary().first_language
+    booleans = _word_table(vocabulary().booleans)
+    english = {fold(w) for w in language.english}
+    other = {fold(w) for w in language.other}
+    unknown = {fold(w) for w in language.unknown}
+
+    def judge(value: object) -> Verdict:
+        if isinstance(value, bool):
+            return Verdict(value)
+        key = fold(value)
+        if key in english:
+            return Verdict(False)
+        if key in other:
+            return Verdict(True)
+        if key in unknown:
+            return Verdict(None)
+        if key in booleans:
+            return Verdict(booleans[key] == "true")
+        if re.fullmatch(r"[a-z][a-z ()']{2,}", key):
+            return Verdict(
+                True,
+                "info",
+                "LANGUAGE_NAMED",
+                f"first language {str(value).strip()!r} taken as other than English (EAL)",
+            )
+        return Verdict(
+            None,
+            "error",
+            "NOT_A_LANGUAGE",
+            "not a first language or yes/no value; left blank",
+            "ENG, OTH, NOT, REF, or Y/N",
+        )
+
+    return judge_distinct(values, judge, "boolean")
+
+
+def normalise_ethnicity(values: pd.Series) -> Normalised:
+    """CBDS ethnicity codes (upper case); a category spelt out in full is turned into its code."""
+    codes = vocabulary().ethnicity
+    lookup = {fold(code): code for code in codes} | {fold(t): c for c, t in codes.items()}
+
+    def judge(value: object) -> Verdict:
+        found = lookup.get(fold(value))
+        if found is not None:
+            return Verdict(found)
+        near = difflib.get_close_matches(str(value).strip().upper(), list(codes), n=3, cutoff=0.5)
+        return Verdict(
+            None,
+            "error",
+            "NOT_AN_ETHNICITY_CODE",
+            "not a CBDS ethnicity code; left blank",
+            ", ".join(near) or "see the CBDS code list",
+        )
+
+    return judge_distinct(values, judge)
+
+
+def normalise_text(values: pd.Series) -> Normalised:
+    """Names, ids, schools: text with surrounding spaces removed, otherwise exactly as typed."""
+
+    def judge(value: object) -> Verdict:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return Verdict(str(value).strip())
+
+    return judge_distinct(values, judge)
+
+
+def normalise_attendance(values: pd.Series) -> Normalised:
+    """Attendance as a percentage: `95.5`, `95.5%`; a column of fractions (0.955) × 100."""
+
+    def judge(value: object) -> Verdict:
+        text = str(value).strip().rstrip("%").strip()
+        if isinstance(value, bool) or not _NUMBER.match(text):
+            return Verdict(None, "error", "NOT_A_PERCENTAGE", "not a percentage; left blank")
+        return Verdict(float(text))
+
+    result = judge_distinct(values, judge)
+    numbers = pd.to_numeric(result.values, errors="coerce").astype("float64")
+    present = numbers.dropna()
+    if len(present) and (present <= 1).all() and (present < 1).any():
+        numbers = numbers * 100  # Excel stores a cell shown as 95.5% as 0.955
+    wrong = numbers.notna() & ((numbers < 0) | (numbers > 100))
+    if wrong.any():
+        extra = pd.DataFrame(
+            {
+                "severity": "error",
+                "code": "NOT_A_PERCENTAGE",
+                "value": values[wrong].map(_display),
+                "message": "attendance must be 0 to 100%; left blank",
+                "suggestion": "",
+            },
+            index=values.index[wrong],
+        )
+        numbers = numbers.where(~wrong)
+        result.issues = pd.concat([result.issues, extra]).astype(object)
+    return Normalised(numbers, result.issues)
+
+
+def normalise_date(values: pd.Series, *, latest_year: int | None = None) -> Normalised:
+    """Dates as `datetime.date`: dd/mm/yyyy (UK order, never read as US), ISO, Excel serials.
+
+    A value that is only a date when read month first (`02/17/2016`) is an error with the UK
+    spelling suggested, never silently swapped. Two-digit years are read as 20yy unless that is
+    after `latest_year`, with a note.
+    """
+    latest = latest_year or dt.date.today().year
+
+    def judge(value: object) -> Verdict:
+        if isinstance(value, dt.datetime):
+            return Verdict(value.date())
+        if isinstance(value, dt.date):
+            return Verdict(value)
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            return _serial(float(value), value)
+        text = str(value).strip()
+        match = _ISO_DATE.match(text)
+        if match:
+            return _make(int(match[1]), int(match[2]), int(match[3]), value)
+        match = _UK_DATE.match(text)
+        if match:
+            day, month, year = int(match[1]), int(match[2]), match[3]
+            note = None
+            full_year = int(year)
+            if len(year) == 2:
+                full_year = 2000 + full_year if 2000 + full_year <= latest else 1900 + full_year
+                note = f"two-digit year read as {full_year}"
+            verdict = _make(full_year, month, day, value)
+            if verdict.value is None and 1 <= day <= 12 and 13 <= month <= 31:
+                swapped = _make(full_year, day, month, value)
+                if swapped.value is not None:
+                    return Verdict(
+                        None,
+                        "error",
+                        "US_DATE",
+                        "looks like a month-first (US) date; targetkit reads dates day first "
+                        "(dd/mm/yyyy) and never guesses; left blank",
+                        f"{swapped.value:%d/%m/%Y}",  # type: ignore[str-format]
+                    )
+            if verdict.value is not None and note:
+                return Verdict(verdict.value, "info", "TWO_DIGIT_YEAR", note)
+            return verdict
+        if _SERIAL.match(text):
+            return _serial(float(text), value)
+        return Verdict(
+            None, "error", "NOT_A_DATE", "not a date; left blank", "dd/mm/yyyy, e.g. 17/02/2016"
+        )
+
+    return judge_distinct(values, judge)
+
+
+def _make(year: int, month: int, day: int, original: object) -> Verdict:
+    try:
+        return Verdict(dt.date(year, month, day))
+    except ValueError:
+        return Verdict(None, "error", "NOT_A_DATE", "not a real date; left blank", "dd/mm/yyyy")
+
+
+def _serial(number: float, original: object) -> Verdict:
+    """An Excel serial day number (1 = 01/01/1900; Excel's 1900 leap-year bug allowed for)."""
+    if not 1 <= number < 2958466:
+        return Verdict(None, "error", "NOT_A_DATE", "not a date; left blank", "dd/mm/yyyy")
+    return Verdict(EXCEL_EPOCH + dt.timedelta(days=int(number)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Row-level checks that need two columns
+
+
+def birth_year_group(dob: pd.Series, academic_year: int) -> pd.Series:
+    """The year group of a date of birth in the academic year starting 1 Sep `academic_year`.
+
+    A pupil born between 1 September of year Y-5-g and 31 August of year Y-4-g is in year group g
+    (Reception g=0) in academic year Y/Y+1. Needs dates (`datetime.date` or blank).
+    """
+    stamps = pd.to_datetime(dob.astype(object), errors="coerce")
+    born_in = stamps.dt.year - 1 + (stamps.dt.month >= 9).astype("float64")  # its academic year
+    return (academic_year - 5 - born_in).astype("Int64")
