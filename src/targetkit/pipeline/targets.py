@@ -1,0 +1,955 @@
+"""Pupil targets from a policy and conversion data: pure pandas, vectorised over pupils.
+
+For each subject: the prior result, the benchmark's chance of each key threshold and most likely
+outcome, the policy's minimum, the benchmark quota (so the pupil targets add up to what the
+best schools achieve), "never lower" floors (prior, latest attainment, previous target), EHC
+plan targets, milestones, a one-sentence reason and flags. SPEC §3 "Policies" and §7.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from targetkit.columns import DATA_DROPS, parse_assessment
+from targetkit.policies import Policy
+from targetkit.scales import Scale, load_scale
+
+if TYPE_CHECKING:
+    from targetkit.conversion_tables import ConversionTable
+
+BENCHMARK_LABELS = {"top25": "top-25% schools", "top50": "top-50% schools", "national": "national"}
+GROUP_COLUMNS = ("disadvantaged", "sen", "eal", "lac", "gender", "ethnicity")
+SMALL_GROUP = 5
+_NC_WHOLE = {0: "W", 1: "1", 2: "2", 3: "3", 4: "4", 5: "5", 6: "6", 7: "7", 8: "8", 9: "EP"}
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f"}
+
+
+@dataclass
+class TargetResult:
+    """What `compute_targets` gives back.
+
+    `pupils` has the cohort's index and order and only the added columns; `comments` holds the
+    cell comment for each `<subject>_target`; `summary` the school-level rows; `by_group` the
+    same by pupil group; `notes` what the About sheet should record (e.g. benchmark fallbacks).
+    """
+
+    pupils: pd.DataFrame
+    summary: pd.DataFrame
+    subjects: list[str]
+    thresholds: dict[str, str]
+    policy: Policy
+    by_group: pd.DataFrame = field(default_factory=pd.DataFrame)
+    comments: dict[str, pd.Series] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    benchmark: str = "top25"
+
+
+@cache
+def _load_table(name: str) -> ConversionTable:
+    """A conversion table, loaded and validated once per process (it caches its lookups)."""
+    from targetkit.conversion_tables import load_table
+
+    return load_table(name)
+
+
+def threshold_label(name: str) -> str:
+    """`4plus` → `4+` for sentences."""
+    return name.replace("plus", "+")
+
+
+def grade_at_or_above(scale: Scale, points: pd.Series) -> pd.Series:
+    """The lowest main grade with at least these points (NaN → None; above the top → top)."""
+    grade_points = np.array([g.points for g in scale.grades])
+    names = np.array(scale.grade_names, dtype=object)
+    values = points.to_numpy(dtype="float64")
+    position = np.clip(np.searchsorted(grade_points, values - 1e-9, side="left"), 0, len(names) - 1)
+    return pd.Series(np.where(np.isnan(values), None, names[position]), index=points.index)
+
+
+def nc_level(scale: Scale, points: pd.Series) -> pd.Series:
+    """The National Curriculum level digit of points (W = 0, EP = 9); NaN stays NaN."""
+    grade = scale.grade_at_or_below(points)
+    level = grade.map(scale.band_of).astype("float64")
+    return level.where(grade.ne("EP"), 9.0)
+
+
+def latest_attainment(cohort: pd.DataFrame, subject: str, scale: Scale) -> pd.DataFrame:
+    """Most recent data-drop result per pupil (columns `points`, `grade`, `column`).
+
+    Needs `<subject>_<drop>` columns (optionally `_<year>`); a column with a year is older than
+    this year's drops, and drops are ordered aut1 … sum2. Empty drops are ignored, and a pupil's
+    blank cell falls back to their previous drop.
+    """
+    drops = []
+    for name in cohort.columns:
+        parsed = parse_assessment(str(name))
+        if parsed and parsed[0] == subject and parsed[1] in DATA_DROPS:
+            year = parsed[2] if parsed[2] is not None else 10_000
+            drops.append(((year, DATA_DROPS.index(parsed[1])), name))
+    result = pd.DataFrame(
+        {"points": np.nan, "grade": None, "column": None}, index=cohort.index
+    ).astype({"points": "float64", "grade": object, "column": object})
+    if not drops:
+        return result
+    for _, name in sorted(drops):
+        parsed = scale.parse(cohort[name])
+        has = parsed.points.notna().to_numpy()
+        if not has.any():
+            continue
+        result.loc[has, "points"] = parsed.points[has]
+        result.loc[has, "grade"] = parsed.grade[has]
+        result.loc[has, "column"] = name
+    return result
+
+
+def _bool_text(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip().str.lower().astype(object)
+    lookup = {**dict.fromkeys(_TRUE, "yes"), **dict.fromkeys(_FALSE, "no")}
+    return text.map(lookup).astype(object).where(text.isin(list(lookup)), None)
+
+
+def _previous_points(
+    cohort: pd.DataFrame, previous: pd.DataFrame | None, subject: str, scale: Scale
+) -> pd.Series:
+    """Previous target points by UPN (a moderated target included); NaN where none."""
+    column = f"{subject}_target"
+    empty = pd.Series(np.nan, index=cohort.index, dtype="float64")
+    if previous is None or column not in previous or "upn" not in previous or "upn" not in cohort:
+        return empty
+    points = scale.parse(previous[column]).points
+    by_upn = pd.Series(points.to_numpy(), index=previous["upn"].astype("string").str.strip())
+    by_upn = by_upn[by_upn.index.notna()].groupby(level=0).max()
+    upn = cohort["upn"].astype("string").str.strip()
+    return pd.Series(by_upn.reindex(upn).to_numpy(), index=cohort.index, dtype="float64")
+
+
+def _upgrade_chosen(
+    frame: pd.DataFrame, eligible: np.ndarray, rate: float, rank_columns: Sequence[str]
+) -> np.ndarray:
+    """Which eligible pupils take the higher target: ceil(rate x n) per school, best first.
+
+    Ranked by latest attainment, then prior points (both descending), then the lower UPN.
+    """
+    chosen = np.zeros(len(frame), dtype=bool)
+    if not eligible.any():
+        return chosen
+    part = frame.loc[eligible, ["school", *rank_columns]].copy()
+    part["_position"] = np.flatnonzero(eligible)
+    part = part.sort_values(
+        ["school", *rank_columns],
+        ascending=[True, False, False, True],
+        na_position="last",
+        kind="mergesort",
+    )
+    order = part.groupby("school", sort=False).cumcount()
+    size = part.groupby("school", sort=False)["school"].transform("size")
+    quota = np.ceil(size.to_numpy() * rate - 1e-9)
+    chosen[part["_position"].to_numpy()[order.to_numpy() < quota]] = True
+    return chosen
+
+
+def compute_targets(
+    cohort: pd.DataFrame,
+    policy: Policy,
+    *,
+    benchmark: str = "top25",
+    previous: pd.DataFrame | None = None,
+    subjects: Sequence[str] | None = None,
+    conversion: str | None = None,
+) -> TargetResult:
+    """Targets for every pupil and subject of `cohort` under `policy`.
+
+    `cohort` has canonical column names: `upn`, `year_group`, `sen`, `school` (optional), the
+    prior `<subject>_<prior_point>` (or the KS2 scaled-score columns of the 9-1 route), data
+    drops `<subject>_<drop>`, and `<subject>_plan_target` for EHC plans. `previous` is an
+    earlier targets sheet (`upn`, `<subject>_target`). Adds, per subject, `_prior`,
+    `_chance_<threshold>`, `_most_likely`, `_minimum`, `_suggested`, `_target`,
+    `_milestone_<point>`, `_reason`, and one `flags` column.
+    """
+    subjects = list(subjects or policy.subjects)
+    target_scale = load_scale(policy.target_scale)
+    notes: list[str] = []
+    table = None
+    if policy.conversion or conversion:
+        table = _load_table(conversion or policy.conversion)
+    flags = pd.Series("", index=cohort.index, dtype=object)
+    columns: dict[str, pd.Series] = {}
+    comments: dict[str, pd.Series] = {}
+    descriptions: dict[str, str] = {}
+    target_points: dict[str, pd.Series] = {}
+    chances: dict[str, dict[str, pd.Series]] = {}
+    has_prior: dict[str, pd.Series] = {}
+    school = (
+        cohort["school"].astype("string").fillna("")
+        if "school" in cohort
+        else pd.Series("", index=cohort.index, dtype="string")
+    )
+    upn = (
+        cohort["upn"].astype("string").fillna("")
+        if "upn" in cohort
+        else pd.Series("", index=cohort.index, dtype="string")
+    )
+    ehc = (
+        cohort["sen"].astype("string").str.strip().str.upper().eq("E").fillna(False).to_numpy()
+        if "sen" in cohort
+        else np.zeros(len(cohort), dtype=bool)
+    )
+    year_group = pd.to_numeric(cohort.get("year_group"), errors="coerce")
+    if year_group is None:
+        year_group = pd.Series(np.nan, index=cohort.index)
+
+    for subject in subjects:
+        if policy.kind == "steps":
+            out = _steps_subject(cohort, policy, subject, year_group, previous)
+        else:
+            out = _levels_subject(
+                cohort, policy, subject, table, benchmark, previous, school, upn, year_group, notes
+            )
+        # EHC plans: the plan target stands (SPEC §7); without one the suggestion is kept.
+        plan_column = f"{subject}_plan_target"
+        plan = (
+            target_scale.parse(cohort[plan_column])
+            if plan_column in cohort
+            else target_scale.parse(pd.Series(None, index=cohort.index, dtype=object))
+        )
+        has_plan = ehc & plan.points.notna().to_numpy()
+        target = out["suggested"].astype(object).copy()
+        target[has_plan] = plan.grade[has_plan]
+        points = out["suggested_points"].copy()
+        points[has_plan] = plan.points[has_plan]
+        if target_scale.name == "nc":  # "at least level 4" is met by 4c (SPEC §7)
+            below = nc_level(target_scale, plan.points) < nc_level(
+                target_scale, out["minimum_points"]
+            )
+        else:
+            below = plan.points < out["minimum_points"]
+        below_rule = has_plan & below.to_numpy()
+        subject_flags = out["flags"]
+        subject_flags = _add_flag(subject_flags, below_rule, "EHC_TARGET_BELOW_RULE")
+        subject_flags = _add_flag(subject_flags, ehc & ~has_plan, "EHC_INDIVIDUAL_TARGET")
+        flags = _merge_flags(flags, subject_flags)
+        reason = out["reason"].where(
+            ~pd.Series(has_plan, index=cohort.index),
+            "EHC plan target "
+            + plan.grade.astype("string").fillna("")
+            + " (suggestion "
+            + out["suggested"].astype("string").fillna("none")
+            + "): "
+            + out["reason"],
+        )
+        reason = reason.where(
+            ~pd.Series(ehc & ~has_plan, index=cohort.index),
+            out["reason"] + "; EHC plan: agree an individual target.",
+        )
+        target_points[subject] = points
+        has_prior[subject] = out["prior_points"].notna()
+        chances[subject] = out["chances"]
+        prefix = subject
+        columns[f"{prefix}_prior"] = out["prior"]
+        for name, chance in out["chances"].items():
+            columns[f"{prefix}_chance_{name}"] = (chance * 100).round(1)
+            descriptions[f"{prefix}_chance_{name}"] = (
+                f"Percent of pupils with this {subject} prior in {benchmark} schools who reached "
+                f"{threshold_label(name)} (conversion table {conversion or policy.conversion})."
+            )
+        columns[f"{prefix}_most_likely"] = out["most_likely"]
+        columns[f"{prefix}_minimum"] = out["minimum"]
+        columns[f"{prefix}_suggested"] = out["suggested"]
+        columns[f"{prefix}_target"] = target
+        milestones = out["milestones"]
+        if has_plan.any():  # milestones lead to the plan target where it replaced the suggestion
+            towards_plan = out["milestones_for"](points)
+            milestones = {
+                name: values.where(~has_plan, towards_plan[name])
+                for name, values in milestones.items()
+            }
+        for name, milestone in milestones.items():
+            columns[f"{prefix}_milestone_{name}"] = milestone
+            descriptions[f"{prefix}_milestone_{name}"] = (
+                f"Where the pupil should be in {subject} by {name} to be on track for the target."
+            )
+        columns[f"{prefix}_reason"] = reason
+        comments[f"{prefix}_target"] = reason
+        descriptions.update(
+            {
+                f"{prefix}_prior": f"The {subject} prior result the target starts from.",
+                f"{prefix}_most_likely": "The most likely outcome for this prior in the "
+                "benchmark schools (the mode of the conversion data).",
+                f"{prefix}_minimum": "The policy's minimum expected progress from the prior.",
+                f"{prefix}_suggested": "targetkit's suggestion: the minimum, raised by the "
+                "benchmark quota, never below the prior, latest attainment or previous target.",
+                f"{prefix}_target": "EDITABLE: the target, prefilled with the suggestion (or the "
+                "EHC plan target). Teachers moderate this column; the comment says why.",
+                f"{prefix}_reason": "Why the suggestion is what it is, in one sentence.",
+            }
+        )
+    if policy.prior_scaled_scores:
+        columns.update(_attainment8_context(cohort, policy))
+        descriptions["ks2_average_scaled_score"] = (
+            "The mean of the pupil's KS2 scaled scores ("
+            + ", ".join(policy.prior_scaled_scores)
+            + "), as the DfE's prior attainment."
+        )
+        descriptions["attainment8_estimate"] = (
+            "For context: the DfE's 2024 Attainment 8 estimate for pupils with this KS2 average "
+            "(national average of their Attainment 8 scores)."
+        )
+    overall_rows = None
+    if policy.overall is not None:
+        overall_columns, overall_rows = _overall_target(
+            cohort, policy, school, upn, benchmark, notes
+        )
+        columns.update(overall_columns)
+        name = policy.overall.name
+        descriptions.update(
+            {
+                f"{policy.overall.prior_point}_average": "The mean points of the pupil's "
+                f"{policy.overall.prior_point.upper()} levels in "
+                f"{', '.join(policy.overall.subjects)} as a sub-level (blank unless all are "
+                "present); its level digit is the average level.",
+                f"chance_{name}": f"Percent of pupils with this average who achieved "
+                f"{policy.overall.title}.",
+                f"target_{name}": "EDITABLE: yes when the pupil is targeted "
+                f"{policy.overall.title}.",
+                f"reason_{name}": "Why the pupil is (or is not) targeted at it.",
+            }
+        )
+    descriptions["flags"] = "Flag codes for the pupil, separated by '; ' (see targetkit docs)."
+    pupils = pd.DataFrame(columns, index=cohort.index)
+    pupils["flags"] = flags
+    thresholds = dict(policy.thresholds)
+    summary, by_group = _summaries(
+        cohort, policy, subjects, target_points, chances, has_prior, target_scale
+    )
+    if overall_rows is not None:
+        summary = pd.concat([summary, overall_rows], ignore_index=True)
+    combined = policy.combined
+    if combined is not None and all(s in target_points for s in combined.subjects):
+        chance, row = _combined_measure(cohort, policy, target_points, benchmark, notes)
+        columns_added = {f"chance_{combined.name}": (chance * 100).round(1)}
+        pupils = pd.concat([pupils.drop(columns="flags"), pd.DataFrame(columns_added)], axis=1)
+        pupils["flags"] = flags
+        descriptions[f"chance_{combined.name}"] = (
+            f"Percent of pupils in this KS2 band nationally who achieved {combined.title}."
+        )
+        summary = pd.concat([summary, row], ignore_index=True)
+    return TargetResult(
+        pupils=pupils,
+        summary=summary,
+        subjects=subjects,
+        thresholds=thresholds,
+        policy=policy,
+        by_group=by_group,
+        comments=comments,
+        descriptions=descriptions,
+        notes=list(dict.fromkeys(notes)),
+        benchmark=benchmark,
+    )
+
+
+def _attainment8_context(cohort: pd.DataFrame, policy: Policy) -> dict[str, pd.Series]:
+    """The KS2 average scaled score and the DfE Attainment 8 estimate for it (ks4, context)."""
+    from targetkit.conversion_tables import attainment8_estimate
+
+    average = _average_scaled_score(cohort, policy)
+    return {
+        "ks2_average_scaled_score": average.round(1),
+        "attainment8_estimate": attainment8_estimate(average).round(2),
+    }
+
+
+def _average_scaled_score(cohort: pd.DataFrame, policy: Policy) -> pd.Series:
+    """Mean of the policy's KS2 scaled-score columns; NaN unless every one has a score."""
+    scale = load_scale(policy.prior_scale)
+    present = [c for c in policy.prior_scaled_scores if c in cohort]
+    if len(present) < len(policy.prior_scaled_scores):
+        return pd.Series(np.nan, index=cohort.index, dtype="float64")
+    scores = pd.DataFrame({c: scale.parse(cohort[c]).points for c in present}, index=cohort.index)
+    return scores.mean(axis=1).where(scores.notna().all(axis=1))
+
+
+def _combined_measure(
+    cohort: pd.DataFrame,
+    policy: Policy,
+    target_points: dict[str, pd.Series],
+    benchmark: str,
+    notes: list[str],
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Pupils targeted at the grade in every one of the measure's subjects, against the table."""
+    from targetkit.conversion_tables import ks2_band
+
+    combined = policy.combined
+    assert combined is not None
+    scale = load_scale(policy.target_scale)
+    threshold = scale.points_of[_grade_name(scale, combined.grade)]
+    met = pd.concat([target_points[s] >= threshold for s in combined.subjects], axis=1).all(axis=1)
+    table = _load_table(combined.conversion)
+    used = benchmark if table.has(benchmark, combined.table_subject) else "national"
+    if used != benchmark:
+        notes.append(f"conversion table {table.name} has no {benchmark} data; national used")
+    band = ks2_band(_average_scaled_score(cohort, policy))
+    chance = table.chance(used, combined.table_subject, band, combined.threshold)
+    pupils = len(cohort)
+    with_result = int(band.notna().sum())
+    targeted = int(met.sum())
+    targeted_with_result = int((met & band.notna()).sum())
+
+    def percent(part: float, whole: int) -> float:
+        return round(100 * part / whole, 1) if whole else np.nan
+
+    row = {
+        "label": " and ".join(combined.subjects) + f" {combined.grade}+",
+        "subject": "+".join(combined.subjects),
+        "threshold": combined.name,
+        "pupils": pupils,
+        "pupils_with_result": with_result,
+        "targeted": targeted,
+        "targeted_with_result": targeted_with_result,
+        "average_target_points": np.nan,
+        "pct_targeted": percent(targeted, pupils),
+        "pct_targeted_with_result": percent(targeted_with_result, with_result),
+        "benchmark_pct": percent(chance.sum(), pupils),
+        "benchmark_pct_with_result": percent(chance.sum(), with_result),
+        "small": "small (<5)" if pupils < SMALL_GROUP else "",
+    }
+    return chance, pd.DataFrame([row])
+
+
+def _overall_target(
+    cohort: pd.DataFrame,
+    policy: Policy,
+    school: pd.Series,
+    upn: pd.Series,
+    benchmark: str,
+    notes: list[str],
+) -> tuple[dict[str, pd.Series], pd.DataFrame]:
+    """The ks4 yes/no target (5 A*-C incl. E and M) from the pupil's average KS3 level.
+
+    Needs `<subject>_<prior_point>` for the overall target's subjects. Averaging
+    `achieve_level`+ → yes; of those averaging `quota_level`, ceil(rate x n) per school → yes
+    (by average points, then UPN); everyone else with an average → no.
+    """
+    overall = policy.overall
+    assert overall is not None
+    index = cohort.index
+    nc = load_scale("nc")
+    wanted = [f"{s}_{overall.prior_point}" for s in overall.subjects]
+    points = pd.DataFrame(
+        {c: nc.parse(cohort[c]).points if c in cohort else np.nan for c in wanted}, index=index
+    )
+    average = points.mean(axis=1).where(points.notna().all(axis=1))
+    level = nc_level(nc, average)
+    prior = ("avg_L" + level.clip(2, 7).astype("Int64").astype("string")).astype(object)
+    prior = prior.where(level.notna(), None)
+    table = _load_table(overall.conversion)
+    used = benchmark if table.has(benchmark, overall.subject) else "national"
+    if used != benchmark:
+        notes.append(
+            f"conversion table {table.name} has no {benchmark} data; national figures used"
+        )
+    chance = table.chance(used, overall.subject, prior, overall.threshold)
+    achieve = (level >= overall.achieve_level).to_numpy()
+    eligible = (level == overall.quota_level).to_numpy()
+    rate = overall.min_rate
+    with contextlib.suppress(ValueError):  # no row for the prior: the policy's floor stands
+        rate = max(
+            rate,
+            table.rate(used, overall.subject, f"avg_L{overall.quota_level}", overall.threshold),
+        )
+    rank = pd.DataFrame(
+        {
+            "school": school.to_numpy(),
+            "latest": average.to_numpy(),
+            "prior_points": average.to_numpy(),
+            "upn": upn.to_numpy(),
+        },
+        index=index,
+    )
+    chosen = _upgrade_chosen(rank, eligible, rate, ["latest", "prior_points", "upn"])
+    has = average.notna().to_numpy()
+    target = pd.Series(np.where(achieve | chosen, "yes", np.where(has, "no", None)), index=index)
+    label = overall.prior_point.upper()
+    average_grade = nc.grade_at_or_below(average).astype(object)
+    reason = pd.Series(
+        np.select(
+            [achieve, chosen, eligible, has],
+            [
+                f"averaging level {overall.achieve_level}+ at {label}: targeted",
+                f"averaging level {overall.quota_level} at {label}: among the "
+                f"{math.ceil(rate * 1000) / 10:g}% targeted (highest average first)",
+                f"averaging level {overall.quota_level} at {label}: not among the "
+                f"{math.ceil(rate * 1000) / 10:g}% with the highest averages",
+                f"averaging below level {overall.quota_level} at {label}",
+            ],
+            default=f"no complete {label} results: set by hand",
+        ),
+        index=index,
+    )
+    name = overall.name
+    columns = {
+        f"{overall.prior_point}_average": average_grade,
+        f"chance_{name}": (chance * 100).round(1),
+        f"target_{name}": target.astype(object).where(target.notna(), None),
+        f"reason_{name}": reason.astype(object),
+    }
+    pupils = len(cohort)
+    with_result = int(has.sum())
+    targeted = int((target == "yes").sum())
+    row = {
+        "label": f"overall {name}",
+        "subject": "overall",
+        "threshold": name,
+        "pupils": pupils,
+        "pupils_with_result": with_result,
+        "targeted": targeted,
+        "targeted_with_result": targeted,
+        "average_target_points": np.nan,
+        "pct_targeted": round(100 * targeted / pupils, 1) if pupils else np.nan,
+        "pct_targeted_with_result": round(100 * targeted / with_result, 1)
+        if with_result
+        else np.nan,
+        "benchmark_pct": round(100 * chance.sum() / pupils, 1) if pupils else np.nan,
+        "benchmark_pct_with_result": round(100 * chance.sum() / with_result, 1)
+        if with_result
+        else np.nan,
+        "small": "small (<5)" if pupils < SMALL_GROUP else "",
+    }
+    return columns, pd.DataFrame([row])
+
+
+def _add_flag(flags: pd.Series, mask: np.ndarray | pd.Series, code: str) -> pd.Series:
+    mask = np.asarray(mask, dtype=bool)
+    added = np.where(flags.to_numpy(dtype=object) == "", code, flags + "; " + code)
+    return pd.Series(np.where(mask, added, flags), index=flags.index, dtype=object)
+
+
+def _merge_flags(flags: pd.Series, more: pd.Series) -> pd.Series:
+    """Join two flag columns, each code once, in first-seen order."""
+    joined = (flags + "; " + more).str.strip("; ")
+    distinct = {v: "; ".join(dict.fromkeys(c for c in v.split("; ") if c)) for v in joined.unique()}
+    return joined.map(distinct).astype(object)
+
+
+def _levels_subject(
+    cohort: pd.DataFrame,
+    policy: Policy,
+    subject: str,
+    table: object,
+    benchmark: str,
+    previous: pd.DataFrame | None,
+    school: pd.Series,
+    upn: pd.Series,
+    year_group: pd.Series,
+    notes: list[str],
+) -> dict:
+    """One subject under a levels/grades policy (ks1-ks4)."""
+    from targetkit.conversion_tables import ks2_band
+
+    index = cohort.index
+    prior_scale = load_scale(policy.prior_scale)
+    scale = load_scale(policy.target_scale)
+    if policy.prior_scaled_scores:
+        prior_points = _average_scaled_score(cohort, policy)
+        prior = ks2_band(prior_points).astype(object).where(prior_points.notna(), None)
+        prior_key = prior
+        prior_label = "KS2 average scaled score band"
+    else:
+        column = f"{subject}_{policy.prior_point}"
+        values = cohort[column] if column in cohort else pd.Series(None, index=index, dtype=object)
+        parsed = prior_scale.parse(values)
+        prior = parsed.grade
+        prior_points = parsed.points
+        band = parsed.grade.map(prior_scale.band_of)
+        band_key = band.map({float(b): str(b) for b in range(10)}).astype(object)
+        prior_key = prior.where(prior.isin(list(policy.minimum)), band_key)
+        prior_label = policy.prior_point.upper()
+    minimum = prior_key.map(policy.minimum).astype(object)
+    minimum_points = minimum.map(scale.points_of).astype("float64")
+
+    # Conversion data: chance of each threshold and the most likely outcome.
+    chances: dict[str, pd.Series] = {}
+    most_likely = pd.Series(None, index=index, dtype=object)
+    used = benchmark
+    table_subject = policy.table_subject(subject)
+    if table is not None:
+        if not table.has(benchmark, table_subject):
+            used = "national"
+            notes.append(
+                f"conversion table {table.name} has no {benchmark} data for {table_subject}; "
+                "national figures used"
+            )
+        if table.has(used, table_subject):
+            for name in policy.thresholds:
+                try:
+                    chances[name] = table.chance(used, table_subject, prior, name)
+                except ValueError:
+                    continue
+            most_likely = table.most_likely(used, table_subject, prior).astype(object)
+            most_likely = most_likely.where(most_likely.notna(), None)
+    latest = latest_attainment(cohort, subject, scale)
+    rank = pd.DataFrame(
+        {
+            "school": school.to_numpy(),
+            "latest": latest["points"]
+            .fillna(prior_points if policy.prior_scale == policy.target_scale else np.nan)
+            .to_numpy(),
+            "prior_points": prior_points.to_numpy(),
+            "upn": upn.to_numpy(),
+        },
+        index=index,
+    )
+    rank["latest"] = rank["latest"].fillna(rank["prior_points"])
+    rule_points = minimum_points.copy()
+    quota_chosen = np.zeros(len(cohort), dtype=bool)
+    quota_text = pd.Series("", index=index, dtype=object)
+    has_rates = table is not None and table.has(used, table_subject)
+    for quota in policy.quotas:
+        eligible = prior_key.eq(quota.prior).fillna(False).to_numpy(dtype=bool)
+        rate = quota.min_rate
+        if has_rates:
+            with contextlib.suppress(ValueError):  # prior not in the table: the floor stands
+                rate = max(rate, table.rate(used, table_subject, quota.prior, quota.threshold))
+        chosen = _upgrade_chosen(rank, eligible, rate, ["latest", "prior_points", "upn"])
+        quota_points = scale.points_of[_grade_name(scale, quota.target)]
+        raise_it = chosen & ~(rule_points.to_numpy() >= quota_points)
+        rule_points[raise_it] = quota_points
+        quota_chosen |= raise_it
+        quota_text[raise_it] = (
+            f"quota: at least {math.ceil(rate * 1000) / 10:g}% of pupils with "
+            f"{prior_label} {quota.prior} targeted {quota.target}"
+        )
+    previous_points = _previous_points(cohort, previous, subject, scale)
+    floors = {"latest attainment": latest["points"], "previous target": previous_points}
+    if policy.prior_scale == policy.target_scale and not policy.prior_scaled_scores:
+        floors["prior"] = prior_points
+    if policy.points_per_year:
+        years_left = (policy.final_year - year_group).clip(lower=0)
+        floors["a level a year from latest"] = (
+            latest["points"] + policy.points_per_year * years_left
+        )
+    if policy.whole_levels:
+        rule_level = nc_level(scale, rule_points)
+        needed = rule_level.copy()
+        binding = pd.Series("rule", index=index, dtype=object)
+        for label, values in floors.items():
+            level = nc_level(scale, values)
+            higher = level > needed.fillna(-1)
+            binding[higher] = label
+            needed = needed.where(~higher, level)
+        suggested = needed.map({float(k): v for k, v in _NC_WHOLE.items()}).astype(object)
+        suggested_points = suggested.map(scale.points_of).astype("float64")
+    else:
+        needed = rule_points.copy()
+        binding = pd.Series("rule", index=index, dtype=object)
+        for label, values in floors.items():
+            higher = values > needed.fillna(-np.inf)
+            binding[higher] = label
+            needed = needed.where(~higher, values)
+        suggested = grade_at_or_above(scale, needed)
+        suggested_points = suggested.map(scale.points_of).astype("float64")
+    suggested = suggested.astype(object).where(suggested.notna(), None)
+
+    milestones = _milestones(policy, scale, prior_points, suggested_points)
+    # Reason: prior; benchmark chance of the key threshold; the rule that decided.
+    key = policy.key_threshold
+    prior_text = prior_label + " " + prior.astype("string").fillna("no result")
+    if key and key in chances:
+        chance_text = (
+            "; "
+            + BENCHMARK_LABELS.get(used, used)
+            + ": "
+            + (chances[key] * 100).round(0).astype("Int64").astype("string").fillna("?")
+            + f"% reach {threshold_label(key)}"
+        )
+        chance_text = chance_text.where(chances[key].notna(), "")
+    else:
+        chance_text = pd.Series("", index=index, dtype=object)
+    rule_text = "at least " + minimum.astype("string") + f" for this {prior_label} result"
+    rule_text = rule_text.where(minimum.notna(), "no rule for this prior")
+    rule_text = rule_text.where(~pd.Series(quota_chosen, index=index), quota_text)
+    for label in floors:
+        rule_text = rule_text.where(binding.ne(label), f"not below the {label}")
+    rule_text = rule_text.where(
+        ~(binding.eq("latest attainment")),
+        "not below latest attainment " + latest["grade"].astype("string").fillna(""),
+    )
+    reason = (
+        prior_text
+        + chance_text
+        + "; rule: "
+        + rule_text
+        + " → "
+        + suggested.astype("string").fillna("no target")
+    ).astype(object)
+    no_prior = prior_points.isna().to_numpy()
+    subject_flags = pd.Series("", index=index, dtype=object)
+    subject_flags = _add_flag(subject_flags, no_prior, "NO_PRIOR_RESULT")
+    subject_flags = _add_flag(subject_flags, quota_chosen, "QUOTA_TARGET")
+    return {
+        "prior": prior.astype(object).where(prior.notna(), None),
+        "prior_points": prior_points,
+        "chances": chances,
+        "most_likely": most_likely,
+        "minimum": minimum.where(minimum.notna(), None),
+        "minimum_points": minimum_points,
+        "suggested": suggested,
+        "suggested_points": suggested_points,
+        "milestones": milestones,
+        "milestones_for": lambda target: _milestones(policy, scale, prior_points, target),
+        "reason": reason,
+        "flags": subject_flags,
+    }
+
+
+def _grade_name(scale: Scale, grade: str) -> str:
+    return next(g for g in scale.points_of if g.lower() == grade.lower())
+
+
+def _milestones(
+    policy: Policy, scale: Scale, prior_points: pd.Series, target_points: pd.Series
+) -> dict[str, pd.Series]:
+    """End-of-year milestones: a straight line from the prior to the target (or, with
+    `points_per_year`, that much a year back from the target), never below an on-track floor."""
+    milestones = {}
+    same_scale = policy.prior_scale == policy.target_scale and not policy.prior_scaled_scores
+    for year in policy.milestone_years:
+        if policy.points_per_year:
+            points = target_points - policy.points_per_year * (policy.final_year - year)
+        elif same_scale:
+            share = (year - policy.prior_year) / (policy.final_year - policy.prior_year)
+            points = prior_points + (target_points - prior_points) * share
+        else:
+            continue
+        grade = scale.grade_at_or_below(points).astype(object)
+        for rule in policy.on_track:
+            if rule.year != year:
+                continue
+            floor = scale.points_of[_grade_name(scale, rule.grade)]
+            applies = (
+                nc_level(scale, target_points)
+                >= nc_level(
+                    scale, pd.Series([scale.points_of[_grade_name(scale, rule.target_at_least)]])
+                ).iloc[0]
+            )
+            lift = applies & (points < floor)
+            grade[lift] = _grade_name(scale, rule.grade)
+        milestones[f"y{year}"] = grade.where(target_points.notna(), None)
+    return milestones
+
+
+def _steps_subject(
+    cohort: pd.DataFrame,
+    policy: Policy,
+    subject: str,
+    year_group: pd.Series,
+    previous: pd.DataFrame | None,
+) -> dict:
+    """One subject under the steps policy, using the shared steps arithmetic."""
+    from targetkit.pipeline.steps import HALF_TERMS, milestone_points, steps_targets
+
+    index = cohort.index
+    scale = load_scale("steps")
+    baselines = sorted(
+        (parsed[2], name)
+        for name in cohort.columns
+        if (parsed := parse_assessment(str(name)))
+        and parsed[0] == subject
+        and parsed[1] == "sum2"
+        and parsed[2] is not None
+    )
+    empty = pd.Series(np.nan, index=index, dtype="float64")
+    baseline = scale.parse(cohort[baselines[-1][1]]) if baselines else None
+    base_points = baseline.points if baseline is not None else empty
+    history = None
+    if len(baselines) >= 2:
+        from targetkit.pipeline.steps import expected_points
+
+        earlier = scale.parse(cohort[baselines[-2][1]]).points
+        history = earlier - expected_points(year_group - 1, 0)
+    computed = steps_targets(
+        base_points, year_group, catch_up_years=policy.catch_up_years, history=history
+    )
+    rule_points = computed["target_points"].copy()
+    minimum_points = (base_points + 6).clip(upper=36)
+    eyfs_column = f"{subject}_eyfs"
+    prior = baseline.grade if baseline is not None else pd.Series(None, index=index, dtype=object)
+    prior_label = pd.Series("last summer", index=index, dtype=object)
+    if eyfs_column in cohort:
+        eyfs = load_scale("eyfs").parse(cohort[eyfs_column])
+        from_eyfs = base_points.isna() & eyfs.grade.notna()
+        eyfs_target = eyfs.grade.map(policy.minimum).map(scale.points_of).astype("float64")
+        rule_points = rule_points.where(~from_eyfs, eyfs_target)
+        minimum_points = minimum_points.where(~from_eyfs, eyfs_target)
+        prior = prior.where(~from_eyfs, eyfs.grade)
+        prior_label = prior_label.where(~from_eyfs, "EYFS")
+    latest = latest_attainment(cohort.drop(columns=[name for _, name in baselines]), subject, scale)
+    previous_points = _previous_points(cohort, previous, subject, scale)
+    needed = rule_points.copy()
+    binding = pd.Series("rule", index=index, dtype=object)
+    for label, values in {
+        "latest attainment": latest["points"],
+        "previous target": previous_points,
+    }.items():
+        higher = values > needed.fillna(-np.inf)
+        binding[higher] = label
+        needed = needed.where(~higher, values)
+    suggested = scale.grade_for_points(needed.round()).astype(object)
+    suggested_points = suggested.map(scale.points_of).astype("float64")
+
+    def milestones_for(target: pd.Series) -> dict[str, pd.Series]:
+        return {
+            drop: scale.grade_for_points(milestone_points(base_points, target, position)).astype(
+                object
+            )
+            for position, drop in enumerate(HALF_TERMS, start=1)
+        }
+
+    milestones = milestones_for(suggested_points)
+    catch_up = computed["catch_up_steps"]
+    rule_text = ("+6 steps + " + catch_up.astype("Int64").astype("string") + " catch-up").where(
+        catch_up > 0, "+6 steps"
+    )
+    rule_text = rule_text.where(
+        ~computed["flags"].str.contains("POSITION_RESTORED", na=False), "position restored"
+    )
+    rule_text = rule_text.where(prior_label.ne("EYFS"), "EYFS outcome → end of Year 1")
+    for label in ("latest attainment", "previous target"):
+        rule_text = rule_text.where(binding.ne(label), f"not below the {label}")
+    reason = (
+        prior_label
+        + " "
+        + prior.astype("string").fillna("no result")
+        + "; rule: "
+        + rule_text
+        + " → "
+        + suggested.astype("string").fillna("no target")
+    ).astype(object)
+    flags = computed["flags"].fillna("").astype(object)
+    flags = _add_flag(
+        flags, (base_points.isna() & rule_points.isna()).to_numpy(), "NO_PRIOR_RESULT"
+    )
+    minimum = scale.grade_for_points(minimum_points).astype(object)
+    return {
+        "prior": prior.astype(object).where(prior.notna(), None),
+        "prior_points": base_points.where(base_points.notna(), rule_points),
+        "chances": {},
+        "most_likely": pd.Series(None, index=index, dtype=object),
+        "minimum": minimum.where(minimum.notna(), None),
+        "minimum_points": minimum_points,
+        "suggested": suggested.where(suggested.notna(), None),
+        "suggested_points": suggested_points,
+        "milestones": milestones,
+        "milestones_for": milestones_for,
+        "reason": reason,
+        "flags": flags,
+    }
+
+
+def _meets(scale: Scale, points: pd.Series, grade: str) -> pd.Series:
+    """Whether each target reaches a threshold grade (NC: by level digit, SPEC §7)."""
+    threshold = scale.points_of[_grade_name(scale, grade)]
+    if scale.name == "nc":
+        return nc_level(scale, points) >= nc_level(scale, pd.Series([threshold])).iloc[0]
+    return points >= threshold
+
+
+def _group_values(cohort: pd.DataFrame) -> dict[str, pd.Series]:
+    groups: dict[str, pd.Series] = {}
+    for name in GROUP_COLUMNS:
+        if name not in cohort:
+            continue
+        if name in ("disadvantaged", "eal", "lac"):
+            groups[name] = _bool_text(cohort[name])
+        else:
+            values = cohort[name].astype("string").str.strip().str.upper()
+            groups[name] = values.astype(object).where(values.notna() & values.ne(""), None)
+    return groups
+
+
+def _summaries(
+    cohort: pd.DataFrame,
+    policy: Policy,
+    subjects: list[str],
+    target_points: dict[str, pd.Series],
+    chances: dict[str, dict[str, pd.Series]],
+    has_prior: dict[str, pd.Series],
+    scale: Scale,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """School-level figures (every pupil on roll as denominator, SPEC §7) and by group."""
+    frames = []
+    groups = _group_values(cohort)
+    everyone = pd.Series("all pupils", index=cohort.index, dtype=object)
+    for subject in subjects:
+        points = target_points[subject]
+        thresholds = dict(policy.thresholds)
+        if policy.kind == "steps":  # the age-related expectation at the end of this year
+            thresholds = {"are": ""}
+        for name, grade in thresholds.items():
+            if policy.kind == "steps":
+                from targetkit.pipeline.steps import expected_points
+
+                year_group = pd.to_numeric(cohort.get("year_group"), errors="coerce")
+                met = (points >= expected_points(year_group, 6)).astype(float)
+            else:
+                met = _meets(scale, points, grade).fillna(False).astype(float)
+            chance = chances[subject].get(name)
+            part = pd.DataFrame(
+                {
+                    "met": met,
+                    "with_result": has_prior[subject].astype(float),
+                    "met_with_result": met * has_prior[subject].astype(float),
+                    "chance": chance if chance is not None else np.nan,
+                    "points": points,
+                },
+                index=cohort.index,
+            )
+            for group_name, values in {"all": everyone, **groups}.items():
+                grouped = part.groupby(values.to_numpy(), dropna=True)
+                stats = pd.DataFrame(
+                    {
+                        "pupils": grouped["met"].size(),
+                        "pupils_with_result": grouped["with_result"].sum(),
+                        "targeted": grouped["met"].sum(),
+                        "targeted_with_result": grouped["met_with_result"].sum(),
+                        "chance_sum": grouped["chance"].sum(min_count=1),
+                        "average_target_points": grouped["points"].mean(),
+                    }
+                )
+                stats.index.name = "value"
+                stats = stats.reset_index()
+                stats.insert(0, "group", group_name)
+                stats.insert(0, "threshold", threshold_label(name))
+                stats.insert(0, "subject", subject)
+                frames.append(stats)
+    if not frames:
+        empty = pd.DataFrame()
+        return empty, empty
+    table = pd.concat(frames, ignore_index=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["pct_targeted"] = (100 * table["targeted"] / table["pupils"]).round(1)
+        table["pct_targeted_with_result"] = (
+            100 * table["targeted_with_result"] / table["pupils_with_result"]
+        ).round(1)
+        table["benchmark_pct"] = (100 * table["chance_sum"] / table["pupils"]).round(1)
+        table["benchmark_pct_with_result"] = (
+            100 * table["chance_sum"] / table["pupils_with_result"]
+        ).round(1)
+    table["average_target_points"] = table["average_target_points"].round(2)
+    table["small"] = np.where(table["pupils"] < SMALL_GROUP, "small (<5)", "")
+    for name in ("pupils", "pupils_with_result", "targeted", "targeted_with_result"):
+        table[name] = table[name].astype("int64")
+    table = table.drop(columns=["chance_sum"])
+    summary = table[table["group"].eq("all")].drop(columns=["group", "value"])
+    summary.insert(0, "label", summary["subject"] + " " + summary["threshold"])
+    by_group = table[table["group"].ne("all")].reset_index(drop=True)
+    return summary.reset_index(drop=True), by_group

@@ -1,0 +1,184 @@
+"""`targetkit set-targets` end to end: the workbook reopened with openpyxl, every policy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import openpyxl
+import pandas as pd
+import pytest
+from helpers import ROOT, cli, run_targetkit
+
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def primary(tmp_path):
+    path = tmp_path / "primary-cohort.xlsx"
+    shutil.copy(EXAMPLES / "primary-cohort.xlsx", path)
+    return path
+
+
+def test_targets_workbook_has_sheets_frozen_header_comments_and_drop_downs(primary):
+    result = cli("set-targets", primary)
+    assert result.exit_code == 0, result.stderr
+    assert "Policy ks2" in result.output
+    out = primary.with_name("primary-cohort-targets.xlsx")
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames[:2] == ["Targets", "Summary"]
+    assert {"Read me", "About"} <= set(book.sheetnames)
+    sheet = book["Targets"]
+    assert sheet.freeze_panes == "A2"
+    headers = [c.value for c in sheet[1]]
+    source = pd.read_excel(primary, sheet_name="Pupils", dtype=object, engine="openpyxl")
+    # input columns first, unchanged, then targetkit's
+    assert headers[: len(source.columns)] == list(source.columns)
+    assert sheet.max_row == len(source) + 1
+    upns = [sheet.cell(r, 1).value for r in range(2, sheet.max_row + 1)]
+    assert upns == source["upn"].tolist()
+    for subject in ("reading", "writing", "maths"):
+        column = headers.index(f"{subject}_target") + 1
+        letter = openpyxl.utils.get_column_letter(column)
+        comment = sheet.cell(2, column).comment
+        assert comment is not None and "KS1" in comment.text and "rule:" in comment.text
+        ranges = [str(v.sqref) for v in sheet.data_validations.dataValidation]
+        assert any(r.startswith(f"{letter}2:{letter}") for r in ranges)
+    # pupil 1 (Grace Adeyemi): KS1 reading 3 -> at least level 5; spring 5b is level 5 too
+    assert sheet.cell(2, headers.index("reading_target") + 1).value == "5"
+    assert sheet.cell(2, headers.index("reading_chance_4plus") + 1).value == 99.0
+    with __import__("zipfile").ZipFile(out) as archive:
+        assert any(name.startswith("xl/charts/chart") for name in archive.namelist())
+
+
+def test_json_prints_the_school_level_summary(primary, tmp_path):
+    result = cli("--quiet", "set-targets", primary, "-o", tmp_path / "t.xlsx", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["policy"] == "ks2" and data["pupils"] == 30
+    rows = {(r["subject"], r["threshold"]): r for r in data["school"]}
+    assert rows[("reading", "4+")]["pupils"] == 30
+
+
+def test_an_existing_output_is_not_overwritten_without_force(primary, tmp_path):
+    out = tmp_path / "t.xlsx"
+    out.write_text("keep me")
+    result = cli("set-targets", primary, "-o", out)
+    assert result.exit_code == 2
+    assert "already exists" in result.stderr and "Traceback" not in result.stderr
+    assert out.read_text() == "keep me"
+
+
+def test_a_cohort_without_prior_results_is_one_clear_line(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("upn,year_group,surname\nA801200120001,6,X\n")
+    result = cli("set-targets", path, "--policy", "ks2")
+    assert result.exit_code == 2
+    assert "no prior results for the ks2 policy" in result.stderr
+
+
+def test_previous_moderated_targets_are_kept(primary, tmp_path):
+    first = tmp_path / "first.xlsx"
+    assert cli("set-targets", primary, "-o", first).exit_code == 0
+    book = openpyxl.load_workbook(first)
+    sheet = book["Targets"]
+    headers = [c.value for c in sheet[1]]
+    column = headers.index("maths_target") + 1
+    sheet.cell(2, column).value = 6  # a teacher types the number 6
+    book.save(first)
+    second = tmp_path / "second.xlsx"
+    assert cli("set-targets", primary, "-o", second, "--previous", first).exit_code == 0
+    again = openpyxl.load_workbook(second)["Targets"]
+    assert again.cell(2, column).value == "6"
+
+
+@pytest.mark.parametrize(
+    ("name", "policy"),
+    [
+        ("primary-cohort", "ks2"),
+        ("infant-cohort", "ks1"),
+        ("ks3-cohort", "ks3"),
+        ("secondary-cohort", "ks4"),
+        ("steps-tracking", "steps"),
+    ],
+)
+def test_every_policy_runs_on_its_demo_cohort(name, policy, tmp_path):
+    out = tmp_path / f"{name}.xlsx"
+    result = cli("set-targets", EXAMPLES / f"{name}.xlsx", "-o", out, "--policy", "auto")
+    assert result.exit_code == 0, result.stderr
+    assert f"Policy {policy}" in result.output
+    frame = pd.read_excel(out, sheet_name="Targets", dtype=object, engine="openpyxl")
+    assert len(frame) == 30
+    targets = [c for c in frame.columns if c.endswith("_target") and "plan" not in c]
+    # every pupil has a target, except where the prior is missing, which is flagged instead
+    missing = frame[targets].isna().any(axis=1)
+    assert targets and frame.loc[missing, "flags"].str.contains("NO_PRIOR_RESULT").all()
+    assert missing.sum() <= 2
+
+
+def test_subprocess_run_as_cron_would(primary, tmp_path):
+    out = tmp_path / "cron.xlsx"
+    done = run_targetkit("set-targets", primary, "-o", out, "--benchmark", "national")
+    assert done.returncode == 0, done.stderr
+    assert out.is_file()
+    about = dict(
+        (row[0].value, row[1].value) for row in openpyxl.load_workbook(out)["About"].iter_rows()
+    )
+    assert about["benchmark"] == "national"
+    assert len(about["cohort SHA-256"]) == 64
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_targets_workbook(primary, tmp_path):
+    out = tmp_path / "lo.xlsx"
+    assert cli("set-targets", primary, "-o", out).exit_code == 0
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "csv", "--outdir", str(tmp_path), str(out)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert (tmp_path / "lo.csv").read_text(encoding="utf-8", errors="replace").startswith("upn")
+
+
+def test_pseudonymise_replaces_upns_and_names_but_not_targets(primary, tmp_path):
+    key = tmp_path / "key.txt"
+    key.write_text("a school secret of enough length for HMAC\n")
+    plain, hidden = tmp_path / "plain.xlsx", tmp_path / "hidden.xlsx"
+    assert cli("set-targets", primary, "-o", plain).exit_code == 0
+    result = cli("set-targets", primary, "-o", hidden, "--pseudonymise", "--key-file", key)
+    assert result.exit_code == 0, result.stderr
+    a = pd.read_excel(plain, sheet_name="Targets", dtype=object, engine="openpyxl")
+    b = pd.read_excel(hidden, sheet_name="Targets", dtype=object, engine="openpyxl")
+    assert b["upn"].str.startswith("P-").all() and b["surname"].str.startswith("P-").all()
+    assert not set(a["upn"]) & set(b["upn"])
+    assert b["maths_target"].tolist() == a["maths_target"].tolist()
+
+
+def test_a_policy_file_and_subjects_can_be_given(tmp_path):
+    import yaml
+
+    from targetkit.policies import load_policy
+
+    custom = load_policy("ks3").model_dump(mode="json", exclude_none=True)
+    custom["name"] = "ks3-ambitious"
+    custom["quotas"][0]["min_rate"] = 1.0  # every KS2 level-3 pupil to level 5
+    path = tmp_path / "ambitious.yaml"
+    path.write_text(yaml.safe_dump(custom), encoding="utf-8")
+    out = tmp_path / "t.xlsx"
+    result = cli(
+        "set-targets",
+        EXAMPLES / "ks3-cohort.xlsx",
+        "-o",
+        out,
+        "--policy",
+        path,
+        "--subjects",
+        "english",
+    )
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_excel(out, sheet_name="Targets", dtype=object, engine="openpyxl")
+    assert "maths_target" not in frame.columns
+    level_3 = frame["english_ks2"].astype(str).eq("3")
+    assert level_3.any() and frame.loc[level_3, "english_target"].astype(str).eq("5").all()
