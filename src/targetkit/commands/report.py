@@ -1,0 +1,948 @@
+"""`report` as a library call: read a steps tracking sheet, compute progress, write one workbook.
+
+Reads with `io.read_table`, computes with `pipeline.reporting` / `pipeline.steps`, writes with
+`workbook.write_workbook`. Targets come from a targets workbook (`--targets`, matched by UPN)
+or, without one, from the steps policy via `steps_targets`; the report says which.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from targetkit import __version__
+from targetkit.columns import canonical_columns, duplicates_of, header_key, parse_assessment
+from targetkit.errors import InputError, UsageError
+from targetkit.findings import SEVERITY_RANK, catalogue
+from targetkit.io import check_output, file_sha256, read_table
+from targetkit.pipeline import reporting as rp
+from targetkit.pipeline.steps import HALF_TERMS, steps_targets
+from targetkit.scales import Scale, load_scale
+from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
+
+BASELINE = "baseline"
+STATUS_FILLS = {rp.AHEAD: "blue", rp.ON_TRACK: "green", rp.BEHIND: "red", rp.NO_DATA: "grey"}
+OUTCOME_FILLS = {rp.EXCEEDED: "blue", rp.MET: "green", rp.MISSED: "red", rp.NO_RESULT: "grey"}
+MAIN_GROUP_KEYS = ("disadvantaged", "sen", "eal", "lac", "gifted", "girls", "boys")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def parse_academic_year(text: str | None, today: dt.date | None = None) -> int:
+    """The starting calendar year of an academic year: `2026/27` → 2026; None → today's year.
+
+    The academic year runs 1 September to 31 August (SPEC §7).
+    """
+    if text is None:
+        today = today or dt.date.today()
+        return today.year if today.month >= 9 else today.year - 1
+    match = re.fullmatch(r"\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*", text)
+    if not match or int(match[2]) % 100 != (int(match[1]) + 1) % 100:
+        raise UsageError(
+            f"--academic-year {text!r} is not an academic year", hint="write it like 2026/27"
+        )
+    return int(match[1])
+
+
+@dataclass
+class Tracking:
+    """A tracking sheet made ready: canonical pupil columns and points per subject and drop."""
+
+    frame: pd.DataFrame  # the input as read (index: Excel row numbers)
+    pupils: pd.DataFrame  # canonical pupil columns, plus `pupil` (a label) and `year_group`
+    points: dict[str, pd.DataFrame]  # subject -> columns baseline, aut1 … (only drops used)
+    columns: dict[str, dict[str, str]]  # subject -> {baseline/aut1…: original header}
+    academic_year: int
+    year_derived: str
+    term: str
+    term_chosen: str
+    skipped_subjects: list[str] = field(default_factory=list)
+
+
+def read_tracking(
+    path: Path,
+    *,
+    sheet: str | None = None,
+    term: str = "auto",
+    academic_year: str | None = None,
+    scale: Scale | None = None,
+) -> Tracking:
+    """Read a tracking sheet: baseline `<subject>_sum2_<year>` and drops `<subject>_aut1` ….
+
+    Unknown grades stop the run with the file, row, column and the nearest grades (exit 2);
+    codes such as A (absent) are read as no assessment.
+    """
+    scale = scale or load_scale("steps")
+    table = read_table(path, sheet=sheet)
+    frame = table.frame
+    mapping = canonical_columns(frame.columns)
+    clashes = duplicates_of(mapping)
+    if clashes:
+        name, headers = next(iter(clashes.items()))
+        raise InputError(
+            f"columns {', '.join(map(repr, headers))} both mean {name!r}",
+            file=path,
+            hint="rename or remove one of them",
+        )
+    by_name = {canonical: original for original, canonical in mapping.items()}
+    if frame.empty:
+        raise InputError("the tracking sheet has no pupil rows", file=path)
+    if "year_group" not in by_name:
+        raise InputError(
+            "no year group column", file=path, hint="add a 'Year Group' column (e.g. 4 or Y4)"
+        )
+    assessments = {
+        original: parsed
+        for original, canonical in mapping.items()
+        if (parsed := parse_assessment(canonical)) and parsed[1] in (*HALF_TERMS,)
+    }
+    baseline_years = sorted(
+        {year for _, point, year in assessments.values() if point == "sum2" and year}
+    )
+    if academic_year is not None:
+        start = parse_academic_year(academic_year)
+        year_derived = f"given: {start}/{(start + 1) % 100:02d}"
+    elif baseline_years:
+        start = baseline_years[-1]
+        year_derived = (
+            f"{start}/{(start + 1) % 100:02d}, from the baseline columns (summer {start})"
+        )
+    else:
+        start = parse_academic_year(None)
+        year_derived = f"{start}/{(start + 1) % 100:02d}, the academic year in progress today"
+
+    columns: dict[str, dict[str, str]] = {}
+    for original, (subject, point, year) in assessments.items():
+        if point == "sum2" and year == start:
+            slot = BASELINE
+        elif year is None or year == (start if point.startswith("aut") else start + 1):
+            slot = point
+        else:
+            continue  # another year's drop
+        found = columns.setdefault(subject, {})
+        if slot in found:
+            raise InputError(
+                f"columns {found[slot]!r} and {original!r} are both {subject} {slot}",
+                file=path,
+                hint="remove one of them",
+            )
+        found[slot] = original
+    skipped = sorted(s for s, found in columns.items() if BASELINE not in found)
+    columns = {s: found for s, found in columns.items() if BASELINE in found}
+    if not columns:
+        raise InputError(
+            f"no baseline column: expected last summer's steps as <subject>_sum2_{start} "
+            "(e.g. maths_sum2_{start})".replace("{start}", str(start)),
+            file=path,
+            hint="or give the academic year with --academic-year",
+        )
+
+    points: dict[str, pd.DataFrame] = {}
+    for subject, found in columns.items():
+        parts = {}
+        for slot in (BASELINE, *HALF_TERMS):
+            if slot in found:
+                parts[slot] = _points(scale, frame[found[slot]], path, found[slot])
+        points[subject] = pd.DataFrame(parts, index=frame.index)
+
+    made = [t for t in HALF_TERMS if any(t in p and p[t].notna().any() for p in points.values())]
+    if term == "auto":
+        if not made:
+            raise InputError(
+                "no data drop has any grades yet (only the baseline)",
+                file=path,
+                hint="run the report after the first drop (aut1)",
+            )
+        chosen, why = made[-1], "the latest drop with data"
+    else:
+        chosen = term.lower()
+        if chosen not in HALF_TERMS:
+            raise UsageError(f"--term {term!r} is not a data drop", hint="use auto or aut1..sum2")
+        if chosen not in made:
+            raise InputError(f"no grades for {chosen} in any subject", file=path)
+        why = "given with --term"
+    keep = [BASELINE, *HALF_TERMS[: HALF_TERMS.index(chosen) + 1]]
+    for subject in points:
+        points[subject] = points[subject][[c for c in keep if c in points[subject].columns]]
+
+    pupils = frame.rename(columns=mapping)[[c for c in by_name if c in set(mapping.values())]]
+    pupils = pupils.loc[:, ~pupils.columns.duplicated()].copy()
+    year_text = pupils["year_group"].astype("string").str.extract(r"(\d+)", expand=False)
+    pupils["year_group"] = pd.to_numeric(year_text, errors="coerce").astype("Int64")
+    pupils["pupil"] = _labels(pupils)
+    return Tracking(frame, pupils, points, columns, start, year_derived, chosen, why, skipped)
+
+
+def _points(scale: Scale, values: pd.Series, path: Path, column: str) -> pd.Series:
+    parsed = scale.parse(values)
+    if parsed.unknown.any():
+        row = parsed.unknown.idxmax()
+        nearest = ", ".join(scale.nearest(str(values[row])))
+        raise InputError(
+            f"{values[row]!r} is not a steps grade",
+            file=path,
+            row=int(row),
+            column=column,
+            hint=f"did you mean {nearest}?" if nearest else "use grades such as 3b, 3w+, 3s",
+        )
+    return parsed.points
+
+
+def _labels(pupils: pd.DataFrame) -> pd.Series:
+    """`Forename Surname (UPN)` where the columns exist, else the input row."""
+    parts = [pupils[c].astype("string").fillna("") for c in ("forename", "surname") if c in pupils]
+    name = (parts[0] + " " + parts[1]).str.strip() if len(parts) == 2 else None
+    if name is None and parts:
+        name = parts[0]
+    row = pd.Series([f"row {i}" for i in pupils.index], index=pupils.index, dtype="string")
+    if "upn" in pupils:
+        upn = pupils["upn"].astype("string").str.strip()
+        who = upn.fillna(row)
+        label = (name + " (" + who + ")").where(name != "", who) if name is not None else who
+    else:
+        label = name.where(name != "", row) if name is not None else row
+    return label.astype("str")
+
+
+def _pseudonymous_labels(pupils: pd.DataFrame, key: bytes) -> pd.Series:
+    """With --pseudonymise, pupils are named by their UPN's pseudonym everywhere (else the row)."""
+    from targetkit.privacy import pseudonymise
+
+    rows = pd.Series([f"row {i}" for i in pupils.index], index=pupils.index, dtype="str")
+    if "upn" not in pupils:
+        return rows
+    hidden = pseudonymise(pupils[["upn"]], key)["upn"]
+    return hidden.astype("string").fillna(rows).astype("str")
+
+
+def _upn_key(values: pd.Series) -> pd.Series:
+    return values.astype("string").str.strip().str.upper()
+
+
+def read_keyed_points(
+    path: Path,
+    wanted: dict[str, Sequence[str]],
+    scale: Scale,
+    *,
+    sheet: str | None = None,
+) -> tuple[dict[str, pd.Series], Path]:
+    """Points per subject from a file keyed by UPN (targets or results), indexed by UPN.
+
+    `wanted` maps a subject to the header keys that hold it, first match wins.
+    """
+    table = read_table(path, sheet=sheet)
+    frame = table.frame
+    keys = {header_key(c): c for c in frame.columns}
+    mapping = canonical_columns(frame.columns)
+    upn_column = next((o for o, c in mapping.items() if c == "upn"), None)
+    if upn_column is None:
+        raise InputError("no UPN column to match pupils by", file=path, hint="add a UPN column")
+    upn = _upn_key(frame[upn_column])
+    repeated = upn.notna() & upn.duplicated(keep=False)
+    if repeated.any():
+        row = int(upn[repeated].index[1])
+        raise InputError(
+            f"UPN {upn[row]} appears more than once", file=path, row=row, column=upn_column
+        )
+    found: dict[str, pd.Series] = {}
+    for subject, candidates in wanted.items():
+        column = next((keys[k] for k in candidates if k in keys), None)
+        if column is None:
+            continue
+        points = _points(scale, frame[column], path, column)
+        found[subject] = pd.Series(points.to_numpy(), index=upn.to_numpy())[upn.notna().to_numpy()]
+    return found, table.path
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+
+
+@dataclass
+class ReportOutcome:
+    output: Path
+    tracking: Tracking
+    data: rp.ReportData
+    targets_from: str
+    findings: list[dict[str, Any]]
+    counts: dict[str, int]
+
+    def worst_severity(self) -> str | None:
+        ranks = [SEVERITY_RANK[f["severity"]] for f in self.findings]
+        if not ranks:
+            return None
+        return {v: k for k, v in SEVERITY_RANK.items()}[max(ranks)]
+
+    def summary(self) -> dict[str, Any]:
+        questions = self.data.questions
+        answered = questions[questions["row"].notna()]
+        return {
+            "output": str(self.output),
+            "pupils": len(self.tracking.frame),
+            "year_groups": _year_groups(self.tracking.pupils),
+            "term": self.tracking.term,
+            "term_chosen": self.tracking.term_chosen,
+            "academic_year": _year_text(self.tracking.academic_year),
+            "targets_from": self.targets_from,
+            "subjects": list(self.data.progress),
+            "counts": self.counts,
+            "key_questions": [
+                {
+                    "question": number,
+                    "text": text,
+                    "count": int(answered.loc[answered["question"] == number, "pupil"].nunique()),
+                    "pupils": answered.loc[answered["question"] == number, "pupil"]
+                    .drop_duplicates()
+                    .tolist(),
+                }
+                for number, text in rp.QUESTIONS.items()
+            ],
+            "findings": self.findings,
+        }
+
+    def summary_line(self) -> str:
+        c = self.counts
+        years = (
+            ", ".join(f"Year {y}" for y in _year_groups(self.tracking.pupils)) or "no year group"
+        )
+        return (
+            f"Wrote {self.output}: {c['pupils']} pupils ({years}), {self.tracking.term} "
+            f"({self.tracking.term_chosen}); {c['on_track_or_ahead']} of {c['pupil_subjects']} "
+            f"pupil-subjects on track or ahead, {c['behind']} behind; {c['regressed']} regressed, "
+            f"{c['stalled']} stalled, {c['not_on_track']} not on track; targets from "
+            f"{self.targets_from}."
+        )
+
+
+def _year_text(start: int) -> str:
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def _year_groups(pupils: pd.DataFrame) -> list[int]:
+    return sorted(int(y) for y in pupils["year_group"].dropna().unique())
+
+
+def default_name(pupils: pd.DataFrame, term: str) -> str:
+    """`report-y4-spr2.xlsx`; several year groups: `report-y3-y4-spr2.xlsx`."""
+    years = "-".join(f"y{y}" for y in _year_groups(pupils)) or "all"
+    return f"report-{years}-{term}.xlsx"
+
+
+def report_file(
+    tracking_file: str | Path,
+    *,
+    targets: str | Path | None = None,
+    output: str | Path | None = None,
+    term: str = "auto",
+    results: str | Path | None = None,
+    policy: str | None = None,
+    academic_year: str | None = None,
+    settings: str | Path | None = None,
+    sheet: str | None = None,
+    force: bool = False,
+    pseudonymise_key: bytes | None = None,
+    show_small_groups: bool = False,
+) -> ReportOutcome:
+    """Read TRACKING (and targets / results), compute the report, write one workbook."""
+    tracking_file = Path(tracking_file)
+    inputs = [Path(p) for p in (tracking_file, targets, results) if p is not None]
+    chosen_settings = rp.load_settings(settings)
+    scale = load_scale("steps")
+    if output is not None:  # refuse an impossible output before any work
+        folder_given = Path(output).is_dir() or str(output).endswith(("/", "\\"))
+        early = Path(output) / "report.xlsx" if folder_given else Path(output)
+        check_output(early, force=force or folder_given, inputs=inputs)
+    tracking = read_tracking(
+        tracking_file, sheet=sheet, term=term, academic_year=academic_year, scale=scale
+    )
+    if pseudonymise_key is not None:
+        tracking.pupils["pupil"] = _pseudonymous_labels(tracking.pupils, pseudonymise_key)
+    name = default_name(tracking.pupils, tracking.term)
+    if output is None:
+        out = tracking_file.with_name(name)
+    else:
+        out = Path(output)
+        if out.is_dir() or str(output).endswith(("/", "\\")):
+            out = out / name
+        elif out.suffix.lower() != ".xlsx":
+            raise UsageError("the report is a workbook: give -o a folder or a .xlsx file", file=out)
+    check_output(out, force=force, inputs=inputs)
+
+    target_points, targets_from, missing_target = _targets(tracking, targets, policy, scale)
+    pupils = tracking.pupils
+    progress = {
+        subject: rp.subject_progress(
+            tracking.points[subject], pupils["year_group"], target_points[subject], chosen_settings
+        )
+        for subject in tracking.points
+    }
+    histories = {
+        subject: rp.drop_history(tracking.points[subject], target_points[subject], chosen_settings)
+        for subject in tracking.points
+    }
+    groups = rp.pupil_groups(pupils, chosen_settings)
+    trend = rp.group_trend(histories, groups, chosen_settings)
+    questions = rp.key_questions(pupils, progress, groups, chosen_settings)
+    data = rp.ReportData(progress, trend, questions, groups)
+    if results is not None:
+        end_year = tracking.academic_year + 1
+        wanted = {
+            s: (f"{s}_result", f"{s}_sum2_{end_year}", f"{s}_sum2", s) for s in tracking.points
+        }
+        found, _ = read_keyed_points(Path(results), wanted, scale)
+        if not found:
+            raise InputError(
+                "no results columns (e.g. maths_result or maths_sum2)",
+                file=results,
+                hint="name a column per subject",
+            )
+        upn = _upn_key(pupils["upn"]) if "upn" in pupils else None
+        if upn is None:
+            raise InputError("the tracking sheet has no UPN column to match results by")
+        data.review = {
+            s: rp.review_outcomes(
+                target_points[s], pd.Series(upn.map(values).to_numpy(), index=pupils.index)
+            )
+            for s, values in found.items()
+        }
+        data.review_summary = rp.review_summary(data.review, groups, chosen_settings)
+
+    findings = _findings(tracking, data, missing_target, chosen_settings)
+    counts = _counts(tracking, data)
+    outcome = ReportOutcome(out, tracking, data, targets_from, findings, counts)
+    _write(
+        outcome,
+        tracking_file,
+        target_points,
+        scale,
+        chosen_settings,
+        pseudonymise_key=pseudonymise_key,
+        show_small_groups=show_small_groups,
+        force=force,
+        inputs=inputs,
+    )
+    return outcome
+
+
+def _targets(
+    tracking: Tracking, targets: str | Path | None, policy: str | None, scale: Scale
+) -> tuple[dict[str, pd.Series], str, dict[str, pd.Series]]:
+    """Points targets per subject, where they came from, and who had none in the targets file."""
+    from targetkit.policies import load_policy
+
+    chosen = load_policy(policy or "steps")
+    if chosen.kind != "steps":
+        raise UsageError(
+            f"policy {chosen.name!r} is not a steps policy; report tracks steps",
+            hint="use --policy steps or a steps policy file",
+        )
+    pupils = tracking.pupils
+    from_policy = {
+        subject: steps_targets(
+            points[BASELINE], pupils["year_group"], catch_up_years=chosen.catch_up_years
+        )["target_points"]
+        for subject, points in tracking.points.items()
+    }
+    policy_text = f"the {chosen.name} policy (baseline + 6 steps + catch-up)"
+    if targets is None:
+        return from_policy, policy_text, {}
+    wanted = {s: (f"{s}_target",) for s in tracking.points}
+    found, path = read_keyed_points(Path(targets), wanted, scale)
+    if not found:
+        raise InputError(
+            "no target columns for "
+            + ", ".join(tracking.points)
+            + " (expected e.g. "
+            + next(iter(wanted))
+            + "_target)",
+            file=targets,
+            hint="give the targets workbook made by set-targets",
+        )
+    if "upn" not in pupils:
+        raise InputError("the tracking sheet has no UPN column to match targets by")
+    upn = _upn_key(pupils["upn"])
+    result: dict[str, pd.Series] = {}
+    missing: dict[str, pd.Series] = {}
+    for subject in tracking.points:
+        given = (
+            pd.Series(upn.map(found[subject]).to_numpy(dtype="float64"), index=pupils.index)
+            if subject in found
+            else pd.Series(np.nan, index=pupils.index)
+        )
+        missing[subject] = given.isna()
+        result[subject] = given.fillna(from_policy[subject])
+    text = f"{path.name} (pupils without a target there: {policy_text})"
+    return result, text, missing
+
+
+# ---------------------------------------------------------------------------------------------
+# Findings and counts
+
+
+def _findings(
+    tracking: Tracking,
+    data: rp.ReportData,
+    missing_target: dict[str, pd.Series],
+    settings: rp.ReportSettings,
+) -> list[dict[str, Any]]:
+    """Every flag as a plain dict (code, severity, pupil, subject, message) for JSON/--fail-on."""
+    kinds = catalogue()
+    pupils = tracking.pupils
+    found: list[dict[str, Any]] = []
+    steps = load_scale("steps")
+
+    def grade(points: pd.Series) -> pd.Series:
+        return steps.grade_at_or_below(points).fillna("?").astype("str")
+
+    for subject, p in data.progress.items():
+        values = {
+            "subject": subject,
+            "current": grade(p["latest"]),
+            "previous": grade(p["previous"]),
+            "expected": grade(p["expected"]),
+            "needed": p["steps_needed"].astype("Int64").astype("str").replace("<NA>", "?"),
+            "left": (6 - p["half_terms"]).astype("str"),
+        }
+        rules = {
+            "REGRESSED": p["regressed"],
+            "STALLED": p["stalled"],
+            "NOT_ON_TRACK": p["not_on_track"],
+            "CATCH_UP": p["catch_up"],
+            "MISSING_TARGET": missing_target.get(subject, pd.Series(False, index=p.index)),
+        }
+        for code, mask in rules.items():
+            chosen = mask.fillna(False).astype(bool).to_numpy()
+            if not chosen.any():
+                continue
+            message = _fill(kinds[code].template, values, p.index)
+            found.extend(
+                pd.DataFrame(
+                    {
+                        "code": code,
+                        "severity": kinds[code].severity,
+                        "pupil": pupils["pupil"].to_numpy()[chosen],
+                        "row": p.index.to_numpy()[chosen].astype("int64"),
+                        "subject": subject,
+                        "message": message.to_numpy()[chosen],
+                    }
+                ).to_dict("records")
+            )
+    latest = data.trend.groupby(["subject", "group"], sort=False).tail(1)
+    for record in latest[latest["widening"]].to_dict("records"):
+        found.append(
+            {
+                "code": "GROUP_GAP_WIDENING",
+                "severity": kinds["GROUP_GAP_WIDENING"].severity,
+                "group": record["group"],
+                "subject": record["subject"],
+                "message": kinds["GROUP_GAP_WIDENING"].template.format(
+                    group=record["group"],
+                    subject=record["subject"],
+                    gap=f"{record['gap_steps']:.1f}",
+                    previous_gap=f"{record['previous_gap_steps']:.1f}",
+                ),
+            }
+        )
+    small = latest[latest["small"]].drop_duplicates("group")
+    for record in small.to_dict("records"):
+        found.append(
+            {
+                "code": "SMALL_GROUP",
+                "severity": kinds["SMALL_GROUP"].severity,
+                "group": record["group"],
+                "message": kinds["SMALL_GROUP"].template.format(group=record["group"]),
+            }
+        )
+    return found
+
+
+def _fill(template: str, values: dict[str, str | pd.Series], index: pd.Index) -> pd.Series:
+    """A catalogue template filled in for every pupil at once (values: text or a Series)."""
+    import string
+
+    text = pd.Series("", index=index, dtype="str")
+    for literal, name, _, _ in string.Formatter().parse(template):
+        text = text + literal
+        if name is not None:
+            value = values[name]
+            text = text + (value if isinstance(value, str) else value.astype("str"))
+    return text
+
+
+def _counts(tracking: Tracking, data: rp.ReportData) -> dict[str, int]:
+    frames = list(data.progress.values())
+    everything = pd.concat(frames) if frames else pd.DataFrame(columns=["status"])
+    has_data = everything["status"] != rp.NO_DATA
+    return {
+        "pupils": len(tracking.frame),
+        "pupil_subjects": int(has_data.sum()),
+        "ahead": int((everything["status"] == rp.AHEAD).sum()),
+        "on_track": int((everything["status"] == rp.ON_TRACK).sum()),
+        "on_track_or_ahead": int(everything["status"].isin([rp.AHEAD, rp.ON_TRACK]).sum()),
+        "behind": int((everything["status"] == rp.BEHIND).sum()),
+        "no_data": int((~has_data).sum()),
+        "regressed": int(everything["regressed"].sum()),
+        "stalled": int(everything["stalled"].sum()),
+        "not_on_track": int(everything["not_on_track"].sum()),
+        "catch_up": int(everything["catch_up"].sum()),
+        "gaps_widening": int(
+            data.trend.groupby(["subject", "group"], sort=False).tail(1)["widening"].sum()
+        ),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The workbook
+
+
+def _write(
+    outcome: ReportOutcome,
+    tracking_file: Path,
+    target_points: dict[str, pd.Series],
+    scale: Scale,
+    settings: rp.ReportSettings,
+    *,
+    pseudonymise_key: bytes | None,
+    show_small_groups: bool,
+    force: bool,
+    inputs: Sequence[Path],
+) -> None:
+    from targetkit.privacy import pseudonymise, suppress_small_groups
+
+    tracking, data = outcome.tracking, outcome.data
+    pupils_sheet, descriptions, comments, fills = _pupils_sheet(tracking, data, scale)
+    labels = tracking.pupils["pupil"]
+    questions = _questions_sheet(data.questions, tracking)
+    if pseudonymise_key is not None:
+        pupils_sheet = pseudonymise(pupils_sheet, pseudonymise_key)
+    percent_columns = ["pct_on_track", "others_pct_on_track"]
+    groups = suppress_small_groups(
+        data.trend,
+        "pupils",
+        [*percent_columns, "avg_steps", "gap_steps", "gap_pct"],
+        settings.small_group,
+        show=show_small_groups,
+    )
+    groups = groups.assign(
+        small=np.where(groups["small"], "small", ""),
+        widening=np.where(groups["widening"], "widening", ""),
+    ).drop(columns=["small_group"])
+    sheets = [
+        _summary_sheet(tracking, data, settings, show_small_groups),
+        Sheet(
+            "Key questions",
+            questions,
+            descriptions={
+                "question": "The key question (1-5) of the pupil progress review meeting.",
+                "count": "How many pupils answer this question.",
+                "input_row": "The pupil's row in the tracking file.",
+                "subjects": "The subjects concerned.",
+                "groups": "Question 1: the pupil's groups at risk of under-achievement.",
+                "priority": "Question 5: the order to act in (regressed, stalled, then the "
+                "furthest behind their milestone).",
+            },
+        ),
+        Sheet(
+            "Pupils",
+            pupils_sheet,
+            descriptions=descriptions,
+            comments=comments,
+            fills=fills,
+            freeze_columns=min(4, len(tracking.frame.columns)),
+        ),
+        Sheet(
+            "Groups",
+            groups,
+            descriptions={
+                "drop": "The data drop the figures are for.",
+                "pupils": "Pupils in the group with a grade at this drop.",
+                "small": f"'small': fewer than {settings.small_group} pupils; percentages are "
+                "hidden unless --show-small-groups.",
+                "pct_on_track": "Share of the group on track or ahead of their milestone.",
+                "others_pct_on_track": "The same for the other pupils.",
+                "avg_steps": "Average steps made since last summer's baseline.",
+                "gap_steps": "Others' average steps minus the group's (positive: the group is "
+                "behind).",
+                "gap_pct": "Others' % on track minus the group's.",
+                "widening": "GROUP_GAP_WIDENING: the gap in steps grew since the previous drop.",
+            },
+            fills={"widening": {"widening": "amber"}, "small": {"small": "grey"}},
+            number_formats={c: "0%" for c in [*percent_columns, "gap_pct"]}
+            | {
+                c: "0.0"
+                for c in ["avg_steps", "others_avg_steps", "gap_steps", "previous_gap_steps"]
+            },
+        ),
+    ]
+    if data.review_summary is not None:
+        review = data.review_summary.assign(
+            small=np.where(data.review_summary["small"], "small", "")
+        )
+        sheets.append(
+            Sheet(
+                "Review",
+                review,
+                descriptions={
+                    "pct_met_or_exceeded": "Share of pupils with a result who reached the target.",
+                    "avg_missed_by": "Average steps short of the target, for those who missed.",
+                    "no_result": "Pupils with no result or no target (not in the percentages).",
+                },
+                number_formats={
+                    c: "0%"
+                    for c in ["pct_exceeded", "pct_met", "pct_met_or_exceeded", "pct_missed"]
+                }
+                | {"avg_missed_by": "0.0"},
+            )
+        )
+        sheets.append(_missed_sheet(tracking, data, labels, scale))
+    readme = ReadMe(
+        title=f"targetkit report: {', '.join(f'Year {y}' for y in _year_groups(tracking.pupils))} "
+        f"at {tracking.term}",
+        lines=_readme_lines(outcome, settings),
+        key=[
+            (
+                "blue",
+                "ahead: at least "
+                f"{settings.ahead_by} steps above this term's milestone (review: exceeded)",
+            ),
+            ("green", "on track: at or near the milestone (review: met)"),
+            (
+                "red",
+                f"behind: {settings.behind_by} or more steps below the milestone (review: missed)",
+            ),
+            ("grey", "no data this drop"),
+            ("amber", "group gap widening since the last drop"),
+        ],
+    )
+    about = [
+        ("targetkit version", __version__),
+        ("tracking file", str(tracking_file)),
+        ("tracking SHA-256", file_sha256(tracking_file)),
+        *[(f"input {p.name} SHA-256", file_sha256(p)) for p in inputs[1:]],
+        ("academic year", tracking.year_derived),
+        ("term", f"{tracking.term} ({tracking.term_chosen})"),
+        ("targets from", outcome.targets_from),
+        ("settings", settings.name + ": " + settings.source),
+        ("ahead / behind", f"+{settings.ahead_by} / -{settings.behind_by} steps from milestone"),
+        ("pseudonymised", "yes" if pseudonymise_key is not None else "no"),
+        ("rows", len(tracking.frame)),
+        ("written", pd.Timestamp.now().strftime("%Y-%m-%d %H:%M")),
+    ]
+    write_workbook(outcome.output, sheets, readme=readme, about=about, force=force)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name = f"{name}_report"
+    taken.add(name)
+    return name
+
+
+def _pupils_sheet(
+    tracking: Tracking, data: rp.ReportData, scale: Scale
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, pd.Series], dict[str, dict[str, str]]]:
+    """Every input row, its own columns unchanged, then per subject the report's columns."""
+    frame = tracking.frame.copy()
+    taken = {str(c) for c in frame.columns}
+    added: dict[str, pd.Series] = {}
+    descriptions: dict[str, str] = {}
+    comments: dict[str, pd.Series] = {}
+    fills: dict[str, dict[str, str]] = {}
+    for subject, p in data.progress.items():
+        names = {
+            key: _unique(f"{subject}_{key}", taken)
+            for key in ("current", "milestone", "target_grade", "steps_made", "status", "flags")
+        }
+        current = scale.grade_at_or_below(p["latest"])
+        milestone = scale.grade_at_or_below(p["milestone"])
+        target = scale.grade_at_or_below(p["target"])
+        added[names["current"]] = current
+        added[names["milestone"]] = milestone
+        added[names["target_grade"]] = target
+        added[names["steps_made"]] = p["steps_made"]
+        added[names["status"]] = p["status"]
+        added[names["flags"]] = p["flags"]
+        descriptions |= {
+            names["current"]: f"{subject}: the grade at the latest drop with data.",
+            names["milestone"]: f"{subject}: where the pupil should be now: baseline + one step "
+            "per half term, catch-up spread evenly, rounded down.",
+            names["target_grade"]: f"{subject}: the end-of-year target.",
+            names["steps_made"]: f"{subject}: steps made since last summer's baseline.",
+            names["status"]: f"{subject}: ahead / on track / behind against the milestone.",
+            names["flags"]: f"{subject}: REGRESSED, STALLED, NOT_ON_TRACK, CATCH_UP (see Read me).",
+        }
+        left = (6 - p["half_terms"]).astype("str")
+        comments[names["status"]] = (
+            "Now "
+            + current.fillna("-").astype("str")
+            + "; milestone "
+            + milestone.fillna("-").astype("str")
+            + "; target "
+            + target.fillna("-").astype("str")
+            + "; "
+            + p["steps_needed"].astype("Int64").astype("str").replace("<NA>", "?")
+            + " steps needed, "
+            + left
+            + " half terms left."
+        ).where(p["status"] != rp.NO_DATA)
+        fills[names["status"]] = STATUS_FILLS
+        if subject in data.review:
+            review = data.review[subject]
+            result_name = _unique(f"{subject}_result", taken)
+            outcome_name = _unique(f"{subject}_outcome", taken)
+            added[result_name] = scale.grade_at_or_below(review["result"])
+            added[outcome_name] = review["outcome"]
+            descriptions[result_name] = f"{subject}: the end-of-year result (from --results)."
+            descriptions[outcome_name] = f"{subject}: exceeded / met / missed the target."
+            fills[outcome_name] = OUTCOME_FILLS
+    extra = pd.DataFrame(added, index=frame.index)
+    sheet = pd.concat([frame, extra], axis=1).reset_index(drop=True)
+    comments = {k: v.reset_index(drop=True) for k, v in comments.items()}
+    return sheet, descriptions, comments, fills
+
+
+def _questions_sheet(questions: pd.DataFrame, tracking: Tracking) -> pd.DataFrame:
+    """One row per question and pupil, with the count; a question nobody answers says so."""
+    counts = questions.groupby("question")["pupil"].nunique()
+    empty = [
+        {"question": q, "question_text": t, "pupil": "(none)"}
+        for q, t in rp.QUESTIONS.items()
+        if q not in counts.index
+    ]
+    table = pd.concat([questions, pd.DataFrame(empty)], ignore_index=True)
+    table = table.sort_values(["question", "priority"], kind="stable", na_position="last")
+    table.insert(2, "count", table["question"].map(counts).fillna(0).astype("int64"))
+    return table.rename(columns={"row": "input_row"}).reset_index(drop=True)
+
+
+def _summary_sheet(
+    tracking: Tracking, data: rp.ReportData, settings: rp.ReportSettings, show_small: bool
+) -> Sheet:
+    """% on track by subject and group (this term) beside average points at each drop."""
+    subjects = list(data.progress)
+    everyone = rp.Group(
+        "all",
+        "All pupils",
+        pd.Series(True, index=tracking.pupils.index),
+        pd.Series(False, index=tracking.pupils.index),
+    )
+    main = [everyone, *(g for g in data.groups if g.key in MAIN_GROUP_KEYS)]
+    by_group = []
+    for group in main:
+        row: dict[str, object] = {"group": group.name, "pupils": int(group.members.sum())}
+        for subject, p in data.progress.items():
+            chosen = p[group.members.to_numpy() & (p["status"] != rp.NO_DATA).to_numpy()]
+            share = chosen["status"].isin([rp.AHEAD, rp.ON_TRACK]).mean() if len(chosen) else None
+            small = len(chosen) < settings.small_group and group.key != "all"
+            row[f"{subject} % on track"] = None if small and not show_small else share
+        by_group.append(row)
+    groups_frame = pd.DataFrame(by_group)
+    drops = [c for c in next(iter(tracking.points.values())).columns]
+    trend = pd.DataFrame(
+        {
+            "drop": drops,
+            **{
+                f"{subject} average points": [
+                    tracking.points[subject][d].mean() if d in tracking.points[subject] else None
+                    for d in drops
+                ]
+                for subject in subjects
+            },
+        }
+    )
+    length = max(len(groups_frame), len(trend))
+    frame = pd.concat([groups_frame.reindex(range(length)), trend.reindex(range(length))], axis=1)
+    pct = [f"{s} % on track" for s in subjects]
+    avg = [f"{s} average points" for s in subjects]
+    return Sheet(
+        "Summary",
+        frame,
+        descriptions={
+            "group": "All pupils, then each group (ethnic groups are on the Groups sheet).",
+            **{c: "Share of pupils with a grade this term who are on track or ahead." for c in pct},
+            "drop": "Last summer's baseline, then each drop this year.",
+            **{c: "Average steps points (1b = 1 … 6s+ = 36) at the drop." for c in avg},
+        },
+        number_formats={c: "0%" for c in pct} | {c: "0.0" for c in avg},
+        charts=[
+            Chart(
+                "% on track by subject and group",
+                "group",
+                pct,
+                kind="column",
+                y_title="% on track or ahead",
+                percent=True,
+                anchor="A" + str(length + 4),
+            ),
+            Chart(
+                "Attainment over the drops",
+                "drop",
+                avg,
+                kind="line",
+                y_title="average steps points",
+                anchor="L" + str(length + 4),
+            ),
+        ],
+        filter=False,
+    )
+
+
+def _missed_sheet(
+    tracking: Tracking, data: rp.ReportData, labels: pd.Series, scale: Scale
+) -> Sheet:
+    parts = []
+    for subject, review in data.review.items():
+        missed = review[review["outcome"] == rp.MISSED]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "pupil": labels.loc[missed.index].to_numpy(),
+                    "input_row": missed.index.to_numpy(),
+                    "year_group": tracking.pupils.loc[missed.index, "year_group"].to_numpy(),
+                    "subject": subject,
+                    "target": scale.grade_at_or_below(missed["target"]).to_numpy(),
+                    "result": scale.grade_at_or_below(missed["result"]).to_numpy(),
+                    "missed_by": (-missed["difference"]).to_numpy(),
+                }
+            )
+        )
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return Sheet(
+        "Missed targets",
+        frame,
+        descriptions={"missed_by": "Steps between the result and the target."},
+    )
+
+
+def _readme_lines(outcome: ReportOutcome, settings: rp.ReportSettings) -> list[str]:
+    tracking, c = outcome.tracking, outcome.counts
+    lines = [
+        f"Term: {tracking.term} ({tracking.term_chosen}); academic year {tracking.year_derived}.",
+        f"Targets from {outcome.targets_from}.",
+        f"{c['pupils']} pupils; {c['on_track_or_ahead']} of {c['pupil_subjects']} pupil-subjects "
+        f"on track or ahead, {c['behind']} behind, {c['no_data']} without a grade this drop.",
+        f"Flags: {c['regressed']} REGRESSED, {c['stalled']} STALLED, {c['not_on_track']} "
+        f"NOT_ON_TRACK, {c['catch_up']} CATCH_UP, {c['gaps_widening']} GROUP_GAP_WIDENING.",
+        "Milestone: last summer's baseline + one step per half term so far, with any catch-up "
+        "steps spread evenly over the six half terms (rounded down).",
+        "REGRESSED: lower than the previous drop. STALLED: the latest drop is no higher than the "
+        "drop two before it (the baseline counts as a drop). NOT_ON_TRACK: more steps still "
+        "needed than half terms left. CATCH_UP: last summer's baseline was below the "
+        "age-related expectation (the target includes catch-up steps).",
+        "Every input row is on the Pupils sheet in input order with its own columns unchanged; "
+        "the report's columns follow them.",
+    ]
+    if tracking.skipped_subjects:
+        lines.append(
+            "Not reported (no baseline column): " + ", ".join(tracking.skipped_subjects) + "."
+        )
+    return lines
