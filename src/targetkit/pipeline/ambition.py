@@ -1,0 +1,783 @@
+"""Challenge unambitious targets: pure checks of one school's submission (`check-ambition`).
+
+The national guidance asks LAs to challenge "where the target set indicates low expectations of
+progress or outcomes", to narrow gaps and never to lower targets. Each check here takes
+DataFrames and returns a findings frame (one row per finding, `FINDING_COLUMNS`); reading files,
+parallelism and presenting the results live in `targetkit.commands.check_ambition`.
+
+What a check needs from the submission (canonical column names, index = source row):
+`upn`, `surname`, `forename`, `<subject>_target` (the moderated target), optionally `sen`,
+`disadvantaged`, `fsm`, `lac`, `eal`, `ethnicity`, `<subject>_plan_target` and the pupil's prior
+and in-year results. What is ambitious is recomputed from each pupil's prior (the `expected`
+frame from `compute_targets`), never taken from the submitted `_minimum`/`_most_likely` columns.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from targetkit import findings
+from targetkit.columns import DATA_DROPS, parse_assessment
+from targetkit.scales import Scale
+
+FINDING_COLUMNS = [
+    "school",
+    "file",
+    "row",
+    "upn",
+    "pupil",
+    "subject",
+    "group",
+    "code",
+    "severity",
+    "message",
+]
+SMALL_GROUP_SIZE = 5  # SPEC §6: group figures for fewer than 5 pupils are marked small
+NEUTRAL_ETHNICITY = "WBRI"  # SPEC §7: each other ethnicity code with 5+ pupils is a group
+FLAG_GROUPS: dict[str, str] = {
+    "disadvantaged": "Disadvantaged",
+    "fsm": "FSM",
+    "lac": "Looked-after",
+    "sen_support": "SEN support",
+    "eal": "EAL",
+}
+SCHOOL_BELOW_BENCHMARK = (
+    "{subject}: {targeted} of pupils with a prior are targeted {threshold}, below the {implied} "
+    "that pupils with the same starting points reach in {benchmark} schools."
+)
+_TRUE = {"true", "t", "y", "yes", "1", "1.0"}
+_FALSE = {"false", "f", "n", "no", "0", "0.0"}
+
+
+@dataclass
+class SchoolCheck:
+    """What `check_school` found: the findings and the school's row of the LA summary."""
+
+    findings: pd.DataFrame
+    summary: dict[str, object] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small vectorised helpers
+
+
+def flag_column(values: pd.Series | None, index: pd.Index) -> pd.Series:
+    """A yes/no column as True/False/NA (Y, Yes, TRUE, 1 ... / N, No, FALSE, 0 ...)."""
+    if values is None:
+        return pd.Series(pd.NA, index=index, dtype="boolean")
+
+    def verdict(value: object) -> object:
+        text = str(value).strip().lower()
+        return True if text in _TRUE else False if text in _FALSE else pd.NA
+
+    return pd.Series(_per_value(values, verdict, pd.NA), index=index, dtype="boolean")
+
+
+def _per_value(values: pd.Series, function: object, missing: object) -> np.ndarray:
+    """Apply `function` once per distinct value, then spread it to every row (fast on a
+    column of a few dozen grades); blanks (None/NaN) get `missing`."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    mapped = [function(u) for u in uniques]  # type: ignore[operator]
+    return np.array([*mapped, missing], dtype=object)[codes]  # code -1 → missing
+
+
+def _clean_text(value: object) -> str | None:
+    text = str(value).strip()
+    if text.endswith(".0") and text[:-2].isdigit():
+        text = text[:-2]
+    return text or None
+
+
+def text_column(values: pd.Series | None, index: pd.Index) -> pd.Series:
+    """Trimmed text with blanks as NA (numbers typed in Excel become their text: 4 → "4")."""
+    if values is None:
+        return pd.Series(None, index=index, dtype=object)
+    return pd.Series(_per_value(values, _clean_text, None), index=index, dtype=object)
+
+
+def _grade_points(scale: Scale, values: pd.Series, which: str) -> pd.Series:
+    """Points of each grade ("points", "floor" or "ceiling"); NaN when not a grade."""
+    table = _points_table(scale, which)
+
+    def points(value: object) -> float:
+        text = _clean_text(value)
+        if text is None:
+            return np.nan
+        kind, name = scale.classify(text)
+        return table[name] if kind == "grade" else np.nan
+
+    return pd.Series(_per_value(values, points, np.nan), index=values.index, dtype="float64")
+
+
+def _points_table(scale: Scale, which: str) -> dict[str, float]:
+    """Grade → points, a whole level standing for the lowest ("floor") or highest ("ceiling")
+    grade of its band."""
+    points = dict(scale.points_of)
+    if which == "points":
+        return points
+    ends: dict[int, float] = {}
+    pick = min if which == "floor" else max
+    for grade in scale.grades:
+        if grade.band is not None:
+            ends[grade.band] = pick(ends.get(grade.band, grade.points), grade.points)
+    for equivalent in scale.equivalents:
+        if equivalent.band in ends:
+            points[equivalent.grade] = ends[equivalent.band]
+    return points
+
+
+def target_points(scale: Scale, values: pd.Series) -> pd.Series:
+    """Points of each grade (a typed number counts like its text); NaN when not a grade."""
+    return _grade_points(scale, values, "points")
+
+
+def floor_points(scale: Scale, values: pd.Series) -> pd.Series:
+    """The lowest points that still meet each grade as a minimum or a threshold.
+
+    SPEC §7 "Whole levels": "at least level 4" is met by any level-4 grade (4c, 4b, 4a), so a
+    whole level (an equivalent with a band) counts from the lowest grade of its band; any other
+    grade from its own points.
+    """
+    return _grade_points(scale, values, "floor")
+
+
+def ceiling_points(scale: Scale, values: pd.Series) -> pd.Series:
+    """The most a target reaches, for "is it below ...?" checks: a whole-level target (`5`)
+    reaches the top of its level, so it is not below a `5a` already achieved (levels compare
+    by their digit, SPEC §7)."""
+    return _grade_points(scale, values, "ceiling")
+
+
+def fill_message(code: str, template: str | None = None, **values: object) -> pd.Series | str:
+    """The catalogue sentence for many findings at once (Series values fill row by row)."""
+    template = template or findings.catalogue()[code].template
+    series = [v for v in values.values() if isinstance(v, pd.Series)]
+    if not series:
+        return template.format(**values)
+    index = series[0].index
+    text = np.full(len(index), "", dtype=object)
+    for literal, name, spec, _ in string.Formatter().parse(template):
+        text = text + literal
+        if name is None:
+            continue
+        value = values[name]
+        if isinstance(value, pd.Series):
+            filled = value.astype(object).to_numpy()
+            blank = pd.isna(filled)
+            text = text + np.where(blank, "(blank)", filled.astype(str)).astype(object)
+        else:
+            text = text + format(value, spec or "")
+    return pd.Series(text, index=index, dtype=object)
+
+
+def _pupil_findings(
+    pupils: pd.DataFrame,
+    mask: pd.Series,
+    code: str,
+    subject: str,
+    values: Mapping[str, object],
+    *,
+    severity: str | None = None,
+) -> pd.DataFrame:
+    """Findings for the pupils in `mask` (pupils: the `_identity` frame); the message is filled
+    from `values` for those pupils only."""
+    chosen_mask = np.asarray(mask, dtype=bool)
+    if not chosen_mask.any():
+        return pd.DataFrame()
+    chosen = pupils[chosen_mask]
+    picked = {k: v[chosen_mask] if isinstance(v, pd.Series) else v for k, v in values.items()}
+    message = fill_message(code, subject=subject, **picked)
+    return pd.DataFrame(
+        {
+            "row": chosen.index.to_numpy(),
+            "upn": chosen["upn"].to_numpy(dtype=object),
+            "pupil": chosen["pupil"].to_numpy(dtype=object),
+            "subject": subject,
+            "group": None,
+            "code": code,
+            "severity": severity or findings.severity(code),
+            "message": np.asarray(message, dtype=object)
+            if isinstance(message, pd.Series)
+            else message,
+        }
+    )
+
+
+def _school_finding(
+    code: str, message: str, *, subject: str | None = None, group: str | None = None, **kw: str
+) -> dict[str, object]:
+    return {
+        "row": None,
+        "upn": None,
+        "pupil": None,
+        "subject": subject,
+        "group": group,
+        "code": code,
+        "severity": kw.get("severity") or findings.severity(code),
+        "message": message,
+    }
+
+
+def _identity(submission: pd.DataFrame) -> pd.DataFrame:
+    """`upn` and `pupil` ("Forename Surname") for every row, for the Challenges sheet."""
+    index = submission.index
+    forename = text_column(submission.get("forename"), index).fillna("")
+    surname = text_column(submission.get("surname"), index).fillna("")
+    pupil = (forename + " " + surname).str.strip()
+    return pd.DataFrame(
+        {
+            "upn": text_column(submission.get("upn"), index).astype(object),
+            "pupil": pupil.where(pupil != "", pd.NA).astype(object),
+        },
+        index=index,
+    ).replace({pd.NA: None})
+
+
+def target_subjects(submission: pd.DataFrame) -> list[str]:
+    """Subjects with a `<subject>_target` column, in column order."""
+    return [
+        str(c)[: -len("_target")]
+        for c in submission.columns
+        if str(c).endswith("_target") and not str(c).endswith(("_plan_target", "_previous_target"))
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Groups
+
+
+def group_masks(submission: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each group checked for lower expectations (SPEC §7), as a boolean mask per label.
+
+    Needs (where present): `disadvantaged`, `fsm`, `lac`, `sen` (K = SEN support), `eal`,
+    `ethnicity`. Ethnicity groups are each code other than WBRI with at least 5 pupils; the
+    flag groups are returned whatever their size (small ones are reported as SMALL_GROUP).
+    """
+    index = submission.index
+    masks: dict[str, pd.Series] = {}
+    for column, label in FLAG_GROUPS.items():
+        if column == "sen_support":
+            if "sen" not in submission:
+                continue
+            sen = text_column(submission["sen"], index).str.upper()
+            masks[label] = (sen == "K").fillna(False).astype(bool)
+        elif column in submission:
+            masks[label] = flag_column(submission[column], index).fillna(False).astype(bool)
+    if "ethnicity" in submission:
+        ethnicity = text_column(submission["ethnicity"], index).str.upper()
+        counts = ethnicity.value_counts()
+        for code in sorted(counts.index):
+            if code != NEUTRAL_ETHNICITY and counts[code] >= SMALL_GROUP_SIZE:
+                masks[f"Ethnicity {code}"] = (ethnicity == code).fillna(False).astype(bool)
+    return masks
+
+
+def small_groups(masks: Mapping[str, pd.Series]) -> list[dict[str, object]]:
+    """SMALL_GROUP (info) for every group with 1 to 4 pupils: its figures are marked small."""
+    return [
+        _school_finding("SMALL_GROUP", str(fill_message("SMALL_GROUP", group=label)), group=label)
+        for label, mask in masks.items()
+        if 0 < int(mask.sum()) < SMALL_GROUP_SIZE
+    ]
+
+
+def group_expectations(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    masks: Mapping[str, pd.Series],
+    priors: Mapping[str, pd.Series],
+    suggested: Mapping[str, pd.Series] | None = None,
+) -> list[dict[str, object]]:
+    """GROUP_EXPECTATION_LOWER: a group targeted lower than others with the same prior.
+
+    For each subject and group of 5+ pupils, pupils are compared only with others who have the
+    same prior grade: the group's mean target points minus the others' mean, weighted by the
+    group's pupils at each prior, must not be negative. EHC-plan pupils with a plan target are
+    left out (their target is individual). Where set-targets' own suggestion is
+    known (`suggested`, points), targets are compared as "target minus suggestion", so a rule
+    that already differs by latest attainment (e.g. the level-1 quota) is not counted as a
+    lower expectation. Needs: `<subject>_target`; `priors[subject]`: the prior grade per pupil.
+    """
+    labels = list(masks)
+    if not labels:
+        return []
+    # One matrix pass per subject: pupils × groups, pupils × priors (no loop over pupils).
+    membership = np.column_stack([np.asarray(masks[label], dtype=bool) for label in labels])
+    found: list[dict[str, object]] = []
+    for subject in subjects:
+        if subject not in priors:
+            continue
+        points = target_points(scale, submission[f"{subject}_target"])
+        if suggested is not None and subject in suggested:
+            points = points - suggested[subject]
+        prior = text_column(priors[subject], submission.index)
+        usable = (
+            points.notna() & prior.notna() & ~_plan_target_stands(submission, subject)
+        ).to_numpy(dtype=bool)
+        codes, uniques = pd.factorize(prior.astype(object), use_na_sentinel=True)
+        if not usable.any() or not len(uniques):
+            continue
+        one_hot = np.zeros((len(prior), len(uniques)))
+        one_hot[np.flatnonzero(usable), codes[usable]] = 1.0
+        values = np.where(usable, points.to_numpy(dtype="float64", na_value=np.nan), 0.0)
+        in_group = membership.astype(float)
+        group_count = in_group.T @ one_hot  # groups × priors
+        group_sum = (in_group * values[:, None]).T @ one_hot
+        other_count = one_hot.sum(axis=0) - group_count
+        other_sum = values @ one_hot - group_sum
+        with np.errstate(divide="ignore", invalid="ignore"):
+            difference = group_sum / group_count - other_sum / other_count
+        both = (group_count > 0) & (other_count > 0)
+        weight = np.where(both, group_count, 0.0)
+        with_prior = (membership & prior.notna().to_numpy(dtype=bool)[:, None]).sum(axis=0)
+        for position, label in enumerate(labels):
+            if with_prior[position] < SMALL_GROUP_SIZE or weight[position].sum() == 0:
+                continue
+            gap = (np.where(both[position], difference[position], 0.0) * weight[position]).sum()
+            if gap / weight[position].sum() < -1e-9:
+                message = fill_message("GROUP_EXPECTATION_LOWER", group=label, subject=subject)
+                found.append(
+                    _school_finding(
+                        "GROUP_EXPECTATION_LOWER", str(message), subject=subject, group=label
+                    )
+                )
+    return found
+
+
+def _plan_target_stands(submission: pd.DataFrame, subject: str) -> pd.Series:
+    """EHC-plan pupils with a plan target: their target is individual, not compared (SPEC §7)."""
+    index = submission.index
+    ehc = (text_column(submission.get("sen"), index).str.upper() == "E").fillna(False)
+    plan = text_column(submission.get(f"{subject}_plan_target"), index)
+    return (ehc & plan.notna()).astype(bool)
+
+
+def gap_widening(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    masks: Mapping[str, pd.Series],
+    previous_results: pd.DataFrame,
+    result_scale: Scale | None = None,
+) -> list[dict[str, object]]:
+    """GROUP_GAP_WIDENING: the gap the targets aim for is wider than last year's actual gap.
+
+    Gap = mean points of other pupils minus mean points of the group. This year's gap is taken
+    on targets; last year's on `previous_results` (a results file of the previous cohort: group
+    columns and `<subject>_result` or `<subject>_ks1..ks4`). Both groups need 5+ pupils.
+    """
+    result_scale = result_scale or scale
+    previous_masks = group_masks(previous_results)
+    found: list[dict[str, object]] = []
+    for subject in subjects:
+        column = result_column(previous_results, subject)
+        if column is None:
+            continue
+        target = target_points(scale, submission[f"{subject}_target"])
+        result = target_points(result_scale, previous_results[column])
+        for label, mask in masks.items():
+            if label not in previous_masks:
+                continue
+            before = previous_masks[label]
+            sizes = [
+                int((mask & target.notna()).sum()),
+                int((~mask & target.notna()).sum()),
+                int((before & result.notna()).sum()),
+                int((~before & result.notna()).sum()),
+            ]
+            if min(sizes) < SMALL_GROUP_SIZE:
+                continue
+            gap = target[~mask].mean() - target[mask].mean()
+            previous_gap = result[~before].mean() - result[before].mean()
+            if gap > previous_gap + 1e-9:
+                message = fill_message(
+                    "GROUP_GAP_WIDENING",
+                    group=label,
+                    subject=subject,
+                    gap=f"{gap:.1f}",
+                    previous_gap=f"{previous_gap:.1f} last year",
+                )
+                found.append(
+                    _school_finding(
+                        "GROUP_GAP_WIDENING", str(message), subject=subject, group=label
+                    )
+                )
+    return found
+
+
+def result_column(results: pd.DataFrame, subject: str) -> str | None:
+    """The column holding last year's result in a subject: `<subject>_result`, else its latest
+    key-stage column (`maths_ks2`)."""
+    if f"{subject}_result" in results:
+        return f"{subject}_result"
+    stages = sorted(
+        (parsed[1], str(c))
+        for c in results.columns
+        if (parsed := parse_assessment(str(c))) and parsed[0] == subject and parsed[1][:2] == "ks"
+    )
+    return stages[-1][1] if stages else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Pupil-level checks
+
+
+def missing_targets(
+    submission: pd.DataFrame, subjects: Sequence[str], pupils: pd.DataFrame
+) -> list[pd.DataFrame]:
+    """MISSING_TARGET: a blank or non-grade target; EHC_INDIVIDUAL_TARGET: EHC plan, no plan
+    target. Needs `<subject>_target`, optionally `sen` and `<subject>_plan_target`."""
+    index = submission.index
+    ehc = (text_column(submission.get("sen"), index).str.upper() == "E").fillna(False)
+    found = []
+    for subject in subjects:
+        target = text_column(submission[f"{subject}_target"], index)
+        found.append(
+            _pupil_findings(
+                pupils,
+                target.isna(),
+                "MISSING_TARGET",
+                subject,
+                {},
+            )
+        )
+        plan = text_column(submission.get(f"{subject}_plan_target"), index)
+        found.append(
+            _pupil_findings(
+                pupils,
+                ehc & plan.isna(),
+                "EHC_INDIVIDUAL_TARGET",
+                subject,
+                {},
+            )
+        )
+    return found
+
+
+def below_expected(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    expected: pd.DataFrame,
+    pupils: pd.DataFrame,
+    *,
+    benchmark: str,
+) -> list[pd.DataFrame]:
+    """BELOW_EXPECTED_PROGRESS (below the policy minimum for the prior) and BELOW_BENCHMARK
+    (below the benchmark's most likely outcome, warning).
+
+    Needs `expected` with `<subject>_prior`, `<subject>_minimum`, `<subject>_most_likely`
+    (recomputed from the prior). An EHC-plan pupil whose target is the plan target gets
+    EHC_TARGET_BELOW_RULE (info) instead: the plan target stands (SPEC §7).
+    """
+    index = submission.index
+    ehc = (text_column(submission.get("sen"), index).str.upper() == "E").fillna(False)
+    found = []
+    for subject in subjects:
+        raw_target = text_column(submission[f"{subject}_target"], index)
+        target = ceiling_points(scale, submission[f"{subject}_target"])
+        prior = text_column(expected.get(f"{subject}_prior"), index)
+        plan_column = submission.get(f"{subject}_plan_target")
+        plan = (
+            ceiling_points(scale, plan_column)
+            if plan_column is not None
+            else pd.Series(np.nan, index=index)
+        )
+        is_plan = ehc & plan.notna() & (plan == target)
+        if f"{subject}_minimum" in expected:
+            minimum_text = text_column(expected[f"{subject}_minimum"], index)
+            minimum = floor_points(scale, expected[f"{subject}_minimum"])
+            below = (target < minimum).fillna(False)
+            values = {"target": raw_target, "minimum": minimum_text, "prior": prior}
+            found.append(
+                _pupil_findings(
+                    pupils,
+                    below & ~is_plan,
+                    "BELOW_EXPECTED_PROGRESS",
+                    subject,
+                    values,
+                )
+            )
+            found.append(
+                _pupil_findings(
+                    pupils,
+                    below & is_plan,
+                    "EHC_TARGET_BELOW_RULE",
+                    subject,
+                    values,
+                )
+            )
+        if f"{subject}_most_likely" in expected:
+            likely_text = text_column(expected[f"{subject}_most_likely"], index)
+            likely = floor_points(scale, expected[f"{subject}_most_likely"])
+            below = (target < likely).fillna(False) & ~is_plan
+            values = {
+                "target": raw_target,
+                "most_likely": likely_text,
+                "prior": prior,
+                "benchmark": benchmark,
+            }
+            found.append(_pupil_findings(pupils, below, "BELOW_BENCHMARK", subject, values))
+    return found
+
+
+def below_previous_best(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    pupils: pd.DataFrame,
+    prior_columns: Mapping[str, str] | None = None,
+) -> list[pd.DataFrame]:
+    """BELOW_PREVIOUS_BEST: the target is below the prior result or the latest attainment.
+
+    Latest attainment: the most recent data drop with a value for the pupil (`<subject>_aut1`
+    ... `_sum2`, a column with a year being older), as set-targets takes it. The prior counts
+    only when `prior_columns[subject]` names it, i.e. when it is on the target's scale (KS1
+    levels for KS2 level targets, not KS2 scaled scores for GCSE grades). Whole levels compare
+    by their digit: target `5` is not below `5a`, target `5c` is below a prior `5`.
+    """
+    found = []
+    for subject in subjects:
+        best_grade, best_points = latest_attainment(submission, subject, scale)
+        prior_column = (prior_columns or {}).get(subject)
+        if prior_column and prior_column in submission:
+            prior_grade = text_column(submission[prior_column], submission.index).astype(object)
+            prior_points = floor_points(scale, prior_grade)
+            higher = (prior_points > best_points.fillna(-np.inf)).fillna(False)
+            best_points = best_points.where(~higher, prior_points)
+            best_grade = best_grade.where(~higher, prior_grade)
+        raw_target = text_column(submission[f"{subject}_target"], submission.index)
+        target = ceiling_points(scale, submission[f"{subject}_target"])
+        below = (target < best_points).fillna(False)
+        values = {"target": raw_target, "best": best_grade}
+        found.append(_pupil_findings(pupils, below, "BELOW_PREVIOUS_BEST", subject, values))
+    return found
+
+
+def latest_attainment(
+    submission: pd.DataFrame, subject: str, scale: Scale
+) -> tuple[pd.Series, pd.Series]:
+    """(grade text, floor points) of each pupil's most recent data drop with a value.
+
+    As set-targets takes it: drops `<subject>_aut1` ... `_sum2` in that order, a column with a
+    year (`_sum2_2025`) older than this year's; empty drops are ignored and a pupil's blank
+    cell falls back to their previous drop.
+    """
+    drops = []
+    for name in submission.columns:
+        parsed = parse_assessment(str(name))
+        if parsed and parsed[0] == subject and parsed[1] in DATA_DROPS:
+            year = parsed[2] if parsed[2] is not None else 10_000
+            drops.append(((year, DATA_DROPS.index(parsed[1])), name))
+    grade = pd.Series(None, index=submission.index, dtype=object)
+    points = pd.Series(np.nan, index=submission.index, dtype="float64")
+    for _, name in sorted(drops):
+        these = floor_points(scale, submission[name])
+        has = these.notna()
+        grade = grade.where(~has, text_column(submission[name], submission.index).astype(object))
+        points = points.where(~has, these)
+    return grade, points
+
+
+def lowered_targets(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    pupils: pd.DataFrame,
+    previous_targets: pd.DataFrame,
+) -> list[pd.DataFrame]:
+    """TARGET_LOWERED: the target is below last time's target for the same pupil and subject.
+
+    `previous_targets`: `upn` and `<subject>_target` columns (any school; matched on UPN).
+    """
+    if "upn" not in previous_targets or "upn" not in submission:
+        return []
+    previous_upn = text_column(previous_targets["upn"], previous_targets.index).str.upper()
+    upn = text_column(submission["upn"], submission.index).str.upper().to_numpy(dtype=object)
+    found = []
+    for subject in subjects:
+        column = f"{subject}_target"
+        if column not in previous_targets:
+            continue
+        # Several earlier targets for a pupil: the highest stands (targets are never lowered).
+        earlier = pd.DataFrame(
+            {
+                "upn": previous_upn.to_numpy(dtype=object),
+                "text": text_column(previous_targets[column], previous_targets.index).to_numpy(
+                    dtype=object
+                ),
+                "points": floor_points(scale, previous_targets[column]).to_numpy(),
+            }
+        )
+        earlier = earlier.dropna(subset=["upn", "points"]).sort_values("points", kind="stable")
+        earlier = earlier.drop_duplicates("upn", keep="last").set_index("upn")
+        earlier = earlier.reindex(upn).set_axis(submission.index)
+        target = ceiling_points(scale, submission[column])
+        lowered = (target < earlier["points"]).fillna(False)
+        values = {
+            "target": text_column(submission[column], submission.index),
+            "previous": earlier["text"],
+        }
+        found.append(_pupil_findings(pupils, lowered, "TARGET_LOWERED", subject, values))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# School level
+
+
+def school_percentages(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    expected: pd.DataFrame,
+    thresholds: Mapping[str, Mapping[str, float]],
+) -> dict[str, float]:
+    """% targeted at each threshold and the % the benchmark implies, per subject.
+
+    SPEC §7: the denominator is every pupil on roll; the same figures for pupils with a prior
+    are given too. The benchmark-implied % is the mean chance (`<subject>_chance_<threshold>`)
+    of reaching the threshold. `thresholds[subject]` maps a threshold name to the lowest
+    target points that meet it. Keys: `<subject> <threshold> targeted` (on roll), `... benchmark`,
+    `... difference`, and the `... (with prior)` variants.
+    """
+    on_roll = len(submission)
+    figures: dict[str, float] = {}
+    for subject in subjects:
+        target = target_points(scale, submission[f"{subject}_target"])
+        for name, lowest in thresholds.get(subject, {}).items():
+            chance_column = f"{subject}_chance_{name}"
+            if chance_column not in expected:
+                continue
+            chance = pd.to_numeric(expected[chance_column], errors="coerce")
+            has_prior = chance.notna()
+            meets = (target >= lowest).fillna(False)
+            key = f"{subject} {name}"
+            with_prior = int(has_prior.sum())
+            figures[f"{key} targeted"] = meets.sum() / on_roll if on_roll else np.nan
+            figures[f"{key} benchmark"] = chance.fillna(0).sum() / on_roll if on_roll else np.nan
+            figures[f"{key} difference"] = figures[f"{key} targeted"] - figures[f"{key} benchmark"]
+            figures[f"{key} targeted (with prior)"] = (
+                meets[has_prior].sum() / with_prior if with_prior else np.nan
+            )
+            figures[f"{key} benchmark (with prior)"] = (
+                chance[has_prior].mean() if with_prior else np.nan
+            )
+    return {k: float(v) for k, v in figures.items()}
+
+
+def school_below_benchmark(
+    percentages: Mapping[str, float], benchmark: str, key_threshold: str | None = None
+) -> list[dict[str, object]]:
+    """BELOW_BENCHMARK for a school: fewer pupils with a prior targeted at a threshold than the
+    benchmark's rates for their priors imply (compared on pupils with a prior, like for like).
+
+    A challenge at the policy's key threshold (the statutory target, e.g. level 4+), which
+    set-targets' quotas always meet; a warning at the others (e.g. level 5+), where the
+    policies set no quota. Without a key threshold every threshold is a challenge."""
+    found = []
+    for key, targeted in percentages.items():
+        if not key.endswith(" targeted (with prior)"):
+            continue
+        base = key[: -len(" targeted (with prior)")]
+        implied = percentages[f"{base} benchmark (with prior)"]
+        # Rounded to a tenth of a percent: a quota of ceil(rate × pupils) always passes.
+        if np.isnan(targeted) or round(targeted, 3) >= round(implied, 3):
+            continue
+        subject, threshold = base.split(" ", 1)
+        message = SCHOOL_BELOW_BENCHMARK.format(
+            subject=subject,
+            targeted=f"{targeted:.0%}",
+            threshold=threshold,
+            implied=f"{implied:.0%}",
+            benchmark=benchmark,
+        )
+        key = key_threshold is None or threshold == key_threshold
+        found.append(
+            _school_finding(
+                "BELOW_BENCHMARK",
+                message,
+                subject=subject,
+                severity="challenge" if key else "warning",
+            )
+        )
+    return found
+
+
+def check_school(
+    submission: pd.DataFrame,
+    *,
+    scale: Scale,
+    expected: pd.DataFrame | None = None,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    benchmark: str = "top25",
+    prior_columns: Mapping[str, str] | None = None,
+    previous_targets: pd.DataFrame | None = None,
+    previous_results: pd.DataFrame | None = None,
+    subjects: Sequence[str] | None = None,
+    key_threshold: str | None = None,
+) -> SchoolCheck:
+    """Every check on one school's submission; findings in a stable order (pupil rows in input
+    order within each code and subject, then school-level findings).
+
+    `expected`: `compute_targets(...).pupils` for the same rows (None: the checks against the
+    policy and the benchmark are skipped). Adds nothing to `submission`.
+    """
+    subjects = list(subjects) if subjects is not None else target_subjects(submission)
+    pupils = _identity(submission)
+    masks = group_masks(submission)
+    pupil_level: list[pd.DataFrame] = missing_targets(submission, subjects, pupils)
+    if expected is not None:
+        pupil_level += below_expected(
+            submission, subjects, scale, expected, pupils, benchmark=benchmark
+        )
+    pupil_level += below_previous_best(submission, subjects, scale, pupils, prior_columns)
+    if previous_targets is not None:
+        pupil_level += lowered_targets(submission, subjects, scale, pupils, previous_targets)
+    school_level: list[dict[str, object]] = []
+    percentages: dict[str, float] = {}
+    if expected is not None:
+        priors = {s: expected[f"{s}_prior"] for s in subjects if f"{s}_prior" in expected}
+        suggested = {
+            s: target_points(scale, expected[f"{s}_suggested"])
+            for s in subjects
+            if f"{s}_suggested" in expected
+        }
+        school_level += group_expectations(
+            submission, subjects, scale, masks, priors, suggested or None
+        )
+        percentages = school_percentages(submission, subjects, scale, expected, thresholds or {})
+        school_level += school_below_benchmark(percentages, benchmark, key_threshold)
+    if previous_results is not None:
+        school_level += gap_widening(submission, subjects, scale, masks, previous_results)
+    school_level += small_groups(masks)
+    frames = [f for f in pupil_level if len(f)]
+    if school_level:
+        frames.append(pd.DataFrame(school_level))
+    result = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=[c for c in FINDING_COLUMNS if c not in ("school", "file")])
+    )
+    result = result.astype(object).where(result.notna(), None)
+    severities = result["severity"].value_counts()
+    summary: dict[str, object] = {
+        "pupils": len(submission),
+        **percentages,
+        "challenges": int(severities.get("challenge", 0)),
+        "warnings": int(severities.get("warning", 0)),
+    }
+    return SchoolCheck(result, summary)
+
+
+def rag(challenges: int, warnings: int) -> str:
+    """Red: a challenge to discuss; amber: warnings only; green: nothing to challenge."""
+    if challenges:
+        return "red"
+    return "amber" if warnings else "green"

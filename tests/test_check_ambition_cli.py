@@ -1,0 +1,365 @@
+"""`targetkit check-ambition` on LA batches built here: a school with a planted problem of every
+code, clean schools whose targets are exactly set-targets' suggestions, a corrupt file, lock,
+hidden and previous-targets files; exit statuses, --jobs, JSON and the workbook reopened."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from helpers import cli, run_targetkit
+
+from targetkit.commands.check_ambition import check_ambition
+from targetkit.commands.set_targets import set_targets
+from targetkit.demo import la_submissions
+
+PLANTED = "Planted Primary"
+#  row  what is planted                                     reading_ks1 spr1  target
+PLANTED_PUPILS = [
+    (2, "below the level-4 minimum for KS1 2b", "2b", None, "3"),
+    (3, "below the latest attainment 5a", "2b", "5a", "4"),
+    (4, "no target", "2b", None, None),
+    (5, "EHC plan, no plan target", "2b", None, "5"),
+    (6, "lower than last year's target 5", "2b", None, "4"),
+    *[(r, "disadvantaged, level 1, targeted 3", "1", "3a", "3") for r in range(7, 12)],
+    *[(r, "others, level 1, targeted 4", "1", "3c", "4") for r in range(12, 17)],
+    *[(r, "looked after (2: a small group)", "2b", None, "5") for r in range(17, 19)],
+]
+
+
+def planted_school() -> pd.DataFrame:
+    rows = [r for r, *_ in PLANTED_PUPILS]
+    return pd.DataFrame(
+        {
+            "upn": [f"T80199990{r:04d}" for r in rows],
+            "surname": [f"Surname{r}" for r in rows],
+            "forename": [f"Forename{r}" for r in rows],
+            "school": PLANTED,
+            "year_group": 6,
+            "disadvantaged": ["Y" if 7 <= r <= 11 else "N" for r in rows],
+            "sen": ["E" if r == 5 else "N" for r in rows],
+            "lac": ["Y" if r >= 17 else "N" for r in rows],
+            "eal": "N",
+            "ethnicity": "WBRI",
+            "reading_ks1": [ks1 for _, _, ks1, _, _ in PLANTED_PUPILS],
+            "reading_spr1": [spr1 for *_, spr1, _ in PLANTED_PUPILS],
+            "reading_target": [target for *_, target in PLANTED_PUPILS],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> Path:
+    """submissions/: two clean set-targets workbooks, the planted school (CSV), a corrupt
+    workbook, a lock file, a hidden file, and previous_targets/ (never read as a submission)."""
+    root = tmp_path_factory.mktemp("la")
+    cohorts = root / "cohorts"
+    cohorts.mkdir()
+    folder = root / "submissions"
+    (folder / "previous_targets").mkdir(parents=True)
+    for name, cohort in la_submissions(2, 30).items():
+        cohort.to_csv(cohorts / f"{name}.csv", index=False)
+        set_targets(cohorts / f"{name}.csv", output=folder / f"{name}-targets.xlsx")
+    planted_school().to_csv(folder / "planted.csv", index=False)
+    (folder / "corrupt.xlsx").write_bytes(b"PK\x03\x04 this is not a real workbook")
+    (folder / "~$planted.xlsx").write_bytes(b"lock")
+    (folder / ".hidden.csv").write_text("upn,reading_target\nX,1\n")
+    previous = pd.DataFrame(
+        {"upn": ["T801999900006", "T801999900002"], "reading_target": ["5", "3"]}
+    )
+    previous.to_csv(folder / "previous_targets" / "planted-2025.csv", index=False)
+    results = pd.DataFrame(
+        {
+            "school": PLANTED,
+            "disadvantaged": ["Y"] * 5 + ["N"] * 5,
+            "reading_ks2": ["4"] * 10,
+        }
+    )
+    results.to_csv(root / "results-2025.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def planted_only(batch, tmp_path_factory) -> Path:
+    """A batch of one school: the planted one (quick runs for options and exit statuses)."""
+    folder = tmp_path_factory.mktemp("one") / "submissions"
+    folder.mkdir()
+    (folder / "planted.csv").write_bytes((batch / "planted.csv").read_bytes())
+    return folder
+
+
+def clean_only(batch: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for path in sorted(batch.glob("*-targets.xlsx"))[:1]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def outcome(batch):
+    return check_ambition(
+        [batch],
+        previous_targets=batch / "previous_targets",
+        previous_results=batch.parent / "results-2025.csv",
+        jobs=1,
+    )
+
+
+def rows_of(found: pd.DataFrame, code: str, school: str = PLANTED) -> list[int]:
+    chosen = found[(found["code"] == code) & (found["school"] == school)]
+    return chosen["row"].tolist()
+
+
+def test_a_planted_problem_of_every_code_is_found_on_the_right_pupil(outcome):
+    found = outcome.findings
+    assert rows_of(found, "BELOW_EXPECTED_PROGRESS") == [2]
+    assert rows_of(found, "BELOW_PREVIOUS_BEST") == [3]
+    assert rows_of(found, "MISSING_TARGET") == [4]
+    assert rows_of(found, "EHC_INDIVIDUAL_TARGET") == [5]
+    assert rows_of(found, "TARGET_LOWERED") == [6]
+    # Most likely outcomes in the shipped KS1→KS2 reading table (top 25%): 2b → 5, 1 → 4, so
+    # targets 3 (row 2), 4 (rows 3, 6) and 3 (rows 7-11) are below them: warnings.
+    pupil_warnings = found[(found["code"] == "BELOW_BENCHMARK") & found["upn"].notna()]
+    assert pupil_warnings[pupil_warnings["school"] == PLANTED]["row"].tolist() == [
+        2,
+        3,
+        6,
+        7,
+        8,
+        9,
+        10,
+        11,
+    ]
+    school = found[(found["school"] == PLANTED) & found["upn"].isna()]
+    by_code = {code: rows for code, rows in school.groupby("code")}
+    # Disadvantaged level-1 pupils all targeted 3, others with level 1 targeted 4.
+    assert by_code["GROUP_EXPECTATION_LOWER"]["group"].tolist() == ["Disadvantaged"]
+    assert by_code["GROUP_EXPECTATION_LOWER"]["severity"].tolist() == ["challenge"]
+    # Level 4+: 10 of 17 targeted; the table implies 7 × 0.96 (2b) + 10 × 0.63 (level 1)
+    # = 13.02 of 17 = 77% → a school-level challenge at the key threshold.
+    key = by_code["BELOW_BENCHMARK"]
+    assert key[key["severity"] == "challenge"]["message"].tolist() == [
+        "reading: 59% of pupils with a prior are targeted 4plus, below the 77% that pupils "
+        "with the same starting points reach in top25 schools."
+    ]
+    # Last year's gap was 0 points (all at level 4); targets: disadvantaged 21 points,
+    # others (21+27+33+27+5×27+2×33)/11 = 28.09 → a gap of 7.1 points.
+    assert by_code["GROUP_GAP_WIDENING"]["message"].tolist() == [
+        "The gap for Disadvantaged pupils in reading is 7.1 points, wider than 0.0 last year."
+    ]
+    assert by_code["SMALL_GROUP"]["group"].tolist() == ["Looked-after"]
+    unreadable = found[found["code"] == "FILE_UNREADABLE"]
+    assert unreadable["file"].map(lambda f: Path(f).name).tolist() == ["corrupt.xlsx"]
+    assert unreadable["severity"].tolist() == ["challenge"]
+
+
+def test_targets_exactly_as_set_targets_suggests_raise_no_challenge(outcome):
+    clean = outcome.findings[outcome.findings["school"].str.match(r"^10000[12] ")]
+    assert len(outcome.schools) == 3
+    assert not clean.empty  # they are checked (benchmark warnings, EHC notes) ...
+    assert "challenge" not in set(clean["severity"])  # ... but nothing is challenged
+    summary = outcome.schools.set_index("school")
+    assert summary.loc[PLANTED, "RAG"] == "red"
+    assert set(summary.drop(index=PLANTED)["RAG"]) <= {"amber", "green"}
+
+
+def test_files_lists_every_file_read_or_not_and_why(outcome):
+    files = outcome.files.assign(name=outcome.files["file"].map(lambda f: Path(f).name))
+    status = dict(zip(files["name"], files["status"], strict=True))
+    assert status.pop("corrupt.xlsx") == "unreadable"
+    assert status.pop("~$planted.xlsx") == "skipped"
+    assert status.pop(".hidden.csv") == "skipped"
+    assert status.pop("planted.csv") == "checked"
+    assert set(status.values()) == {"checked"} and len(status) == 2
+    assert "planted-2025.csv" not in set(files["name"])  # previous targets are not submissions
+    reason = files.set_index("name").loc["corrupt.xlsx", "reason"]
+    assert "damaged" in reason
+
+
+def test_findings_are_sorted_by_school_then_file_whatever_the_order_found(outcome):
+    schools = outcome.findings["school"].tolist()
+    order = list(dict.fromkeys(schools))
+    assert order == sorted(order, key=str.casefold)
+    assert [s for s in schools] == sorted(schools, key=order.index)
+
+
+def test_jobs_1_and_jobs_2_give_identical_json_equal_to_the_library_result(batch, outcome):
+    args = [
+        "check-ambition",
+        batch,
+        "--previous-targets",
+        batch / "previous_targets",
+        "--previous-results",
+        batch.parent / "results-2025.csv",
+        "--format",
+        "json",
+    ]
+    before = {p: p.read_bytes() for p in batch.rglob("*") if p.is_file()}
+    one = cli(*args, "--jobs", "1")
+    two = cli(*args, "--jobs", "2")
+    assert one.exit_code == two.exit_code == 1
+    assert one.stdout == two.stdout
+    assert json.loads(two.stdout) == outcome.records()  # the library's findings, exactly
+    # Inputs are never changed.
+    assert {p: p.read_bytes() for p in batch.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "planted_exit", "clean_exit"),
+    [("challenge", 1, 0), ("warning", 1, 1), ("never", 0, 0)],
+)
+def test_exit_status_follows_fail_on(
+    batch, planted_only, tmp_path, fail_on, planted_exit, clean_exit
+):
+    # The clean schools have benchmark warnings (targets 4 where 5 is most likely) but no
+    # challenge; the planted school has challenges.
+    assert cli("check-ambition", planted_only, "--fail-on", fail_on).exit_code == planted_exit
+    clean = clean_only(batch, tmp_path)
+    assert cli("check-ambition", clean, "--fail-on", fail_on, "--jobs", "1").exit_code == (
+        clean_exit
+    )
+
+
+def test_default_fail_on_is_challenge_and_an_unreadable_file_alone_gives_exit_1(tmp_path):
+    (tmp_path / "broken.csv").write_bytes(b"")  # empty file
+    result = cli("check-ambition", tmp_path)
+    assert result.exit_code == 1
+    assert "FILE_UNREADABLE" in result.stdout and "the file is empty" in result.stdout
+
+
+def test_no_submissions_or_a_bad_option_is_exit_2(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt.pdf").write_text("not a table")
+    result = cli("check-ambition", empty)
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("targetkit: error: ")
+    assert "no submissions found" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert cli("check-ambition", empty, "--jobs", "0").exit_code == 2
+    assert cli("check-ambition", empty, "--fail-on", "sometimes").exit_code == 2
+
+
+def test_the_workbook_has_the_la_summary_challenges_and_files(batch, outcome, tmp_path):
+    out = tmp_path / "la-check.xlsx"
+    check_ambition(
+        [batch],
+        output=out,
+        previous_targets=batch / "previous_targets",
+        previous_results=batch.parent / "results-2025.csv",
+        jobs=2,
+    )
+    library = outcome
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames[:5] == ["LA summary", "Challenges", "Files", "Read me", "About"]
+
+    summary = book["LA summary"]
+    header = [c.value for c in summary[1]]
+    assert header[:4] == ["school", "file", "policy", "pupils"]
+    assert {
+        "reading 4plus targeted",
+        "reading 4plus benchmark",
+        "reading 4plus difference",
+        "challenges",
+        "warnings",
+        "RAG",
+    } <= set(header)
+    rows = [
+        dict(zip(header, [c.value for c in row], strict=True))
+        for row in summary.iter_rows(min_row=2)
+    ]
+    assert [r["school"] for r in rows] == [
+        "100001 Oakfield Primary",
+        "100002 St Mary's CE Primary",
+        PLANTED,
+        "LA total",
+    ]
+    schools, total = rows[:3], rows[3]
+    # LA total: pupils summed (30 + 30 + 17); percentages weighted by pupils.
+    assert total["pupils"] == 77
+    weighted = sum(r["reading 4plus targeted"] * r["pupils"] for r in schools) / 77
+    assert total["reading 4plus targeted"] == pytest.approx(weighted)
+    # The total's challenges include the unreadable file's.
+    assert total["challenges"] == sum(r["challenges"] for r in schools) + 1
+    assert rows[2]["RAG"] == "red" and total["RAG"] == "red"
+    assert summary.cell(2, header.index("reading 4plus targeted") + 1).number_format == "0.0%"
+    assert len(summary._charts) == 1
+    rag_rules = [rule.formula[0] for rng in summary.conditional_formatting for rule in rng.rules]
+    assert {'"red"', '"amber"', '"green"'} <= set(rag_rules)
+    assert summary.freeze_panes == "B2"
+
+    challenges = book["Challenges"]
+    header = [c.value for c in challenges[1]]
+    assert header == [
+        "school",
+        "file",
+        "row",
+        "UPN",
+        "pupil",
+        "subject",
+        "group",
+        "code",
+        "severity",
+        "message",
+    ]
+    assert challenges.auto_filter.ref is not None
+    assert challenges.max_row - 1 == len(library.findings)
+    lowered = [
+        [c.value for c in row]
+        for row in challenges.iter_rows(min_row=2)
+        if row[7].value == "BELOW_EXPECTED_PROGRESS"
+    ]
+    assert lowered == [
+        [
+            PLANTED,
+            str(batch / "planted.csv"),
+            2,
+            "T801999900002",
+            "Forename2 Surname2",
+            "reading",
+            None,
+            "BELOW_EXPECTED_PROGRESS",
+            "challenge",
+            "reading target 3 is below the minimum 4 expected from 2b.",
+        ]
+    ]
+
+    files = book["Files"]
+    statuses = {Path(row[0].value).name: row[2].value for row in files.iter_rows(min_row=2)}
+    assert statuses["corrupt.xlsx"] == "unreadable" and statuses["planted.csv"] == "checked"
+    readme_text = " ".join(
+        str(c.value) for row in book["Read me"].iter_rows() for c in row if c.value
+    )
+    assert "every pupil on roll" in readme_text and "GROUP_EXPECTATION_LOWER" in readme_text
+
+
+def test_an_existing_output_is_not_overwritten_without_force(planted_only, tmp_path):
+    out = tmp_path / "la.xlsx"
+    out.write_bytes(b"keep me")
+    result = cli("check-ambition", planted_only, "-o", out)
+    assert result.exit_code == 2 and "already exists" in result.stderr
+    assert out.read_bytes() == b"keep me"
+    forced = cli("check-ambition", planted_only, "-o", out, "--force", "--fail-on", "never")
+    assert forced.exit_code == 0
+    assert openpyxl.load_workbook(out).sheetnames[0] == "LA summary"
+
+
+def test_pseudonymise_replaces_upns_and_names_in_the_findings(planted_only, monkeypatch):
+    monkeypatch.setenv("TARGETKIT_KEY", "a-secret-key-of-the-LA-0123")
+    result = cli("check-ambition", planted_only, "--pseudonymise", "--format", "json")
+    records = [r for r in json.loads(result.stdout) if r["upn"] is not None]
+    assert records and all(r["upn"].startswith("P-") for r in records)
+    assert all(r["pupil"].startswith("P-") for r in records if r["pupil"])
+    assert "T801999900002" not in result.stdout and "Surname2" not in result.stdout
+
+
+def test_a_real_run_prints_a_table_per_school_and_exits_1(batch):
+    result = run_targetkit("check-ambition", batch, "--jobs", "2")
+    assert result.returncode == 1, result.stderr
+    assert PLANTED in result.stdout and "100001 Oakfield Primary" in result.stdout
+    assert "BELOW_EXPECTED_PROGRESS" in result.stdout and "corrupt" in result.stdout
+    assert "Checked 3 submission(s); 1 unreadable" in result.stderr
+    assert "Traceback" not in result.stderr
