@@ -34,9 +34,25 @@ def test_demo_then_convert_in_a_subprocess(tmp_path):
     assert again.returncode == 2 and "--force" in again.stderr
 
 
-def test_the_readme_example_runs_on_the_shipped_example(tmp_path):
-    run = run_targetkit("convert", ROOT / "examples" / "primary-cohort.xlsx", "--column",
-                        "reading_ks1", "--column", "maths_ks1", "--from", "nc", "--to", "points",
-                        "-o", tmp_path / "primary-cohort-points.xlsx", "--force")
+def test_the_readme_first_command_runs_on_the_shipped_example(tmp_path):
+    """The README's first command, run as written (from a copy of the checkout's examples)."""
+    import re
+    import shlex
+    import shutil
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)[0]
+    args = shlex.split(first.split(" && ")[-1])
+    assert args[0] == ".venv/bin/targetkit"
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    run = run_targetkit(*args[1:], cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert "Converted 2 column(s) for 30 rows" in run.stderr
+    book = openpyxl.load_workbook(tmp_path / "primary-cohort-targets.xlsx")
+    targets = book["Targets"]
+    headers = [c.value for c in targets[1]]
+    assert targets.max_row == 31  # 30 pupils + header
+    ks1 = headers.index("reading_ks1")
+    target = headers.index("reading_target")
+    for row in targets.iter_rows(min_row=2, values_only=True):
+        if row[ks1] in ("2c", "2b", "2a", "2"):  # seed: every KS1 level-2 pupil -> level 4+
+            assert row[target][0] in "45678", row

@@ -127,11 +127,12 @@ class Scale(BaseModel):
         import pandas as pd
 
         text = values.astype("string").str.strip()
-        blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
-        text = text.astype(object).where(~blank, None)
-        lookups = {value: self.classify(str(value)) for value in pd.unique(text[~blank])}
-        kind = text.map({v: k for v, (k, _) in lookups.items()}).to_numpy(dtype=object)
-        name = text.map({v: n for v, (_, n) in lookups.items()}).to_numpy(dtype=object)
+        # Classify each distinct text once, then spread the answers back by factorize codes
+        # (-1, a missing value, picks the trailing "blank" entry, as does the empty text).
+        codes, distinct = pd.factorize(text, use_na_sentinel=True)
+        found = [("blank", None) if v == "" else self.classify(str(v)) for v in distinct]
+        kind = np.array([k for k, _ in found] + ["blank"], dtype=object)[codes]
+        name = np.array([n for _, n in found] + [None], dtype=object)[codes]
         is_grade = kind == "grade"
         is_code = kind == "code"
         grade = pd.Series(np.where(is_grade, name, None), index=values.index, dtype=object)

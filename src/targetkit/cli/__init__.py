@@ -9,8 +9,13 @@ from __future__ import annotations
 import click
 
 from targetkit import __version__, console
+from targetkit.cli.build_conversion import build_conversion
+from targetkit.cli.check_ambition import check_ambition
 from targetkit.cli.convert import convert
 from targetkit.cli.demo import demo
+from targetkit.cli.import_ import import_command
+from targetkit.cli.report import report
+from targetkit.cli.set_targets import set_targets
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -32,5 +37,10 @@ def main(quiet: bool, verbose: bool) -> None:
     console.settings.verbose = verbose
 
 
+main.add_command(build_conversion)
+main.add_command(check_ambition)
 main.add_command(convert)
 main.add_command(demo)
+main.add_command(import_command)
+main.add_command(report)
+main.add_command(set_targets)
