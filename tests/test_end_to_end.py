@@ -56,3 +56,18 @@ def test_the_readme_first_command_runs_on_the_shipped_example(tmp_path):
     for row in targets.iter_rows(min_row=2, values_only=True):
         if row[ks1] in ("2c", "2b", "2a", "2"):  # seed: every KS1 level-2 pupil -> level 4+
             assert row[target][0] in "45678", row
+
+
+def test_demo_submissions_challenge_only_the_planted_low_targets(tmp_path):
+    """The demo moderates three maths targets of school 100002 down to level 3 where the
+    minimum is level 4; every other school's targets are set-targets' own suggestions."""
+    import json
+
+    assert run_targetkit("demo", tmp_path / "d", "--pupils", "20").returncode == 0
+    run = run_targetkit("check-ambition", tmp_path / "d" / "submissions", "--format", "json")
+    assert run.returncode == 1, run.stderr  # challenges found: findings need attention
+    findings = json.loads(run.stdout)
+    challenged = {f["school"] for f in findings if f["severity"] == "challenge"}
+    assert challenged == {"100002 St Mary's CE Primary"}
+    below = [f for f in findings if f["code"] == "BELOW_EXPECTED_PROGRESS"]
+    assert len(below) == 3 and {f["subject"] for f in below} == {"maths"}

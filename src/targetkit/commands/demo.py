@@ -43,13 +43,47 @@ def write_demo(
     submissions = directory / "submissions"
     submissions.mkdir(exist_ok=True)
     per_school = max(5, pupils // 2)
-    for school, frame in demo.la_submissions(pupils_per_school=per_school, seed=seed).items():
-        name = school.split(" ", 1)[0] + ".xlsx"
-        written.append(
-            _write_cohort(submissions / name, f"Submission: {school}", frame, seed, force)
-        )
+    schools = demo.la_submissions(pupils_per_school=per_school, seed=seed)
+    for number, (school, frame) in enumerate(schools.items()):
+        path = submissions / (school.split(" ", 1)[0] + ".xlsx")
+        written.append(_write_submission(path, school, frame, seed, force, lower=number == 1))
     written.append(_write_messy(directory / "messy-mis-export.csv", pupils, seed, force))
     return written
+
+
+def _write_submission(
+    path: Path, school: str, frame: object, seed: int, force: bool, *, lower: bool
+) -> Path:
+    """A school's targets workbook as set-targets writes it; `lower` plays an unambitious
+    teacher who moderates three maths targets below the expected progress in Excel."""
+    import tempfile
+
+    from targetkit.commands.set_targets import set_targets
+
+    with tempfile.TemporaryDirectory() as folder:
+        cohort = _write_cohort(Path(folder) / "cohort.xlsx", school, frame, seed, force=True)
+        set_targets(cohort, output=path, force=force)
+    if lower:
+        _lower_targets(path, "maths", count=3)
+    return path
+
+
+def _lower_targets(path: Path, subject: str, count: int) -> None:
+    """Set the first `count` targets of pupils whose minimum is level 4 to level 3."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    sheet = book["Targets"]
+    headers = [cell.value for cell in sheet[1]]
+    minimum = headers.index(f"{subject}_minimum") + 1
+    target = headers.index(f"{subject}_target") + 1
+    lowered = 0
+    for row in range(2, sheet.max_row + 1):
+        if lowered < count and sheet.cell(row, minimum).value == "4":
+            sheet.cell(row, target).value = "3"
+            lowered += 1
+    with atomic_output(path, force=True) as temporary:
+        book.save(temporary)
 
 
 def _write_cohort(path: Path, title: str, frame: object, seed: int, force: bool) -> Path:
