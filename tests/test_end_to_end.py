@@ -14,8 +14,20 @@ def test_demo_then_convert_in_a_subprocess(tmp_path):
     assert len(list((tmp_path / "demo" / "submissions").glob("*.xlsx"))) == 5
 
     out = tmp_path / "points.xlsx"
-    run = run_targetkit("convert", cohort, "--column", "reading_ks1", "--column", "maths_ks1",
-                        "--from", "nc", "--to", "points", "-o", out)
+    run = run_targetkit(
+        "convert",
+        cohort,
+        "--column",
+        "reading_ks1",
+        "--column",
+        "maths_ks1",
+        "--from",
+        "nc",
+        "--to",
+        "points",
+        "-o",
+        out,
+    )
     assert run.returncode == 0, run.stderr
     source = openpyxl.load_workbook(cohort)["Pupils"]
     result = openpyxl.load_workbook(out)["Converted"]
@@ -29,8 +41,9 @@ def test_demo_then_convert_in_a_subprocess(tmp_path):
     source_upns = [r[0] for r in source.iter_rows(min_row=2, values_only=True)]
     assert [r[0] for r in result.iter_rows(min_row=2, values_only=True)] == source_upns
 
-    again = run_targetkit("convert", cohort, "--column", "reading_ks1", "--from", "nc",
-                          "--to", "points", "-o", out)
+    again = run_targetkit(
+        "convert", cohort, "--column", "reading_ks1", "--from", "nc", "--to", "points", "-o", out
+    )
     assert again.returncode == 2 and "--force" in again.stderr
 
 

@@ -126,17 +126,38 @@ def test_a_workbook_grade_column_of_numbers_then_text_keeps_every_grade(tmp_path
     assert [r["maths_ks1"] for r in sheet_rows(out, "Pupils")] == ["3", "4", "2b"]
 
 
-def test_a_formula_with_no_saved_result_is_refused_naming_the_cell(tmp_path):
+def test_a_formula_with_no_saved_result_is_a_flagged_blank_naming_its_row_and_column(tmp_path):
     workbook = openpyxl.Workbook()
     sheet = workbook.active
+    sheet.title = "Pupils"
     sheet.append(["UPN", "Legal Surname", "Reading KS1"])
     sheet.append(["B801200005001", "Smith", "=B5"])  # openpyxl saves no cached value
+    sheet.append(["H801200001001", "Jones", "2b"])
     path = tmp_path / "formula.xlsx"
     workbook.save(path)
-    result = cli("import", path, "-o", tmp_path / "cohort.xlsx")
-    # io.read_table refuses it: a reader would see a blank where the MIS had a value.
+    out = tmp_path / "cohort.xlsx"
+    result = cli("import", path, "-o", out, "--strict")
+    # The pupil is kept; the cell is blank (its value is unknown) and an error names row 2,
+    # column Reading KS1, so --strict exits 1.
+    assert result.exit_code == 1, result.stderr
+    pupils = sheet_rows(out, "Pupils")
+    assert [r["upn"] for r in pupils] == ["B801200005001", "H801200001001"]
+    assert [r["reading_ks1"] for r in pupils] == [None, "2b"]
+    issues = [r for r in sheet_rows(out, "Data issues") if r["code"] == "FORMULA_NOT_CALCULATED"]
+    assert [(r["source_row"], r["column"], r["severity"]) for r in issues] == [
+        (2, "Reading KS1", "error")
+    ]
+
+
+def test_other_commands_refuse_a_formula_with_no_saved_result_naming_the_cell(tmp_path):
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["UPN", "Reading KS1"])
+    workbook.active.append(["B801200005001", "=B5"])
+    path = tmp_path / "formula.xlsx"
+    workbook.save(path)
+    result = cli("set-targets", path, "-o", tmp_path / "t.xlsx")
     assert result.exit_code == 2
-    assert "cell C2" in result.stderr and "never calculated" in result.stderr
+    assert "cell B2" in result.stderr and "never calculated" in result.stderr
 
 
 def test_json_summary_counts_issues_by_severity(sims):

@@ -250,3 +250,18 @@ def test_formula_text_reopens_as_a_string_not_a_formula(tmp_path):
     cells = [sheet.cell(row=r, column=1) for r in range(2, 2 + len(values))]
     assert [c.value for c in cells] == values
     assert all(c.data_type == "s" for c in cells)
+
+
+def test_uncalculated_formulas_are_refused_or_listed_by_row_and_column(tmp_path):
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Pupils"
+    workbook.active.append(["upn", "points"])
+    workbook.active.append(["A", "=1+1"])  # openpyxl saves no cached value
+    workbook.active.append(["B", 4])
+    path = tmp_path / "f.xlsx"
+    workbook.save(path)
+    with pytest.raises(InputError, match="cell B2 .* never calculated"):
+        read_table(path)
+    table = read_table(path, uncalculated="flag")
+    assert table.uncalculated == [(2, "points")]
+    assert table.frame["points"].tolist() == [None, 4]

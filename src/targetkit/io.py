@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from targetkit.errors import InputError, OutputError, TargetkitError, UsageError
 
@@ -65,6 +65,9 @@ class Table:
     blank_rows: list[int] = field(default_factory=list)
     encoding: str | None = None
     delimiter: str | None = None
+    # Cells holding a formula never calculated (read as blank), as (row, column) when the
+    # caller asked to keep them (`read_table(..., uncalculated="flag")`).
+    uncalculated: list[tuple[int, str]] = field(default_factory=list)
 
     def column_letter(self, column: str) -> str:
         """The spreadsheet letter of a column (A, B, ..., AA) as the user sees it."""
@@ -89,20 +92,25 @@ def read_table(
     *,
     sheet: str | None = None,
     is_known_header: Callable[[str], bool] | None = None,
+    uncalculated: Literal["refuse", "flag"] = "refuse",
 ) -> Table:
     """Read one table from a CSV or workbook file.
 
     `is_known_header` tells which header texts count as column names (default: the canonical
     names and MIS aliases); the header row is the one among the first rows with the most
-    recognised headers (else the first widest row).
+    recognised headers (else the first widest row). A formula never calculated has no value:
+    by default the file is refused naming the cell; with `uncalculated="flag"` the cell reads
+    as blank and is listed in `Table.uncalculated` for the caller to flag (`import` does).
     """
     path = Path(path)
     if is_known_header is None:
         from targetkit.columns import is_known_header
     data = _read_bytes(path)
     if data.startswith(b"PK\x03\x04"):
-        _check_zip(path, data)
-        return _read_workbook(path, data, sheet, is_known_header)
+        formulas = _check_zip(path, data, refuse_uncalculated=uncalculated == "refuse")
+        table = _read_workbook(path, data, sheet, is_known_header)
+        table.uncalculated = _uncalculated_cells(table, formulas.get(str(table.sheet), []))
+        return table
     if data.startswith(_OLE_MAGIC):
         if _ENCRYPTED_MARK in data:
             raise InputError(
@@ -143,8 +151,14 @@ def _read_bytes(path: Path) -> bytes:
         raise InputError(f"cannot read the file: {exc.strerror}", file=path) from exc
 
 
-def _check_zip(path: Path, data: bytes) -> None:
-    """Refuse zip bombs before any XML is parsed: total and per-part inflated sizes."""
+def _check_zip(
+    path: Path, data: bytes, *, refuse_uncalculated: bool = True
+) -> dict[str, list[str]]:
+    """Refuse zip bombs and hostile XML before any parser sees them.
+
+    Returns the cells (`C2`) holding a formula never calculated, by sheet name (empty unless
+    `refuse_uncalculated` is False: then they are reported instead of refused).
+    """
     try:
         with zipfile.ZipFile(_io.BytesIO(data)) as archive:
             infos = archive.infolist()
@@ -167,9 +181,61 @@ def _check_zip(path: Path, data: bytes) -> None:
             file=path,
             hint="if it is genuine, save it as CSV and use that",
         )
+    found: dict[str, list[str]] = {}
     with zipfile.ZipFile(_io.BytesIO(data)) as archive:
         for info in infos:
-            _check_xml_part(path, archive, info)
+            cells = _check_xml_part(path, archive, info, refuse_uncalculated)
+            if cells:
+                found[info.filename] = cells
+        if not found:
+            return {}
+        names = _sheet_parts(archive)
+    return {names.get(part, part): cells for part, cells in found.items()}
+
+
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
+_RELATIONSHIP_TAG = re.compile(rb"<Relationship\b[^>]*>")
+
+
+def _attribute(tag: bytes, name: bytes) -> str:
+    """One attribute of an XML start tag, in whatever order the writer put them."""
+    match = re.search(rb"\s" + re.escape(name) + rb'="([^"]*)"', tag)
+    return match[1].decode("utf-8") if match else ""
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part (`xl/worksheets/sheet1.xml`) → sheet name, from the workbook's index."""
+    import html
+
+    try:
+        workbook = archive.read("xl/workbook.xml")
+        relations = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = {
+        _attribute(tag, b"Id"): _attribute(tag, b"Target").lstrip("/")
+        for tag in _RELATIONSHIP_TAG.findall(relations)
+    }
+    parts = {}
+    for tag in _SHEET_TAG.findall(workbook):
+        target = targets.get(_attribute(tag, b"r:id"), "")
+        part = target if target.startswith("xl/") else f"xl/{target}"
+        parts[part] = html.unescape(_attribute(tag, b"name"))
+    return parts
+
+
+def _uncalculated_cells(table: Table, refs: list[str]) -> list[tuple[int, str]]:
+    """The data cells among `refs` as (row, column name); header and title cells are left out."""
+    names = list(table.frame.columns)
+    cells = []
+    for ref in refs:
+        match = re.fullmatch(r"([A-Z]+)([0-9]+)", ref)
+        if not match:
+            continue
+        row, position = int(match[2]), _column_number(match[1].encode()) - 1
+        if row in table.frame.index and position < len(names):
+            cells.append((row, str(names[position])))
+    return cells
 
 
 # A cell's reference: the only attribute named `r` holding letters (a row's `r` is digits only).
@@ -183,7 +249,9 @@ _UNCALCULATED = re.compile(
 _CELL_REF = re.compile(rb'\sr="([A-Z]+[0-9]+)"')
 
 
-def _check_xml_part(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+def _check_xml_part(
+    path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, refuse_uncalculated: bool
+) -> list[str]:
     """Refuse what a workbook's XML could do to the reader before any parser sees it.
 
     A DTD can define entities that expand a few bytes into gigabytes ("billion laughs"), and
@@ -207,27 +275,26 @@ def _check_xml_part(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo)
             hint="save it again from Excel, or export the data as CSV",
         )
     if not re.fullmatch(r"xl/worksheets/[^/]+\.xml", info.filename):
-        return
+        return []
     xml = archive.read(info)
     _check_sheet_extent(path, info.filename, xml)
-    if b"<f" in xml:
-        uncalculated = next(
-            (
-                match
-                for match in _UNCALCULATED.finditer(xml)
-                if b't="str"' not in match[1] or b"<v" not in match[0]
-            ),
-            None,
+    if b"<f" not in xml:
+        return []
+    uncalculated = [
+        match
+        for match in _UNCALCULATED.finditer(xml)
+        if b't="str"' not in match[1] or b"<v" not in match[0]
+    ]
+    refs = [ref[1].decode() for match in uncalculated if (ref := _CELL_REF.search(match[1]))]
+    if uncalculated and refuse_uncalculated:
+        cell = refs[0] if refs else "(unnamed)"
+        raise InputError(
+            f"cell {cell} of {info.filename} holds a formula that was never calculated, "
+            "so its value is unknown (the file was written by a program, not saved by Excel)",
+            file=path,
+            hint="open it in Excel or LibreOffice and save it, then run again",
         )
-        if uncalculated:
-            ref = _CELL_REF.search(uncalculated[1])
-            cell = ref[1].decode() if ref else "(unnamed)"
-            raise InputError(
-                f"cell {cell} of {info.filename} holds a formula that was never calculated, "
-                "so its value is unknown (the file was written by a program, not saved by Excel)",
-                file=path,
-                hint="open it in Excel or LibreOffice and save it, then run again",
-            )
+    return refs
 
 
 def _check_sheet_extent(path: Path, part: str, xml: bytes) -> None:

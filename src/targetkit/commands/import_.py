@@ -142,8 +142,12 @@ def import_sources(
 
     tables, described = [], []
     for path in paths:
-        table = read_table(path, sheet=sheet, is_known_header=is_known)
-        tables.append(SourceTable(path.name, table.frame, table.header_row, table.blank_rows))
+        table = read_table(path, sheet=sheet, is_known_header=is_known, uncalculated="flag")
+        tables.append(
+            SourceTable(
+                path.name, table.frame, table.header_row, table.blank_rows, table.uncalculated
+            )
+        )
         described.append(
             {
                 "file": str(path),

@@ -64,6 +64,7 @@ class SourceTable:
     frame: pd.DataFrame
     header_row: int = 1
     blank_rows: Sequence[int] = ()
+    uncalculated: Sequence[tuple[int, str]] = ()  # (row, column) of formulas never calculated
 
 
 @dataclass
@@ -229,6 +230,19 @@ def prepare_source(
     issues = []
     last_row = int(frame.index.max()) if len(frame) else 0
     inside = [row for row in source.blank_rows if row < last_row]
+    for column in dict.fromkeys(column for _, column in source.uncalculated):
+        rows = [row for row, at in source.uncalculated if at == column]
+        issues.append(
+            _row_issues(
+                rows,
+                "error",
+                "FORMULA_NOT_CALCULATED",
+                column,
+                "",
+                "a formula that was never calculated: its value is unknown, left blank",
+                "open the file in Excel or LibreOffice, save it, and import again",
+            )
+        )
     if inside:
         issues.append(
             _row_issues(inside, "info", "BLANK_ROW", WHOLE_ROW, "", "blank row; left out")
