@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -265,3 +266,28 @@ def test_uncalculated_formulas_are_refused_or_listed_by_row_and_column(tmp_path)
     table = read_table(path, uncalculated="flag")
     assert table.uncalculated == [(2, "points")]
     assert table.frame["points"].tolist() == [None, 4]
+
+
+def test_an_ods_workbook_reads_like_xlsx(tmp_path):
+    path = tmp_path / "cohort.ods"
+    frame = pd.DataFrame({"UPN": ["B801200005001", "H801200001001"], "Reading KS1": ["2b", "3"]})
+    with pd.ExcelWriter(path, engine="odf") as writer:
+        frame.to_excel(writer, sheet_name="Pupils", index=False, startrow=2)
+    table = read_table(path)
+    assert table.header_row == 3
+    assert table.frame["Reading KS1"].tolist() == ["2b", "3"]
+    assert table.frame.index.tolist() == [4, 5]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_a_legacy_xls_workbook_reads_like_xlsx(tmp_path):
+    source = tmp_path / "cohort.xlsx"
+    write_simple_workbook(source, [["UPN", "Reading KS1"], ["B801200005001", "2b"], ["X", 3]])
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "xls", "--outdir", str(tmp_path), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    table = read_table(tmp_path / "cohort.xls")
+    assert table.frame["Reading KS1"].tolist() == ["2b", 3]
