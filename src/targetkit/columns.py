@@ -121,6 +121,24 @@ def canonical_columns(
     return found
 
 
+def unambiguous_columns(
+    headers: Iterable[object], file: object, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """`canonical_columns`, refusing two headers that mean one column (the error names both)."""
+    from targetkit.errors import InputError
+
+    mapping = canonical_columns(headers, extra)
+    clashes = duplicates_of(mapping)
+    if clashes:
+        name, originals = next(iter(clashes.items()))
+        raise InputError(
+            f"columns {', '.join(map(repr, originals))} both mean {name!r}",
+            file=file,
+            hint="rename or remove one of them",
+        )
+    return mapping
+
+
 def duplicates_of(mapping: Mapping[str, str]) -> dict[str, list[str]]:
     """Canonical names that more than one original header maps to."""
     seen: dict[str, list[str]] = {}

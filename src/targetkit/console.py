@@ -71,6 +71,15 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def print_outcome(outcome: Any, output_format: str) -> None:
+    """A command's result: its summary as JSON, or its report lines for people (stderr)."""
+    if output_format == "json":
+        print_json(outcome.summary())
+    else:
+        for line in outcome.report_lines():
+            info(line)
+
+
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """A rich table on stdout; plain aligned text when not on a terminal."""
     from rich.table import Table

@@ -72,9 +72,5 @@ def build_conversion(
         sheet=sheet,
         force=force,
     )
-    if output_format == "json":
-        console.print_json(outcome_.summary())
-    else:
-        for line in outcome_.report_lines():
-            console.info(line)
+    console.print_outcome(outcome_, output_format)
     return 0

@@ -97,9 +97,5 @@ def convert(
         force=force,
         pseudonymise_key=requested_key(pseudonymise, key_file),
     )
-    if output_format == "json":
-        console.print_json(outcome.summary())
-    else:
-        for line in outcome.report_lines():
-            console.info(line)
+    console.print_outcome(outcome, output_format)
     return 0

@@ -78,9 +78,5 @@ def import_command(
         force=force,
         pseudonymise_key=requested_key(pseudonymise, key_file),
     )
-    if output_format == "json":
-        console.print_json(outcome.summary())
-    else:
-        for line in outcome.report_lines():
-            console.info(line)
+    console.print_outcome(outcome, output_format)
     return 1 if strict and outcome.result.counts()["error"] else 0

@@ -91,9 +91,5 @@ def set_targets(
         force=force,
         pseudonymise_key=requested_key(pseudonymise, key_file),
     )
-    if output_format == "json":
-        console.print_json(outcome.summary())
-    else:
-        for line in outcome.report_lines():
-            console.info(line)
+    console.print_outcome(outcome, output_format)
     return 0

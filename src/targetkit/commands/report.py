@@ -18,7 +18,12 @@ import numpy as np
 import pandas as pd
 
 from targetkit import __version__
-from targetkit.columns import canonical_columns, duplicates_of, header_key, parse_assessment
+from targetkit.columns import (
+    canonical_columns,
+    header_key,
+    parse_assessment,
+    unambiguous_columns,
+)
 from targetkit.errors import InputError, UsageError
 from targetkit.findings import SEVERITY_RANK, catalogue
 from targetkit.io import check_output, file_sha256, read_table
@@ -84,15 +89,7 @@ def read_tracking(
     scale = scale or load_scale("steps")
     table = read_table(path, sheet=sheet)
     frame = table.frame
-    mapping = canonical_columns(frame.columns)
-    clashes = duplicates_of(mapping)
-    if clashes:
-        name, headers = next(iter(clashes.items()))
-        raise InputError(
-            f"columns {', '.join(map(repr, headers))} both mean {name!r}",
-            file=path,
-            hint="rename or remove one of them",
-        )
+    mapping = unambiguous_columns(frame.columns, path)
     by_name = {canonical: original for original, canonical in mapping.items()}
     if frame.empty:
         raise InputError("the tracking sheet has no pupil rows", file=path)

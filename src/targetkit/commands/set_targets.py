@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from targetkit import __version__
-from targetkit.columns import canonical_columns, duplicates_of
+from targetkit.columns import unambiguous_columns
 from targetkit.errors import InputError, UsageError
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline.targets import TargetResult, compute_targets, threshold_label
@@ -71,16 +71,7 @@ def default_output(cohort_file: Path) -> Path:
 
 def canonical_view(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """The cohort with canonical column names (the original frame is not changed)."""
-    mapping = canonical_columns(frame.columns)
-    duplicates = duplicates_of(mapping)
-    if duplicates:
-        name, headers = next(iter(duplicates.items()))
-        raise InputError(
-            f"columns {', '.join(map(repr, headers))} both mean {name!r}",
-            file=path,
-            hint="remove or rename one of them",
-        )
-    return frame.rename(columns=mapping)
+    return frame.rename(columns=unambiguous_columns(frame.columns, path))
 
 
 def read_previous(path: Path) -> pd.DataFrame:
