@@ -367,14 +367,16 @@ def _read_workbook(
     visible = [
         meta.name for meta in workbook.sheets_metadata if str(meta.visible).endswith("Visible")
     ] or names
+    parsed: dict[str, object] = {}  # calamine parses a whole sheet to look at its top rows
     if sheet is None:
-        sheet = _choose_sheet(path, workbook, visible, is_known_header)
+        sheet = _choose_sheet(path, workbook, visible, is_known_header, parsed)
     elif sheet not in names:
         raise UsageError(
             f"there is no sheet {sheet!r}; the sheets are: {', '.join(names)}", file=path
         )
     try:
-        rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        found = parsed[sheet] if sheet in parsed else workbook.get_sheet_by_name(sheet)
+        rows = found.to_python(skip_empty_area=False)  # type: ignore[attr-defined]
     except Exception as exc:
         raise InputError(
             f"cannot read sheet {sheet!r} ({_short(exc)})",
@@ -390,12 +392,19 @@ def _choose_sheet(
     workbook: object,
     visible: list[str],
     is_known_header: Callable[[str], bool] | None,
+    parsed: dict[str, object] | None = None,
 ) -> str:
-    """The only visible sheet with data, or the one whose header targetkit recognises best."""
+    """The only visible sheet with data, or the one whose header targetkit recognises best.
+
+    Each sheet looked at is kept in `parsed` (by name), so the chosen one is not parsed twice.
+    """
     scored = []
     for name in [n for n in visible if n.strip().lower() not in METADATA_SHEETS]:
         try:
-            rows = workbook.get_sheet_by_name(name).to_python(nrows=HEADER_SEARCH_ROWS)  # type: ignore[attr-defined]
+            found = workbook.get_sheet_by_name(name)  # type: ignore[attr-defined]
+            if parsed is not None:
+                parsed[name] = found
+            rows = found.to_python(nrows=HEADER_SEARCH_ROWS)
         except Exception:
             continue
         cells = [[_cell_value(v) for v in row] for row in rows]
@@ -556,6 +565,8 @@ def _table_from_rows(
 ) -> Table:
     import pandas as pd
 
+    from targetkit.fastread import table_body
+
     header_index = find_header_row(rows, is_known_header)
     if header_index is None:
         raise InputError(
@@ -566,24 +577,14 @@ def _table_from_rows(
     raw_header = rows[header_index]
     width = max((len(row) for row in rows[header_index:]), default=0)
     headers = _headers(path, list(raw_header) + [None] * (width - len(raw_header)), header_index)
-    body = rows[header_index + 1 :]
-    numbers, kept, blank = [], [], []
-    for offset, row in enumerate(body):
-        row_number = header_index + 2 + offset
-        if any(value is not None for value in row):
-            kept.append(list(row) + [None] * (width - len(row)))
-            numbers.append(row_number)
-        else:
-            blank.append(row_number)
-    # Columns with neither a header nor data are padding from ragged rows: drop them.
-    keep = [
-        i
-        for i, name in enumerate(headers)
-        if name is not None or any(r[i] is not None for r in kept)
-    ]
+    # Blank rows are listed; columns with neither a header nor data are padding from ragged
+    # rows: dropped (fastread.table_body does this without per-cell Python loops).
+    kept, numbers, blank, keep = table_body(
+        rows[header_index + 1 :], width, header_index + 2, headers
+    )
     names = [headers[i] or f"unnamed_{column_letter(i)}" for i in keep]
     frame = pd.DataFrame(
-        [[row[i] for i in keep] for row in kept] if kept else None,
+        kept if kept else None,
         columns=names,
         index=pd.Index(numbers, name="source_row", dtype="int64"),
         dtype=object,

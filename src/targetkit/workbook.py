@@ -32,6 +32,9 @@ RAG_COLOURS = {
 EDITABLE_COLOUR = "#FFF9D6"
 LIST_SHEET = "Lists"
 MAX_SHEET_NAME = 31
+# Rows turned into Python values at a time: whole columns at once would hold a second copy of a
+# 100,000-pupil sheet in memory (about 300 MiB for a report); the cells written are the same.
+CHUNK_ROWS = 5000
 
 
 @dataclass
@@ -194,7 +197,6 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
     for name, position in positions.items():
         fmt = formats.editable_header if name in editable else formats.header
         worksheet.write_string(0, position, name, fmt)
-    columns = _python_columns(frame)
     column_formats = [
         formats.number(sheet.number_formats[name])
         if name in sheet.number_formats
@@ -204,28 +206,35 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
         for name in headers
     ]
     comment_columns = [
-        (positions[name], texts.astype(object).tolist())
-        for name, texts in sheet.comments.items()
-        if name in positions
+        (positions[name], texts) for name, texts in sheet.comments.items() if name in positions
     ]
-    for row_index, row in enumerate(zip(*columns, strict=True) if columns else ()):
-        excel_row = row_index + 1
-        for position, value in enumerate(row):
-            fmt = column_formats[position]
-            if value is None:
-                if fmt is not None:
-                    worksheet.write_blank(excel_row, position, None, fmt)
-                continue
-            if isinstance(value, str):
-                worksheet.write_string(excel_row, position, value, fmt)
-            elif isinstance(value, (dt.date, dt.datetime)):
-                worksheet.write_datetime(excel_row, position, value, fmt)
-            else:
-                worksheet.write(excel_row, position, value, fmt)
-        for position, texts in comment_columns:
-            text = texts[row_index]
-            if isinstance(text, str) and text:
-                worksheet.write_comment(excel_row, position, text, {"x_scale": 2.5, "y_scale": 1.5})
+    for start in range(0, len(frame), CHUNK_ROWS):
+        chunk = slice(start, start + CHUNK_ROWS)
+        columns = _python_columns(frame.iloc[chunk])
+        notes = [
+            (position, texts.iloc[chunk].astype(object).tolist())
+            for position, texts in comment_columns
+        ]
+        for offset, row in enumerate(zip(*columns, strict=True) if columns else ()):
+            excel_row = start + offset + 1
+            for position, value in enumerate(row):
+                fmt = column_formats[position]
+                if value is None:
+                    if fmt is not None:
+                        worksheet.write_blank(excel_row, position, None, fmt)
+                    continue
+                if isinstance(value, str):
+                    worksheet.write_string(excel_row, position, value, fmt)
+                elif isinstance(value, (dt.date, dt.datetime)):
+                    worksheet.write_datetime(excel_row, position, value, fmt)
+                else:
+                    worksheet.write(excel_row, position, value, fmt)
+            for position, texts in notes:
+                text = texts[offset]
+                if isinstance(text, str) and text:
+                    worksheet.write_comment(
+                        excel_row, position, text, {"x_scale": 2.5, "y_scale": 1.5}
+                    )
     last_row = max(len(frame), 1)
     for name, values in sheet.dropdowns.items():
         if name in positions and values:

@@ -1,0 +1,84 @@
+"""The benchmark script runs and reports every command it measures (not a timed test)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from helpers import ROOT
+
+from targetkit.cli import main
+
+BENCHMARK = ROOT / "benchmarks" / "run.py"
+# run.py name → the CLI command it runs (several cases may run one command).
+CASES = {
+    "convert": "convert",
+    "import": "import",
+    "import-xlsx": "import",
+    "set-targets": "set-targets",
+    "report": "report",
+    "check-ambition": "check-ambition",
+}
+
+
+def test_benchmark_reports_a_ratio_and_peak_memory_for_every_command(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--sizes", "200", "--json", "--schools", "2",
+         "--school-pupils", "20", "--commands", ",".join([*CASES, "help"]),
+         "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    measured = {r["command"]: r for r in report["results"]}
+    registered = set(main.commands)
+    expected = {"help"} | {case for case, command in CASES.items() if command in registered}
+    assert set(measured) == expected
+    skipped = {note.split(" ", 1)[0] for note in report["skipped"]}
+    assert skipped == set(CASES) - expected  # a command not built yet is named, not dropped
+    for name, result in measured.items():
+        assert "error" not in result, (name, result.get("error"))
+        assert result["seconds"] > 0 and result["floor_seconds"] > 0, name
+        assert result["ratio"] == result["seconds"] / result["floor_seconds"], name
+        assert 5 < result["peak_mib"] < 4096, name  # a Python process's max RSS, in MiB
+    for name in expected - {"help"}:
+        floor = measured[name]["floor"]
+        assert floor["files_read"] >= 1 and floor["cells_written"] > 0, name
+    assert measured["help"]["imports_pandas"] is False  # `targetkit --help` stays light
+    assert report["machine"]["cpus"] >= 1
+
+
+def test_the_write_floor_copies_every_cell_and_comment_of_the_output(tmp_path):
+    """The floor writes what the command wrote: same sheets, cells and cell comments."""
+    import importlib.util
+
+    import openpyxl
+    import pandas as pd
+
+    from targetkit.workbook import ReadMe, Sheet, write_workbook
+
+    spec = importlib.util.spec_from_file_location("floors", ROOT / "benchmarks" / "floors.py")
+    floors = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(floors)
+    frame = pd.DataFrame(
+        {"upn": ["B801200005001", "H801200001001"], "reading_target": ["4b", "5c"]}
+    )
+    comments = {"reading_target": pd.Series(["KS1 2b: +2 levels -> 4b", None])}
+    output = tmp_path / "targets.xlsx"
+    write_workbook(
+        output,
+        [Sheet("Targets", frame, comments=comments)],
+        readme=ReadMe(title="t"),
+        about=[("rows", 2)],
+    )
+    measured = floors.time_write({"path": str(output)}, tmp_path)
+    assert measured["comments"] == 1 and measured["seconds"] > 0
+    original = openpyxl.load_workbook(output)
+    copy = openpyxl.load_workbook(tmp_path / "floor-targets.xlsx")
+    assert copy.sheetnames == original.sheetnames
+    for name in original.sheetnames:
+        cells = [[c.value for c in row] for row in original[name].iter_rows()]
+        assert [[c.value for c in row] for row in copy[name].iter_rows()] == cells, name
+    assert copy["Targets"]["B2"].comment.text == "KS1 2b: +2 levels -> 4b"
+    assert copy["Targets"]["B3"].comment is None
