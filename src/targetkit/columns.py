@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 PUPIL_COLUMNS: tuple[str, ...] = (
@@ -68,11 +68,17 @@ def canonical_name(header: object, extra: Mapping[str, str] | None = None) -> st
 
     `extra` is a user mapping (header → canonical) that wins over the shipped aliases.
     """
-    key = header_key(header)
     if extra:
         user = {header_key(k): v for k, v in extra.items()}
-        if key in user:
-            return user[key]
+        if header_key(header) in user:
+            return user[header_key(header)]
+    return _shipped_name(str(header))
+
+
+@lru_cache(maxsize=1 << 16)
+def _shipped_name(header: str) -> str | None:
+    """The canonical name by the shipped rules alone (cached: headers repeat across files)."""
+    key = header_key(header)
     if key in PUPIL_COLUMNS:
         return key
     alias = mis_aliases().get(key)
