@@ -109,7 +109,8 @@ def check_ambition(
     for file, reason in files.loc[files["status"] == "checked", ["file", "reason"]].itertuples(
         index=False
     ):
-        if isinstance(reason, str) and reason:  # e.g. no policy fits, so only the checks that need none were made
+        # e.g. no policy fits, so only the checks that need none were made
+        if isinstance(reason, str) and reason:
             console.warn(f"{file}: {reason}")
     checked = int((files["status"] == "checked").sum())
     unreadable = int((files["status"] == "unreadable").sum())
