@@ -298,6 +298,106 @@ def test_group_gap_trend_over_six_drops_flags_widening() -> None:
     )
 
 
+def plain_group_trend(
+    histories: dict[str, pd.DataFrame], groups: list[rp.Group]
+) -> list[tuple[object, ...]]:
+    """The group trend the slow, obvious way: pupil by pupil, for each subject, group and drop."""
+    rows = []
+    for subject, history in histories.items():
+        for group in groups:
+            for drop in dict.fromkeys(history["drop"]):  # the drops in order
+                graded = [r for r in history.to_dict("records") if r["drop"] == drop]
+                graded = [r for r in graded if r["has_data"]]
+                mine = [r for r in graded if group.members[r["row"]]]
+                theirs = [
+                    r for r in graded if group.others[r["row"]] and not group.members[r["row"]]
+                ]
+                if not mine:
+                    continue
+
+                def share(chosen: list[dict[str, object]]) -> float:
+                    return sum(bool(r["on_track"]) for r in chosen) / len(chosen)
+
+                def steps(chosen: list[dict[str, object]]) -> float:
+                    return sum(float(r["steps_made"]) for r in chosen) / len(chosen)
+
+                rows.append(
+                    (
+                        subject,
+                        group.name,
+                        drop,
+                        len(mine),
+                        len(mine) < 5,
+                        share(mine),
+                        share(theirs) if theirs else np.nan,
+                        steps(mine),
+                        steps(theirs) if theirs else np.nan,
+                    )
+                )
+    return rows
+
+
+def test_group_trend_matches_a_pupil_by_pupil_count() -> None:
+    settings = rp.load_settings()
+    # Twelve Year 4 pupils (input rows 2-13), baseline 3s (17) or 3w (15), three drops made.
+    # Some grades are missing (absent) and some group answers unknown (blank): an unknown pupil
+    # is in neither the group nor the others; a pupil without a grade at a drop is not counted.
+    index = pd.RangeIndex(2, 14)
+    reading = pd.DataFrame(
+        {
+            "baseline": [17, 17, 15, 17, 15, 17, 17, 15, 17, 17, 15, 17],
+            "aut1": [18, 19, 16, 17, np.nan, 18, 18, 16, 19, 18, 15, 18],
+            "aut2": [19, 20, 16, 18, 17, np.nan, 19, 17, 20, 19, 16, 20],
+            "spr1": [20, 21, 18, 18, 18, 20, np.nan, 19, 21, 19, 16, 21],
+        },
+        index=index,
+        dtype="float64",
+    )
+    maths = reading.copy()
+    maths["aut2"] = [18, 21, 17, 19, 16, 20, 20, 15, np.nan, 19, 17, 19]
+    maths["spr1"] = np.nan  # spr1 not made in maths: no rows for it
+    pupils = pd.DataFrame(
+        {
+            "disadvantaged": ["Y", "N", "Y", "", "Y", "N", "N", "Y", "N", None, "Y", "N"],
+            "gender": ["F", "M", "F", "F", "M", "M", "F", "M", "F", "M", "F", "M"],
+            "ethnicity": [
+                "WBRI",
+                "BCRB",
+                "WBRI",
+                "APKN",
+                "WBRI",
+                "",
+                "BCRB",
+                "WBRI",
+                "WBRI",
+                "APKN",
+                "WBRI",
+                "WBRI",
+            ],
+        },
+        index=index,
+    )
+    groups = rp.pupil_groups(pupils, settings)
+    targets = pd.Series([23, 24, 22, 23, 21, 23, 23, 21, 24, 23, 21, 23], index=index)
+    histories = {
+        "reading": rp.drop_history(reading, targets.astype("float64"), settings),
+        "maths": rp.drop_history(maths, (targets - 1).astype("float64"), settings),
+    }
+    trend = rp.group_trend(histories, groups, settings)
+    expected = plain_group_trend(histories, groups)
+    got = list(trend[list(rp.TREND_COLUMNS)].itertuples(index=False, name=None))
+    assert len(got) == len(expected) > 20
+    for mine, plain in zip(got, expected, strict=True):
+        assert mine[:5] == plain[:5]
+        assert mine[5:] == pytest.approx(plain[5:], abs=1e-12, nan_ok=True)
+    # The derived columns follow from those: the gap is the others' average minus the group's.
+    assert trend["gap_steps"].tolist() == pytest.approx(
+        (trend["others_avg_steps"] - trend["avg_steps"]).tolist(), nan_ok=True
+    )
+    assert set(trend["drop"]) == {"aut1", "aut2", "spr1"}
+    assert "spr1" not in set(trend.loc[trend["subject"] == "maths", "drop"])
+
+
 def test_end_of_year_review_counts_met_exceeded_and_missed() -> None:
     settings = rp.load_settings()
     # Targets 23, 23, 20, 22, 23, none; results 24, 23, 19, 20, none, 21.

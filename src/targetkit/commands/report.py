@@ -172,7 +172,7 @@ def read_tracking(
         points[subject] = points[subject][[c for c in keep if c in points[subject].columns]]
 
     pupils = frame.rename(columns=mapping)[[c for c in by_name if c in set(mapping.values())]]
-    pupils = pupils.loc[:, ~pupils.columns.duplicated()].copy()
+    pupils = pupils.loc[:, ~pupils.columns.duplicated()]  # copy-on-write: no second copy
     year_text = pupils["year_group"].astype("string").str.extract(r"(\d+)", expand=False)
     pupils["year_group"] = pd.to_numeric(year_text, errors="coerce").astype("Int64")
     pupils["pupil"] = _labels(pupils)
@@ -382,12 +382,8 @@ def report_file(
         )
         for subject in tracking.points
     }
-    histories = {
-        subject: rp.drop_history(tracking.points[subject], target_points[subject], chosen_settings)
-        for subject in tracking.points
-    }
     groups = rp.pupil_groups(pupils, chosen_settings)
-    trend = rp.group_trend(histories, groups, chosen_settings)
+    trend = _trend(tracking, target_points, groups, chosen_settings)
     questions = rp.key_questions(pupils, progress, groups, chosen_settings)
     data = rp.ReportData(progress, trend, questions, groups)
     if results is not None:
@@ -413,9 +409,8 @@ def report_file(
         }
         data.review_summary = rp.review_summary(data.review, groups, chosen_settings)
 
-    findings = _findings(tracking, data, missing_target, chosen_settings)
     counts = _counts(tracking, data)
-    outcome = ReportOutcome(out, tracking, data, targets_from, findings, counts)
+    outcome = ReportOutcome(out, tracking, data, targets_from, [], counts)
     _write(
         outcome,
         tracking_file,
@@ -427,7 +422,24 @@ def report_file(
         force=force,
         inputs=inputs,
     )
+    # Listed once the workbook is written (which does not use them): a finding per flagged
+    # pupil-subject is a dict each, and ~130,000 of them would add to the writer's peak memory.
+    outcome.findings = _findings(tracking, data, missing_target, chosen_settings)
     return outcome
+
+
+def _trend(
+    tracking: Tracking,
+    target_points: dict[str, pd.Series],
+    groups: list[rp.Group],
+    settings: rp.ReportSettings,
+) -> pd.DataFrame:
+    """The group trend; the long drop histories it is made from are freed on return."""
+    histories = {
+        subject: rp.drop_history(points, target_points[subject], settings)
+        for subject, points in tracking.points.items()
+    }
+    return rp.group_trend(histories, groups, settings)
 
 
 def _targets(
@@ -493,15 +505,16 @@ def _findings(
 ) -> list[dict[str, Any]]:
     """Every flag as a plain dict (code, severity, pupil, subject, message) for JSON/--fail-on."""
     kinds = catalogue()
-    pupils = tracking.pupils
+    labels = tracking.pupils["pupil"].to_numpy(dtype=object)  # one str per pupil, shared
     found: list[dict[str, Any]] = []
     steps = load_scale("steps")
 
     def grade(points: pd.Series) -> pd.Series:
         return steps.grade_at_or_below(points).fillna("?").astype("str")
 
-    for subject, p in data.progress.items():
-        values = {
+    def values(subject: str, p: pd.DataFrame) -> dict[str, str | pd.Series]:
+        """What a message may say about the pupils in `p` (only the flagged ones are passed)."""
+        return {
             "subject": subject,
             "current": grade(p["latest"]),
             "previous": grade(p["previous"]),
@@ -509,6 +522,8 @@ def _findings(
             "needed": p["steps_needed"].astype("Int64").astype("str").replace("<NA>", "?"),
             "left": (6 - p["half_terms"]).astype("str"),
         }
+
+    for subject, p in data.progress.items():
         rules = {
             "REGRESSED": p["regressed"],
             "STALLED": p["stalled"],
@@ -520,18 +535,24 @@ def _findings(
             chosen = mask.fillna(False).astype(bool).to_numpy()
             if not chosen.any():
                 continue
-            message = _fill(kinds[code].template, values, p.index)
+            # messages only for the flagged pupils, not for all 100,000 and then dropped
+            message = _fill(kinds[code].template, values(subject, p[chosen]), p.index[chosen])
+            severity = kinds[code].severity
             found.extend(
-                pd.DataFrame(
-                    {
-                        "code": code,
-                        "severity": kinds[code].severity,
-                        "pupil": pupils["pupil"].to_numpy()[chosen],
-                        "row": p.index.to_numpy()[chosen].astype("int64"),
-                        "subject": subject,
-                        "message": message.to_numpy()[chosen],
-                    }
-                ).to_dict("records")
+                {
+                    "code": code,
+                    "severity": severity,
+                    "pupil": pupil,
+                    "row": row,
+                    "subject": subject,
+                    "message": text,
+                }
+                for pupil, row, text in zip(
+                    labels[chosen].tolist(),
+                    p.index.to_numpy()[chosen].astype("int64").tolist(),
+                    message.tolist(),
+                    strict=True,
+                )
             )
     latest = data.trend.groupby(["subject", "group"], sort=False).tail(1)
     for record in latest[latest["widening"]].to_dict("records"):
@@ -748,7 +769,7 @@ def _pupils_sheet(
     tracking: Tracking, data: rp.ReportData, scale: Scale
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, pd.Series], dict[str, dict[str, str]]]:
     """Every input row, its own columns unchanged, then per subject the report's columns."""
-    frame = tracking.frame.copy()
+    frame = tracking.frame  # copy-on-write: concat below never changes the input frame
     taken = {str(c) for c in frame.columns}
     added: dict[str, pd.Series] = {}
     descriptions: dict[str, str] = {}

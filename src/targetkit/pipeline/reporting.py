@@ -253,6 +253,19 @@ def pupil_groups(pupils: pd.DataFrame, settings: ReportSettings) -> list[Group]:
     return [g for g in groups if g.members.any()]
 
 
+TREND_COLUMNS = [
+    "subject",
+    "group",
+    "drop",
+    "pupils",
+    "small",
+    "pct_on_track",
+    "others_pct_on_track",
+    "avg_steps",
+    "others_avg_steps",
+]
+
+
 def group_trend(
     histories: dict[str, pd.DataFrame], groups: list[Group], settings: ReportSettings
 ) -> pd.DataFrame:
@@ -262,58 +275,42 @@ def group_trend(
     drop: pupils, small, pct_on_track, others_pct_on_track, avg_steps, others_avg_steps,
     gap_steps (others minus group; positive = the group is behind), gap_pct, widening (the gap in
     steps grew since the previous drop by more than `gap_widening_by`; never for small groups).
+    A group with no pupil graded at a drop has no row for it.
+
+    Totals per pupil and drop are summed over every group at once (one product with a pupils x
+    groups membership matrix per subject) instead of a groupby per group: at 100,000 pupils
+    0.3 s instead of 9 s, with the same numbers (sums of whole steps are exact in floating
+    point, so each mean is the same sum / count).
     """
-    rows = []
-    for subject, history in histories.items():
-        if history.empty:
-            continue
-        present = history[history["has_data"]]
-        for group in groups:
-            member = present["row"].map(group.members).fillna(False).astype(bool)
-            other = present["row"].map(group.others).fillna(False).astype(bool)
-            side = pd.Series(
-                np.select([member, other], ["group", "others"], ""), index=present.index
-            )
-            chosen = present[side != ""].assign(side=side[side != ""])
-            summary = chosen.groupby(["drop", "side"], sort=False).agg(
-                pupils=("row", "size"),
-                pct_on_track=("on_track", "mean"),
-                avg_steps=("steps_made", "mean"),
-            )
-            table = summary.unstack("side")
-            for drop in history["drop"].drop_duplicates():
-                if drop not in table.index:
-                    continue
-                line = table.loc[drop]
-                pupils = line.get(("pupils", "group"), np.nan)
-                if pd.isna(pupils):
-                    continue
-                rows.append(
-                    {
-                        "subject": subject,
-                        "group": group.name,
-                        "drop": drop,
-                        "pupils": int(pupils),
-                        "small": bool(pupils < settings.small_group),
-                        "pct_on_track": line.get(("pct_on_track", "group"), np.nan),
-                        "others_pct_on_track": line.get(("pct_on_track", "others"), np.nan),
-                        "avg_steps": line.get(("avg_steps", "group"), np.nan),
-                        "others_avg_steps": line.get(("avg_steps", "others"), np.nan),
-                    }
-                )
-    columns = [
-        "subject",
-        "group",
-        "drop",
-        "pupils",
-        "small",
-        "pct_on_track",
-        "others_pct_on_track",
-        "avg_steps",
-        "others_avg_steps",
-    ]
-    trend = pd.DataFrame(rows, columns=columns)
-    for name in columns[5:]:
+    columns: dict[str, list[object]] = {name: [] for name in TREND_COLUMNS}
+    if groups:
+        index = groups[0].members.index
+        in_group = _membership(index, [g.members for g in groups])
+        # a pupil in the group is never also counted among the others
+        in_others = (_membership(index, [g.others for g in groups]) & ~in_group).astype("float64")
+        in_group = in_group.astype("float64")
+        names = np.array([g.name for g in groups], dtype=object)
+        for subject, history in histories.items():
+            if history.empty:
+                continue
+            drops, totals = _drop_totals(history, index)
+            # (totals, drops, pupils) x (pupils, groups) -> rows group by group, drops in order;
+            # einsum, not BLAS matmul: OpenBLAS threads stall for seconds on a busy machine
+            group = np.einsum("kdp,pg->kgd", totals, in_group).reshape(len(totals), -1)
+            others = np.einsum("kdp,pg->kgd", totals, in_others).reshape(len(totals), -1)
+            pupils = group[0]
+            shown = pupils > 0
+            columns["subject"] += [subject] * int(shown.sum())
+            columns["group"] += np.repeat(names, len(drops))[shown].tolist()
+            columns["drop"] += np.tile(np.array(drops, dtype=object), len(groups))[shown].tolist()
+            columns["pupils"] += pupils[shown].astype("int64").tolist()
+            columns["small"] += (pupils[shown] < settings.small_group).tolist()
+            columns["pct_on_track"] += _share(group[1], group[0])[shown].tolist()
+            columns["others_pct_on_track"] += _share(others[1], others[0])[shown].tolist()
+            columns["avg_steps"] += _share(group[2], group[3])[shown].tolist()
+            columns["others_avg_steps"] += _share(others[2], others[3])[shown].tolist()
+    trend = pd.DataFrame(columns) if columns["subject"] else pd.DataFrame([], columns=TREND_COLUMNS)
+    for name in TREND_COLUMNS[5:]:
         trend[name] = trend[name].astype("float64")
     trend["gap_steps"] = (trend["others_avg_steps"] - trend["avg_steps"]).round(6)
     trend["gap_pct"] = (trend["others_pct_on_track"] - trend["pct_on_track"]).round(6)
@@ -325,6 +322,51 @@ def group_trend(
         & ~trend["small"].astype(bool)
     )
     return trend
+
+
+def _membership(index: pd.Index, flags: list[pd.Series]) -> np.ndarray:
+    """Pupils x groups, True where the pupil (a row of `index`) is in the group.
+
+    A pupil missing from a group's Series is not in it.
+    """
+    return np.column_stack([f.reindex(index).fillna(False).astype(bool).to_numpy() for f in flags])
+
+
+def _drop_totals(history: pd.DataFrame, index: pd.Index) -> tuple[list[str], np.ndarray]:
+    """The drops in `history` (in order) and 4 x drops x pupils totals of its graded rows.
+
+    Totals: pupils with data, of them on track, their steps made, and how many of those steps
+    are known (a missing value is left out of a mean, as pandas does). Rows whose pupil is not
+    in `index` belong to no group and are left out.
+    """
+    codes, drops = pd.factorize(history["drop"])
+    graded = history["has_data"].fillna(False).astype(bool).to_numpy()
+    pupil = index.get_indexer(history["row"])
+    keep = graded & (pupil >= 0)
+    cells = codes[keep] * len(index) + pupil[keep]
+    size = len(drops) * len(index)
+    on_track = history["on_track"].fillna(False).astype(bool).to_numpy()[keep]
+    steps = history["steps_made"].to_numpy(dtype="float64", na_value=np.nan)[keep]
+    known = ~np.isnan(steps)
+
+    def total(where: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
+        chosen = cells if where is None else cells[where]
+        return np.bincount(chosen, weights=weights, minlength=size).astype("float64")
+
+    totals = [
+        total(),
+        total(weights=on_track.astype("float64")),
+        total(known, steps[known]),
+        total(known),
+    ]
+    return [str(d) for d in drops], np.stack(totals).reshape(len(totals), len(drops), len(index))
+
+
+def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """part / whole, NaN where whole is 0 (a mean of nobody)."""
+    result = np.full(part.shape, np.nan)
+    np.divide(part, whole, out=result, where=whole > 0)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,8 +450,10 @@ def key_questions(
 
 
 def _steps_detail(progress: dict[str, pd.DataFrame], column: str, index: pd.Index) -> pd.Series:
-    parts = {
-        s: p["steps_made"].map(lambda v, s=s: f"{s}: {v:+.0f} steps", na_action="ignore")
+    parts = {  # formatted only where the condition holds: a Python call per value
+        s: p["steps_made"]
+        .where(p[column].fillna(False).astype(bool))
+        .map(lambda v, s=s: f"{s}: {v:+.0f} steps", na_action="ignore")
         for s, p in progress.items()
     }
     return _join_where(parts, {s: p[column] for s, p in progress.items()}, index)
@@ -449,48 +493,34 @@ def _act_now(
     pupils: pd.DataFrame, progress: dict[str, pd.DataFrame], settings: ReportSettings
 ) -> pd.DataFrame:
     """Question 5: one row per pupil and subject to act on, regressed, stalled, then behind."""
+    reasons = np.array(["regressed", "stalled", "behind"], dtype=object)
     parts = []
     for subject, p in progress.items():
-        rank = pd.Series(
-            np.select([p["regressed"], p["stalled"], p["status"] == BEHIND], [0, 1, 2], 9),
-            index=p.index,
-        )
-        reason = pd.Series(
-            np.select(
-                [p["regressed"], p["stalled"], p["status"] == BEHIND],
-                ["regressed", "stalled", "behind"],
-                "",
-            ),
-            index=p.index,
-        )
+        rank = np.select([p["regressed"], p["stalled"], p["status"] == BEHIND], [0, 1, 2], 9)
+        candidate = rank < 9
         parts.append(
             pd.DataFrame(
                 {
-                    "row": p.index,
-                    "position": np.arange(len(p)),
+                    "row": p.index[candidate],
+                    "position": np.arange(len(p))[candidate],
                     "subject": subject,
-                    "rank": rank.to_numpy(),
-                    "difference": p["difference"].to_numpy(),
-                    "detail": (
-                        reason
-                        + " ("
-                        + p["difference"]
-                        .map(lambda v: f"{v:+.0f}", na_action="ignore")
-                        .astype("string")
-                        .fillna("?")
-                        + " steps against the milestone)"
-                    ).to_numpy(),
+                    "rank": rank[candidate],
+                    "difference": p["difference"].to_numpy()[candidate],
                 }
             )
         )
     if not parts:
         return pd.DataFrame()
     candidates = pd.concat(parts, ignore_index=True)
-    candidates = candidates[candidates["rank"] < 9].sort_values(
-        ["rank", "difference", "position"], kind="stable"
-    )
+    candidates = candidates.sort_values(["rank", "difference", "position"], kind="stable")
     chosen = candidates.drop_duplicates("row").head(settings.act_now_limit)
     chosen = chosen.assign(priority=np.arange(1, len(chosen) + 1, dtype="float64"))
+    # the detail text only for the few pupils listed, not for every candidate
+    difference = [f"{v:+.0f}" if pd.notna(v) else "?" for v in chosen["difference"]]
+    detail = [
+        f"{reason} ({steps} steps against the milestone)"
+        for reason, steps in zip(reasons[chosen["rank"].to_numpy()], difference, strict=True)
+    ]
     return pd.DataFrame(
         {
             "question": 5,
@@ -499,7 +529,7 @@ def _act_now(
             "year_group": pupils.loc[chosen["row"], "year_group"].to_numpy(),
             "subjects": chosen["subject"].to_numpy(),
             "groups": "",
-            "detail": chosen["detail"].to_numpy(),
+            "detail": np.array(detail, dtype=object),
             "priority": chosen["priority"].to_numpy(),
         }
     )
