@@ -12,6 +12,7 @@ from targetkit.pipeline.ambition import (
     FINDING_COLUMNS,
     ceiling_points,
     check_school,
+    check_schools,
     floor_points,
     group_masks,
     school_percentages,
@@ -374,3 +375,101 @@ def test_below_expected_progress_is_exactly_the_targets_below_the_minimum_s_leve
     # Pupil findings come in input order and only name pupils of the input.
     pupil_rows = result.findings["row"].dropna().tolist()
     assert set(pupil_rows) <= set(frame.index)
+
+
+# ---------------------------------------------------------------------------------------------
+# Many schools at once (check-ambition on an LA batch)
+
+
+def planted_schools() -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Three schools, each with problems planted, and columns that differ between them (the
+    second has no `sen`, `ethnicity` or data drop; the third a plan target and an extra column)."""
+    first = submission(
+        12,
+        reading_target=["3", "4", None, "5", "4", "3", "3", "3", "3", "3", "4", "4"],
+        reading_ks1=["2b", "2b", "2b", "2b", "2b", "1", "1", "1", "1", "1", "1", "1"],
+        reading_spr1=[None, "5a", None, None, None, "3a", "3a", "3a", "3a", "3a", "3c", "3c"],
+        sen=["N", "N", "N", "E", "N", "N", "N", "N", "N", "N", "N", "N"],
+        disadvantaged=["N"] * 5 + ["Y"] * 5 + ["N"] * 2,
+        lac=["Y", "Y"] + ["N"] * 10,
+        ethnicity=["BCRB"] * 6 + ["WBRI"] * 6,
+    )
+    second = submission(
+        6, reading_target=["4", "2a", "4", 4, "W", None], reading_ks1="2b", fsm=["Y", "N"] * 3
+    )
+    second.index = pd.RangeIndex(5, 11, name="source_row")  # a title above the header
+    third = submission(
+        7,
+        reading_target=["3", "5", "5", "4", "4", "4", "4"],
+        reading_plan_target=["3", None, None, None, None, None, None],
+        reading_ks1=["2b"] * 7,
+        reading_sum2_2025=["3a", "4c", None, "3b", "3b", "3b", "3b"],
+        sen=["E", "E", "K", "N", "N", "N", "N"],
+        eal=["Y"] * 5 + ["N"] * 2,
+        notes="kept",
+    )
+    planted = []
+    for frame in (first, second, third):
+        expected = expected_for(
+            frame,
+            prior=frame["reading_ks1"],
+            minimum=frame["reading_ks1"].map({"2b": "4", "1": "3"}),
+            most_likely=frame["reading_ks1"].map({"2b": "4b", "1": "3"}),
+            suggested=frame["reading_ks1"].map({"2b": "4", "1": "3"}),
+            chance_4plus=frame["reading_ks1"].map({"2b": 0.91, "1": 0.56}),
+        )
+        planted.append((frame, expected))
+    return planted
+
+
+def test_many_schools_checked_together_give_exactly_each_school_checked_alone():
+    planted = planted_schools()
+    previous = pd.DataFrame({"upn": upns(3), "reading_target": ["5", "5", "4a"]})
+    results = [
+        pd.DataFrame({"disadvantaged": ["Y"] * 5 + ["N"] * 5, "reading_ks2": ["4"] * 10}),
+        None,
+        pd.DataFrame({"eal": ["Y"] * 5 + ["N"] * 5, "reading_ks2": ["4"] * 5 + ["5"] * 5}),
+    ]
+    rules = {
+        "scale": NC,
+        "thresholds": {"reading": {"4plus": 25.0, "5plus": 31.0}},
+        "prior_columns": {"reading": "reading_ks1"},
+        "previous_targets": previous,
+        "subjects": ["reading"],
+        "key_threshold": "4plus",
+    }
+    together = check_schools(
+        [frame for frame, _ in planted],
+        expected=[expected for _, expected in planted],
+        previous_results=results,
+        **rules,
+    )
+    for (frame, expected), result, previous_results in zip(planted, together, results, strict=True):
+        alone = check_school(frame, expected=expected, previous_results=previous_results, **rules)
+        pd.testing.assert_frame_equal(result.findings, alone.findings)
+        assert result.summary.keys() == alone.summary.keys()
+        assert pd.Series(result.summary).equals(pd.Series(alone.summary))
+    found = pd.concat([r.findings for r in together])
+    # The planted problems were found, in more than one school.
+    assert {"MISSING_TARGET", "BELOW_EXPECTED_PROGRESS", "BELOW_PREVIOUS_BEST"} <= set(
+        found["code"]
+    )
+    assert {"TARGET_LOWERED", "EHC_INDIVIDUAL_TARGET", "EHC_TARGET_BELOW_RULE"} <= set(
+        found["code"]
+    )
+    assert {"GROUP_EXPECTATION_LOWER", "SMALL_GROUP"} <= set(found["code"])
+    assert sum(len(codes(r, "MISSING_TARGET")) > 0 for r in together) >= 2
+    assert sum(len(codes(r, "BELOW_EXPECTED_PROGRESS")) > 0 for r in together) >= 2
+    # A school without a column is checked as if the others did not have it either.
+    assert codes(together[1], "EHC_INDIVIDUAL_TARGET").empty
+    assert codes(together[1], "MISSING_TARGET")["row"].tolist() == [10]
+
+
+def test_many_schools_without_expectations_or_schools_at_all():
+    planted = [frame for frame, _ in planted_schools()]
+    together = check_schools(planted, scale=NC, subjects=["reading"])
+    for frame, result in zip(planted, together, strict=True):
+        alone = check_school(frame, scale=NC, subjects=["reading"])
+        pd.testing.assert_frame_equal(result.findings, alone.findings)
+        assert result.summary == alone.summary
+    assert check_schools([], scale=NC, subjects=["reading"]) == []

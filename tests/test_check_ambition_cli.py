@@ -15,6 +15,7 @@ from helpers import cli, run_targetkit
 from targetkit.commands.check_ambition import check_ambition
 from targetkit.commands.set_targets import set_targets
 from targetkit.demo import la_submissions
+from targetkit.pipeline.ambition import FINDING_COLUMNS
 
 PLANTED = "Planted Primary"
 #  row  what is planted                                     reading_ks1 spr1  target
@@ -363,3 +364,112 @@ def test_a_real_run_prints_a_table_per_school_and_exits_1(batch):
     assert "BELOW_EXPECTED_PROGRESS" in result.stdout and "corrupt" in result.stdout
     assert "Checked 3 submission(s); 1 unreadable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_chunk_checked_together_gives_exactly_each_file_checked_alone(
+    batch, tmp_path, monkeypatch
+):
+    """The batched checks (one pass over a chunk's files) against the checks one file at a
+    time, on set-targets workbooks, a corrupt file and planted schools whose columns differ."""
+    from targetkit.commands import check_ambition as command
+
+    folder = tmp_path / "chunk"
+    folder.mkdir()
+    for path in [*batch.glob("*-targets.xlsx"), batch / "planted.csv", batch / "corrupt.xlsx"]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    second = planted_school().drop(columns=["sen", "reading_spr1"]).assign(school="Second")
+    second["reading_target"] = ["3", None, "3", "4", "4"] + ["3"] * 12
+    second.to_csv(folder / "second.csv", index=False)
+    third = planted_school().assign(school="Third", notes="kept", ethnicity="BCRB")
+    third["reading_plan_target"] = [None, None, None, "3", *[None] * 13]
+    third.to_csv(folder / "third.csv", index=False)
+    files, _ = command.find_submissions([folder])
+    context = command._Context(
+        "top25",
+        command.read_previous_targets(batch / "previous_targets"),
+        command.read_submission(batch.parent / "results-2025.csv"),
+    )
+    monkeypatch.setattr(command, "_context", context)
+    sizes: list[int] = []
+    check_schools = command.check_schools
+
+    def spy(submissions: list[pd.DataFrame], **kwargs: object) -> list[object]:
+        sizes.append(len(submissions))
+        return check_schools(submissions, **kwargs)
+
+    monkeypatch.setattr(command, "check_schools", spy)
+    together = command.check_files(files)
+    assert max(sizes) >= 3  # the planted schools were checked together
+
+    def one_by_one(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("not together")  # check_files then checks each file alone
+
+    monkeypatch.setattr(command, "check_schools", one_by_one)
+    alone = command.check_files(files)
+    assert [(r.file, r.school, r.status, r.reason, r.pupils, r.policy) for r in together] == [
+        (r.file, r.school, r.status, r.reason, r.pupils, r.policy) for r in alone
+    ]
+    for batched, single in zip(together, alone, strict=True):
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(batched.findings, columns=FINDING_COLUMNS),
+            pd.DataFrame(single.findings, columns=FINDING_COLUMNS),
+        )
+        assert pd.Series(batched.summary, dtype=object).equals(
+            pd.Series(single.summary, dtype=object)
+        )
+    found = pd.DataFrame([f for r in together for f in r.findings], columns=FINDING_COLUMNS)
+    schools_with = found.groupby("code")["school"].nunique()
+    assert schools_with["BELOW_EXPECTED_PROGRESS"] >= 3
+    assert schools_with["MISSING_TARGET"] >= 2
+    assert {"TARGET_LOWERED", "EHC_TARGET_BELOW_RULE", "FILE_UNREADABLE"} <= set(found["code"])
+    assert [r.status for r in together].count("unreadable") == 1
+
+
+def test_a_targets_sheet_is_read_directly_and_other_workbooks_still_choose_a_sheet(tmp_path):
+    from targetkit.commands.check_ambition import read_submission
+    from targetkit.errors import UsageError
+    from targetkit.io import read_table
+
+    def workbook(path: Path, sheets: dict[str, list[list[object]]], hidden: str = "") -> Path:
+        book = openpyxl.Workbook()
+        book.remove(book.active)
+        for name, rows in sheets.items():
+            sheet = book.create_sheet(name)
+            for row in rows:
+                sheet.append(row)
+            if name == hidden:
+                sheet.sheet_state = "hidden"
+        book.save(path)
+        return path
+
+    pupils = [["upn", "surname", "reading_target"], ["T801999900002", "Smith", "4"]]
+    summary = [["subject", "upn", "surname", "forename", "school", "year_group"], ["x"] * 6]
+    both = workbook(tmp_path / "both.xlsx", {"Targets": pupils, "Summary": summary})
+    # Choosing would take Summary (more known headers); the Targets sheet is read instead.
+    assert read_table(both).sheet == "Summary"
+    assert read_table(both, prefer_sheet="Targets").sheet == "Targets"
+    assert read_submission(both)["reading_target"].tolist() == ["4"]
+    # No Targets sheet, or a hidden one: the sheet is chosen as before.
+    other = workbook(tmp_path / "other.xlsx", {"Pupils": pupils, "About": [["a", "b"]]})
+    assert read_submission(other)["upn"].tolist() == ["T801999900002"]
+    hidden = workbook(tmp_path / "hidden.xlsx", {"Targets": pupils, "Pupils": pupils}, "Targets")
+    assert read_table(hidden, prefer_sheet="Targets").sheet == "Pupils"
+    # An explicit sheet still wins, and a missing one is still an error.
+    assert read_table(both, sheet="Summary", prefer_sheet="Targets").sheet == "Summary"
+    with pytest.raises(UsageError):
+        read_table(both, sheet="Nope", prefer_sheet="Targets")
+
+
+def test_expectations_without_school_summaries_are_the_same_pupil_rows():
+    """check-ambition asks compute_targets for the pupils' rows only (`summaries=False`)."""
+    from targetkit.pipeline.targets import compute_targets
+    from targetkit.policies import choose_policy, load_policy
+
+    cohort = next(iter(la_submissions(1, 30).values()))
+    policy = load_policy(choose_policy(cohort)[0])
+    full = compute_targets(cohort, policy)
+    lean = compute_targets(cohort, policy, summaries=False)
+    pd.testing.assert_frame_equal(lean.pupils, full.pupils)
+    assert lean.notes == full.notes
+    assert not full.summary.empty
+    assert lean.summary.empty and lean.by_group.empty

@@ -93,6 +93,7 @@ def read_table(
     sheet: str | None = None,
     is_known_header: Callable[[str], bool] | None = None,
     uncalculated: Literal["refuse", "flag"] = "refuse",
+    prefer_sheet: str | None = None,
 ) -> Table:
     """Read one table from a CSV or workbook file.
 
@@ -101,6 +102,8 @@ def read_table(
     recognised headers (else the first widest row). A formula never calculated has no value:
     by default the file is refused naming the cell; with `uncalculated="flag"` the cell reads
     as blank and is listed in `Table.uncalculated` for the caller to flag (`import` does).
+    With no `sheet`, a visible sheet named `prefer_sheet` is read without looking at the
+    others (choosing parses every sheet: slow on a batch of targetkit's own workbooks).
     """
     path = Path(path)
     if is_known_header is None:
@@ -108,7 +111,7 @@ def read_table(
     data = _read_bytes(path)
     if data.startswith(b"PK\x03\x04"):
         formulas = _check_zip(path, data, refuse_uncalculated=uncalculated == "refuse")
-        table = _read_workbook(path, data, sheet, is_known_header)
+        table = _read_workbook(path, data, sheet, is_known_header, prefer_sheet)
         table.uncalculated = _uncalculated_cells(table, formulas.get(str(table.sheet), []))
         return table
     if data.startswith(_OLE_MAGIC):
@@ -118,7 +121,7 @@ def read_table(
                 file=path,
                 hint="open it in Excel, save an unprotected copy and use that",
             )
-        return _read_workbook(path, data, sheet, is_known_header)
+        return _read_workbook(path, data, sheet, is_known_header, prefer_sheet)
     if path.suffix.lower() in WORKBOOK_SUFFIXES:
         raise InputError(
             f"this is not a {path.suffix.lower()} workbook (the file's contents are not a "
@@ -345,7 +348,11 @@ def _column_number(letters: bytes) -> int:
 
 
 def _read_workbook(
-    path: Path, data: bytes, sheet: str | None, is_known_header: Callable[[str], bool] | None
+    path: Path,
+    data: bytes,
+    sheet: str | None,
+    is_known_header: Callable[[str], bool] | None,
+    prefer_sheet: str | None = None,
 ) -> Table:
     import python_calamine as calamine
 
@@ -368,6 +375,8 @@ def _read_workbook(
         meta.name for meta in workbook.sheets_metadata if str(meta.visible).endswith("Visible")
     ] or names
     parsed: dict[str, object] = {}  # calamine parses a whole sheet to look at its top rows
+    if sheet is None and prefer_sheet is not None and prefer_sheet in visible:
+        sheet = prefer_sheet
     if sheet is None:
         sheet = _choose_sheet(path, workbook, visible, is_known_header, parsed)
     elif sheet not in names:

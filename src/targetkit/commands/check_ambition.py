@@ -24,7 +24,9 @@ from targetkit.io import TABLE_SUFFIXES, check_output, read_table
 from targetkit.pipeline.ambition import (
     FINDING_COLUMNS,
     SMALL_GROUP_SIZE,
+    SchoolCheck,
     check_school,
+    check_schools,
     floor_points,
     rag,
     target_subjects,
@@ -34,6 +36,7 @@ from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 PREVIOUS_TARGETS_FOLDER = "previous_targets"  # SPEC §7: never read as submissions
 FAIL_ON = ("challenge", "warning", "never")
+TARGETS_SHEET = "Targets"  # the pupils' sheet of a set-targets workbook (SPEC §7)
 _SET_TARGETS_COLUMNS = ("_prior", "_minimum", "_most_likely", "_suggested", "_reason")
 
 
@@ -149,8 +152,9 @@ def _init_worker(context: _Context) -> None:
 
 
 def read_submission(path: str | Path) -> pd.DataFrame:
-    """A submission with canonical column names (other columns kept as they are)."""
-    table = read_table(path)
+    """A submission with canonical column names (other columns kept as they are); a workbook's
+    `Targets` sheet (as set-targets writes it) is read directly, else the sheet is chosen."""
+    table = read_table(path, prefer_sheet=TARGETS_SHEET)
     mapping = canonical_columns(table.frame.columns)
     seen: dict[str, str] = {}
     for original, canonical in mapping.items():
@@ -237,7 +241,9 @@ def _compute(
     together = pd.concat(
         [cohorts[i].assign(school=f"cohort {i}") for i in members], ignore_index=True
     )
-    result = compute_targets(together, policy, benchmark=benchmark, subjects=subjects)
+    result = compute_targets(
+        together, policy, benchmark=benchmark, subjects=subjects, summaries=False
+    )
     pupils = result.pupils
     for column in pupils.columns:
         if "_chance_" in str(column):  # set-targets writes chances as percentages
@@ -284,15 +290,91 @@ def check_files(paths: Sequence[str | Path]) -> list[FileResult]:
     except ImportError:
         policies, expected = [None] * len(cohorts), [None] * len(cohorts)
         notes = ["policy checks skipped: set-targets is not available"] * len(cohorts)
+    checks = []
     for (position, path, frame, subjects), policy, expect, note in zip(
         readable, policies, expected, notes, strict=True
     ):
         try:
-            results[position] = _check_frame(path, frame, subjects, context, policy, expect, note)
+            rules = _rules(frame, path, subjects, context, policy)
         except Exception as exc:  # a file the checks cannot handle is reported, not fatal
-            reason = f"unexpected error ({type(exc).__name__}: {exc})"
-            results[position] = _unreadable(path, reason)
+            results[position] = _unreadable(path, f"unexpected error ({type(exc).__name__}: {exc})")
+            continue
+        checks.append(_FileCheck(position, path, frame, note, policy, expect, rules))
+    groups: dict[tuple[Any, ...], list[_FileCheck]] = {}
+    for check in checks:
+        groups.setdefault(check.group_key(), []).append(check)
+    for group in groups.values():
+        for check, result in zip(group, _check_group(group, context), strict=True):
+            results[check.position] = result
     return [r for r in results if r is not None]
+
+
+@dataclass
+class _FileCheck:
+    """A readable submission of a chunk, with what it is checked against."""
+
+    position: int
+    path: Path
+    frame: pd.DataFrame
+    note: str
+    policy: Any
+    expected: pd.DataFrame | None
+    rules: dict[str, Any]
+
+    def group_key(self) -> tuple[Any, ...]:
+        """Files with equal keys are checked under the same rules, so can be checked together."""
+        rules = self.rules
+        return (
+            rules["scale"].name,
+            tuple(rules["subjects"]),
+            tuple((s, tuple(t.items())) for s, t in sorted(rules["thresholds"].items())),
+            tuple(sorted(rules["prior_columns"].items())),
+            rules["key_threshold"],
+            self.expected is None,
+        )
+
+
+def _check_group(group: list[_FileCheck], context: _Context) -> list[FileResult]:
+    """Check files under the same rules together (`check_schools`: the pupil-level checks run
+    once over them all); if that fails, each file on its own, so a file the checks cannot
+    handle becomes FILE_UNREADABLE and the others are still checked."""
+    try:
+        rules = group[0].rules
+        checked = check_schools(
+            [c.frame for c in group],
+            scale=rules["scale"],
+            expected=None if group[0].expected is None else [c.expected for c in group],
+            thresholds=rules["thresholds"],
+            benchmark=context.benchmark,
+            prior_columns=rules["prior_columns"],
+            previous_targets=context.previous_targets,
+            previous_results=[c.rules["previous_results"] for c in group],
+            subjects=rules["subjects"],
+            key_threshold=rules["key_threshold"],
+        )
+        return [_file_result(c, result) for c, result in zip(group, checked, strict=True)]
+    except Exception:
+        return [_check_one(c, context) for c in group]
+
+
+def _check_one(check: _FileCheck, context: _Context) -> FileResult:
+    try:
+        rules = check.rules
+        checked = check_school(
+            check.frame,
+            scale=rules["scale"],
+            expected=check.expected,
+            thresholds=rules["thresholds"],
+            benchmark=context.benchmark,
+            prior_columns=rules["prior_columns"],
+            previous_targets=context.previous_targets,
+            previous_results=rules["previous_results"],
+            subjects=rules["subjects"],
+            key_threshold=rules["key_threshold"],
+        )
+        return _file_result(check, checked)
+    except Exception as exc:  # a file the checks cannot handle is reported, not fatal
+        return _unreadable(check.path, f"unexpected error ({type(exc).__name__}: {exc})")
 
 
 def check_file(path: str | Path) -> FileResult:
@@ -316,15 +398,11 @@ def _unreadable(path: Path, reason: str) -> FileResult:
     return FileResult(str(path), path.stem, "unreadable", reason, findings=[record])
 
 
-def _check_frame(
-    path: Path,
-    frame: pd.DataFrame,
-    subjects: list[str],
-    context: _Context,
-    policy: Any,
-    expected: pd.DataFrame | None,
-    note: str,
-) -> FileResult:
+def _rules(
+    frame: pd.DataFrame, path: Path, subjects: list[str], context: _Context, policy: Any
+) -> dict[str, Any]:
+    """What one submission is checked against: its school, scale, thresholds and prior columns
+    (from its policy) and the previous results of its school."""
     from targetkit.scales import load_scale
 
     school = school_of(frame, path)
@@ -343,27 +421,29 @@ def _check_frame(
     if previous_results is not None and "school" in previous_results:
         own = text_column(previous_results["school"], previous_results.index) == school
         previous_results = previous_results[own.fillna(False).to_numpy(dtype=bool)]
-    checked = check_school(
-        frame,
-        scale=scale,
-        expected=expected,
-        thresholds=thresholds,
-        benchmark=context.benchmark,
-        prior_columns=prior_columns,
-        previous_targets=context.previous_targets,
-        previous_results=previous_results,
-        subjects=subjects,
-        key_threshold=policy.key_threshold if policy is not None else None,
-    )
-    records = checked.findings.assign(school=school, file=str(path))[FINDING_COLUMNS]
+    return {
+        "school": school,
+        "scale": scale,
+        "subjects": subjects,
+        "thresholds": thresholds,
+        "prior_columns": prior_columns,
+        "previous_results": previous_results,
+        "key_threshold": policy.key_threshold if policy is not None else None,
+    }
+
+
+def _file_result(check: _FileCheck, checked: SchoolCheck) -> FileResult:
+    school = check.rules["school"]
+    where = {"school": school, "file": str(check.path)}
+    records = [{**where, **record} for record in checked.findings.to_dict("records")]
     return FileResult(
-        str(path),
+        str(check.path),
         school,
         "checked",
-        note,
-        pupils=len(frame),
-        policy=policy.name if policy is not None else "",
-        findings=records.to_dict("records"),
+        check.note,
+        pupils=len(check.frame),
+        policy=check.policy.name if check.policy is not None else "",
+        findings=records,
         summary=checked.summary,
     )
 
@@ -666,21 +746,23 @@ _CODES_USED = (
 
 
 def print_tables(outcome: AmbitionOutcome) -> None:
-    """One table a school: each code and subject with its count and an example."""
+    """One table a school: each code and subject with its count and an example.
+
+    Counted for every school at once (one groupby, not one per school: an LA batch has 150)."""
     found = outcome.findings
-    for school, rows in found.groupby("school", sort=False, dropna=False):
-        grouped = (
-            rows.assign(subject=rows["subject"].fillna(""))
-            .groupby(["severity", "code", "subject"], sort=False)
-            .agg(count=("code", "size"), example=("message", "first"))
-            .reset_index()
-        )
-        grouped["rank"] = -grouped["severity"].map(findings.SEVERITY_RANK)
-        grouped = grouped.sort_values(["rank", "code", "subject"], kind="stable")
+    columns = ["severity", "code", "subject", "count", "example"]
+    schools = pd.Series(pd.factorize(found["school"], use_na_sentinel=False)[0], index=found.index)
+    grouped = (
+        found.assign(subject=found["subject"].fillna(""), school_order=schools)
+        .groupby(["school_order", "severity", "code", "subject"], sort=False)
+        .agg(school=("school", "first"), count=("code", "size"), example=("message", "first"))
+        .reset_index()
+    )
+    grouped["rank"] = -grouped["severity"].map(findings.SEVERITY_RANK)
+    grouped = grouped.sort_values(["school_order", "rank", "code", "subject"], kind="stable")
+    for _, rows in grouped.groupby("school_order", sort=True):
         console.print_table(
-            str(school),
-            ["severity", "code", "subject", "count", "example"],
-            grouped[["severity", "code", "subject", "count", "example"]].itertuples(index=False),
+            str(rows["school"].iloc[0]), columns, rows[columns].itertuples(index=False)
         )
     clean = outcome.schools[outcome.schools["challenges"] == 0] if len(outcome.schools) else []
     for school in getattr(clean, "school", []):

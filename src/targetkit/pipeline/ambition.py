@@ -15,7 +15,7 @@ frame from `compute_targets`), never taken from the submitted `_minimum`/`_most_
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +37,7 @@ FINDING_COLUMNS = [
     "severity",
     "message",
 ]
+NO_SCHOOL = ("school", "file")  # the columns a school's own findings leave out
 SMALL_GROUP_SIZE = 5  # SPEC §6: group figures for fewer than 5 pupils are marked small
 NEUTRAL_ETHNICITY = "WBRI"  # SPEC §7: each other ethnicity code with 5+ pupils is a group
 FLAG_GROUPS: dict[str, str] = {
@@ -192,6 +193,7 @@ def _pupil_findings(
     chosen = pupils[chosen_mask]
     picked = {k: v[chosen_mask] if isinstance(v, pd.Series) else v for k, v in values.items()}
     message = fill_message(code, subject=subject, **picked)
+    extra = {c: chosen[c].to_numpy() for c in chosen.columns if c not in ("upn", "pupil")}
     return pd.DataFrame(
         {
             "row": chosen.index.to_numpy(),
@@ -204,6 +206,7 @@ def _pupil_findings(
             "message": np.asarray(message, dtype=object)
             if isinstance(message, pd.Series)
             else message,
+            **extra,
         }
     )
 
@@ -251,12 +254,15 @@ def target_subjects(submission: pd.DataFrame) -> list[str]:
 # Groups
 
 
-def group_masks(submission: pd.DataFrame) -> dict[str, pd.Series]:
+def group_masks(
+    submission: pd.DataFrame, derived: Mapping[str, pd.Series] | None = None
+) -> dict[str, pd.Series]:
     """Each group checked for lower expectations (SPEC §7), as a boolean mask per label.
 
     Needs (where present): `disadvantaged`, `fsm`, `lac`, `sen` (K = SEN support), `eal`,
     `ethnicity`. Ethnicity groups are each code other than WBRI with at least 5 pupils; the
     flag groups are returned whatever their size (small ones are reported as SMALL_GROUP).
+    `derived`: the same per-row values already worked out (`derived_columns`), to reuse.
     """
     index = submission.index
     masks: dict[str, pd.Series] = {}
@@ -264,17 +270,73 @@ def group_masks(submission: pd.DataFrame) -> dict[str, pd.Series]:
         if column == "sen_support":
             if "sen" not in submission:
                 continue
-            sen = text_column(submission["sen"], index).str.upper()
-            masks[label] = (sen == "K").fillna(False).astype(bool)
+            masks[label] = _derived(derived, f"group {label}", lambda: _sen_support(submission))
         elif column in submission:
-            masks[label] = flag_column(submission[column], index).fillna(False).astype(bool)
+            masks[label] = _derived(
+                derived,
+                f"group {label}",
+                lambda column=column: (
+                    flag_column(submission[column], index).fillna(False).astype(bool)
+                ),
+            )
     if "ethnicity" in submission:
-        ethnicity = text_column(submission["ethnicity"], index).str.upper()
+        ethnicity = _derived(derived, "ethnicity", lambda: _ethnicity(submission))
         counts = ethnicity.value_counts()
         for code in sorted(counts.index):
             if code != NEUTRAL_ETHNICITY and counts[code] >= SMALL_GROUP_SIZE:
                 masks[f"Ethnicity {code}"] = (ethnicity == code).fillna(False).astype(bool)
     return masks
+
+
+def _sen_support(submission: pd.DataFrame) -> pd.Series:
+    sen = text_column(submission["sen"], submission.index).str.upper()
+    return (sen == "K").fillna(False).astype(bool)
+
+
+def _ethnicity(submission: pd.DataFrame) -> pd.Series:
+    return text_column(submission["ethnicity"], submission.index).str.upper()
+
+
+def _derived(
+    derived: Mapping[str, pd.Series] | None, key: str, compute: Callable[[], pd.Series]
+) -> pd.Series:
+    """A per-row value from `derived` when it was worked out already, else computed now."""
+    if derived is not None and key in derived:
+        return derived[key]
+    return compute()
+
+
+def derived_columns(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    expected: pd.DataFrame | None = None,
+) -> dict[str, pd.Series]:
+    """The per-row values the school-level checks need (group masks, target points, priors,
+    suggestions), worked out once for many schools stacked, then sliced per school: each is a
+    function of its own row only, so a slice is exactly what the school alone would give."""
+    index = submission.index
+    derived: dict[str, pd.Series] = {}
+    for column, label in FLAG_GROUPS.items():
+        if column == "sen_support" and "sen" in submission:
+            derived[f"group {label}"] = _sen_support(submission)
+        elif column in submission:
+            flags = flag_column(submission[column], index)
+            derived[f"group {label}"] = flags.fillna(False).astype(bool)
+    if "ethnicity" in submission:
+        derived["ethnicity"] = _ethnicity(submission)
+    for subject in subjects:
+        derived[f"{subject} target points"] = target_points(scale, submission[f"{subject}_target"])
+        derived[f"{subject} plan target stands"] = _plan_target_stands(submission, subject)
+        if expected is None:
+            continue
+        if f"{subject}_prior" in expected:
+            derived[f"{subject} prior"] = text_column(expected[f"{subject}_prior"], index)
+        if f"{subject}_suggested" in expected:
+            derived[f"{subject} suggested points"] = target_points(
+                scale, expected[f"{subject}_suggested"]
+            )
+    return derived
 
 
 def small_groups(masks: Mapping[str, pd.Series]) -> list[dict[str, object]]:
@@ -293,6 +355,7 @@ def group_expectations(
     masks: Mapping[str, pd.Series],
     priors: Mapping[str, pd.Series],
     suggested: Mapping[str, pd.Series] | None = None,
+    derived: Mapping[str, pd.Series] | None = None,
 ) -> list[dict[str, object]]:
     """GROUP_EXPECTATION_LOWER: a group targeted lower than others with the same prior.
 
@@ -313,13 +376,24 @@ def group_expectations(
     for subject in subjects:
         if subject not in priors:
             continue
-        points = target_points(scale, submission[f"{subject}_target"])
+        points = _derived(
+            derived,
+            f"{subject} target points",
+            lambda subject=subject: target_points(scale, submission[f"{subject}_target"]),
+        )
         if suggested is not None and subject in suggested:
             points = points - suggested[subject]
-        prior = text_column(priors[subject], submission.index)
-        usable = (
-            points.notna() & prior.notna() & ~_plan_target_stands(submission, subject)
-        ).to_numpy(dtype=bool)
+        prior = _derived(
+            derived,
+            f"{subject} prior",
+            lambda subject=subject: text_column(priors[subject], submission.index),
+        )
+        stands = _derived(
+            derived,
+            f"{subject} plan target stands",
+            lambda subject=subject: _plan_target_stands(submission, subject),
+        )
+        usable = (points.notna() & prior.notna() & ~stands).to_numpy(dtype=bool)
         codes, uniques = pd.factorize(prior.astype(object), use_na_sentinel=True)
         if not usable.any() or not len(uniques):
             continue
@@ -638,6 +712,7 @@ def school_percentages(
     scale: Scale,
     expected: pd.DataFrame,
     thresholds: Mapping[str, Mapping[str, float]],
+    derived: Mapping[str, pd.Series] | None = None,
 ) -> dict[str, float]:
     """% targeted at each threshold and the % the benchmark implies, per subject.
 
@@ -650,7 +725,11 @@ def school_percentages(
     on_roll = len(submission)
     figures: dict[str, float] = {}
     for subject in subjects:
-        target = target_points(scale, submission[f"{subject}_target"])
+        target = _derived(
+            derived,
+            f"{subject} target points",
+            lambda subject=subject: target_points(scale, submission[f"{subject}_target"]),
+        )
         for name, lowest in thresholds.get(subject, {}).items():
             chance_column = f"{subject}_chance_{name}"
             if chance_column not in expected:
@@ -730,45 +809,207 @@ def check_school(
     policy and the benchmark are skipped). Adds nothing to `submission`.
     """
     subjects = list(subjects) if subjects is not None else target_subjects(submission)
-    pupils = _identity(submission)
-    masks = group_masks(submission)
-    pupil_level: list[pd.DataFrame] = missing_targets(submission, subjects, pupils)
-    if expected is not None:
-        pupil_level += below_expected(
-            submission, subjects, scale, expected, pupils, benchmark=benchmark
+    pupil_level = pupil_checks(
+        submission,
+        _identity(submission),
+        subjects=subjects,
+        scale=scale,
+        expected=expected,
+        benchmark=benchmark,
+        prior_columns=prior_columns,
+        previous_targets=previous_targets,
+    )
+    school_level, percentages = school_checks(
+        submission,
+        subjects=subjects,
+        scale=scale,
+        expected=expected,
+        thresholds=thresholds,
+        benchmark=benchmark,
+        previous_results=previous_results,
+        key_threshold=key_threshold,
+    )
+    return _school_result(len(submission), pupil_level, school_level, percentages)
+
+
+def check_schools(
+    submissions: Sequence[pd.DataFrame],
+    *,
+    scale: Scale,
+    expected: Sequence[pd.DataFrame] | None = None,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    benchmark: str = "top25",
+    prior_columns: Mapping[str, str] | None = None,
+    previous_targets: pd.DataFrame | None = None,
+    previous_results: Sequence[pd.DataFrame | None] | None = None,
+    subjects: Sequence[str],
+    key_threshold: str | None = None,
+) -> list[SchoolCheck]:
+    """`check_school` for many schools checked under the same rules, exactly as one by one.
+
+    The pupil-level checks look at each pupil on their own, so they run once over all the
+    submissions stacked (a few pandas calls instead of a few per school: an LA batch spends
+    most of its time in per-call overhead otherwise); their findings are then split back by
+    school, keeping each school's order. School-level checks (groups, percentages) stay per
+    school. `expected` and `previous_results`: one per submission, in the same order.
+    """
+    if not submissions:
+        return []
+    sizes = [len(s) for s in submissions]
+    school_key = np.repeat(np.arange(len(submissions)), sizes)
+    together = pd.concat(submissions, ignore_index=True)
+    pupils = _identity(together).set_axis(np.concatenate([s.index.to_numpy() for s in submissions]))
+    pupils["school_key"] = school_key
+    expected_together = (
+        pd.concat(expected, ignore_index=True).set_axis(together.index)
+        if expected is not None
+        else None
+    )
+    stacked = pupil_checks(
+        together,
+        pupils,
+        subjects=subjects,
+        scale=scale,
+        expected=expected_together,
+        benchmark=benchmark,
+        prior_columns=prior_columns,
+        previous_targets=previous_targets,
+    )
+    derived = derived_columns(together, subjects, scale, expected_together)
+    ends = np.cumsum(sizes)
+    school_level: list[dict[str, object]] = []
+    figures: list[dict[str, float]] = []
+    for position, submission in enumerate(submissions):
+        start, stop = ends[position] - sizes[position], ends[position]
+        own_derived = {
+            key: values.iloc[start:stop].set_axis(submission.index)
+            for key, values in derived.items()
+        }
+        own, percentages = school_checks(
+            submission,
+            subjects=subjects,
+            scale=scale,
+            expected=expected[position] if expected is not None else None,
+            thresholds=thresholds,
+            benchmark=benchmark,
+            previous_results=previous_results[position] if previous_results else None,
+            key_threshold=key_threshold,
+            derived=own_derived,
         )
-    pupil_level += below_previous_best(submission, subjects, scale, pupils, prior_columns)
+        school_level += [{**finding, "school_key": position} for finding in own]
+        figures.append(percentages)
+    # Pupil-level findings first, then school-level ones; the stable groupby keeps that order
+    # (and each block's row order) within every school, as `check_school` lists them.
+    frames = [frame for frame in stacked if len(frame)]
+    if school_level:
+        frames.append(pd.DataFrame(school_level))
+    by_school: dict[int, pd.DataFrame] = {}
+    if frames:
+        found = pd.concat(frames, ignore_index=True)
+        keys = found.pop("school_key").to_numpy(dtype="int64")
+        found = found.astype(object).where(found.notna(), None)
+        by_school = {
+            int(key): rows.reset_index(drop=True) for key, rows in found.groupby(keys, sort=True)
+        }
+    results = []
+    for position, submission in enumerate(submissions):
+        own_found = by_school.get(position)
+        if own_found is None:
+            own_found = pd.DataFrame(columns=[c for c in FINDING_COLUMNS if c not in NO_SCHOOL])
+        severity = own_found["severity"]
+        summary: dict[str, object] = {
+            "pupils": len(submission),
+            **figures[position],
+            "challenges": int((severity == "challenge").sum()),
+            "warnings": int((severity == "warning").sum()),
+        }
+        results.append(SchoolCheck(own_found, summary))
+    return results
+
+
+def pupil_checks(
+    submission: pd.DataFrame,
+    pupils: pd.DataFrame,
+    *,
+    subjects: Sequence[str],
+    scale: Scale,
+    expected: pd.DataFrame | None,
+    benchmark: str,
+    prior_columns: Mapping[str, str] | None,
+    previous_targets: pd.DataFrame | None,
+) -> list[pd.DataFrame]:
+    """The checks that look at one pupil at a time, one frame per code and subject, in the
+    order findings are listed. `pupils`: `_identity(submission)` (any extra column of it, such
+    as a school key, is carried into the findings)."""
+    found: list[pd.DataFrame] = missing_targets(submission, subjects, pupils)
+    if expected is not None:
+        found += below_expected(submission, subjects, scale, expected, pupils, benchmark=benchmark)
+    found += below_previous_best(submission, subjects, scale, pupils, prior_columns)
     if previous_targets is not None:
-        pupil_level += lowered_targets(submission, subjects, scale, pupils, previous_targets)
+        found += lowered_targets(submission, subjects, scale, pupils, previous_targets)
+    return found
+
+
+def school_checks(
+    submission: pd.DataFrame,
+    *,
+    subjects: Sequence[str],
+    scale: Scale,
+    expected: pd.DataFrame | None,
+    thresholds: Mapping[str, Mapping[str, float]] | None,
+    benchmark: str,
+    previous_results: pd.DataFrame | None,
+    key_threshold: str | None,
+    derived: Mapping[str, pd.Series] | None = None,
+) -> tuple[list[dict[str, object]], dict[str, float]]:
+    """The checks of a school as a whole (groups, percentages): its findings and figures.
+    `derived`: this school's slice of `derived_columns` (None: worked out here)."""
+    masks = group_masks(submission, derived)
     school_level: list[dict[str, object]] = []
     percentages: dict[str, float] = {}
     if expected is not None:
         priors = {s: expected[f"{s}_prior"] for s in subjects if f"{s}_prior" in expected}
         suggested = {
-            s: target_points(scale, expected[f"{s}_suggested"])
+            s: _derived(
+                derived,
+                f"{s} suggested points",
+                lambda s=s: target_points(scale, expected[f"{s}_suggested"]),
+            )
             for s in subjects
             if f"{s}_suggested" in expected
         }
         school_level += group_expectations(
-            submission, subjects, scale, masks, priors, suggested or None
+            submission, subjects, scale, masks, priors, suggested or None, derived
         )
-        percentages = school_percentages(submission, subjects, scale, expected, thresholds or {})
+        percentages = school_percentages(
+            submission, subjects, scale, expected, thresholds or {}, derived
+        )
         school_level += school_below_benchmark(percentages, benchmark, key_threshold)
     if previous_results is not None:
         school_level += gap_widening(submission, subjects, scale, masks, previous_results)
     school_level += small_groups(masks)
+    return school_level, percentages
+
+
+def _school_result(
+    pupils_on_roll: int,
+    pupil_level: Sequence[pd.DataFrame],
+    school_level: Sequence[dict[str, object]],
+    percentages: Mapping[str, float],
+) -> SchoolCheck:
+    """One school's findings (pupil level, then school level) and its LA summary row."""
     frames = [f for f in pupil_level if len(f)]
     if school_level:
-        frames.append(pd.DataFrame(school_level))
+        frames.append(pd.DataFrame(list(school_level)))
     result = (
         pd.concat(frames, ignore_index=True)
         if frames
-        else pd.DataFrame(columns=[c for c in FINDING_COLUMNS if c not in ("school", "file")])
+        else pd.DataFrame(columns=[c for c in FINDING_COLUMNS if c not in NO_SCHOOL])
     )
     result = result.astype(object).where(result.notna(), None)
     severities = result["severity"].value_counts()
     summary: dict[str, object] = {
-        "pupils": len(submission),
+        "pupils": pupils_on_roll,
         **percentages,
         "challenges": int(severities.get("challenge", 0)),
         "warnings": int(severities.get("warning", 0)),

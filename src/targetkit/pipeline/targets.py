@@ -166,6 +166,7 @@ def compute_targets(
     previous: pd.DataFrame | None = None,
     subjects: Sequence[str] | None = None,
     conversion: str | None = None,
+    summaries: bool = True,
 ) -> TargetResult:
     """Targets for every pupil and subject of `cohort` under `policy`.
 
@@ -174,7 +175,9 @@ def compute_targets(
     drops `<subject>_<drop>`, and `<subject>_plan_target` for EHC plans. `previous` is an
     earlier targets sheet (`upn`, `<subject>_target`). Adds, per subject, `_prior`,
     `_chance_<threshold>`, `_most_likely`, `_minimum`, `_suggested`, `_target`,
-    `_milestone_<point>`, `_reason`, and one `flags` column.
+    `_milestone_<point>`, `_reason`, and one `flags` column. With `summaries=False` the
+    school-level `summary` and `by_group` are left empty (a caller that needs only the pupils'
+    rows, such as check-ambition on a whole LA batch, saves working them out).
     """
     subjects = list(subjects or policy.subjects)
     target_scale = load_scale(policy.target_scale)
@@ -328,10 +331,12 @@ def compute_targets(
     pupils = pd.DataFrame(columns, index=cohort.index)
     pupils["flags"] = flags
     thresholds = dict(policy.thresholds)
-    summary, by_group = _summaries(
-        cohort, policy, subjects, target_points, chances, has_prior, target_scale
-    )
-    if overall_rows is not None:
+    summary, by_group = pd.DataFrame(), pd.DataFrame()
+    if summaries:
+        summary, by_group = _summaries(
+            cohort, policy, subjects, target_points, chances, has_prior, target_scale
+        )
+    if overall_rows is not None and summaries:
         summary = pd.concat([summary, overall_rows], ignore_index=True)
     combined = policy.combined
     if combined is not None and all(s in target_points for s in combined.subjects):
@@ -342,7 +347,8 @@ def compute_targets(
         descriptions[f"chance_{combined.name}"] = (
             f"Percent of pupils in this KS2 band nationally who achieved {combined.title}."
         )
-        summary = pd.concat([summary, row], ignore_index=True)
+        if summaries:
+            summary = pd.concat([summary, row], ignore_index=True)
     return TargetResult(
         pupils=pupils,
         summary=summary,
