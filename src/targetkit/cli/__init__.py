@@ -27,8 +27,11 @@ def main(quiet: bool, verbose: bool) -> None:
 
     \b
     Typical use:
-      targetkit demo examples/            write example inputs to try
-      targetkit convert cohort.xlsx --column reading_ks1 --from nc --to points
+      targetkit demo my-demo                      example inputs to try everything on
+      targetkit import export.csv -o cohort.xlsx  MIS export -> clean cohort
+      targetkit set-targets cohort.xlsx           -> cohort-targets.xlsx to moderate
+      targetkit check-ambition submissions/       LA check of schools' targets
+      targetkit report tracking.xlsx -o reports/  after each data drop
 
     Exit status: 0 done; 1 done, but findings need attention; 2 bad usage or unreadable
     input. Pupil data never leaves this computer: targetkit makes no network connections.
