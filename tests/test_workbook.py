@@ -95,3 +95,13 @@ def test_a_native_chart_is_written(tmp_path):
         assert charts == ["xl/charts/chart1.xml"]
         xml = archive.read(charts[0]).decode()
     assert "Targets'!$E$2:$E$4" in xml and "Percent by pupil" in xml
+
+
+def test_sheets_print_landscape_on_a4_with_the_header_on_every_page(tmp_path):
+    sheet = openpyxl.load_workbook(make_workbook(tmp_path))["Targets"]
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.paperSize == 9  # A4
+    assert sheet.print_title_rows == "$1:$1"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage  # 5 columns: one page wide
+    # fitToWidth left out of the XML means its default, 1 page; fitToHeight 0 means any number
+    assert (sheet.page_setup.fitToWidth or 1, sheet.page_setup.fitToHeight) == (1, 0)

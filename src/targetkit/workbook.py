@@ -272,8 +272,17 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
         _insert_chart(workbook, worksheet, sheet, positions, chart, index)
 
 
+PRINT_FIT_COLUMNS = 15  # a sheet this narrow prints one page wide; wider ones keep their size
+
+
 def _finish_table(worksheet: object, frame: pd.DataFrame, headers: list[str], sheet: Sheet) -> None:
     worksheet.freeze_panes(1, sheet.freeze_columns)  # type: ignore[attr-defined]
+    # Teachers print these: A4 landscape, the header row on every page.
+    worksheet.set_landscape()  # type: ignore[attr-defined]
+    worksheet.set_paper(9)  # type: ignore[attr-defined]
+    worksheet.repeat_rows(0)  # type: ignore[attr-defined]
+    if len(headers) <= PRINT_FIT_COLUMNS:
+        worksheet.fit_to_pages(1, 0)  # type: ignore[attr-defined]
     if sheet.filter and headers:
         worksheet.autofilter(0, 0, max(len(frame), 1), len(headers) - 1)  # type: ignore[attr-defined]
     for position, name in enumerate(headers):
