@@ -23,6 +23,7 @@ import pandas as pd
 
 from targetkit import findings
 from targetkit.columns import DATA_DROPS, parse_assessment
+from targetkit.pipeline.values import yes_no
 from targetkit.scales import Scale
 
 FINDING_COLUMNS = [
@@ -51,8 +52,6 @@ SCHOOL_BELOW_BENCHMARK = (
     "{subject}: {targeted} of pupils with a prior are targeted {threshold}, below the {implied} "
     "that pupils with the same starting points reach in {benchmark} schools."
 )
-_TRUE = {"true", "t", "y", "yes", "1", "1.0"}
-_FALSE = {"false", "f", "n", "no", "0", "0.0"}
 
 
 @dataclass
@@ -71,12 +70,7 @@ def flag_column(values: pd.Series | None, index: pd.Index) -> pd.Series:
     """A yes/no column as True/False/NA (Y, Yes, TRUE, 1 ... / N, No, FALSE, 0 ...)."""
     if values is None:
         return pd.Series(pd.NA, index=index, dtype="boolean")
-
-    def verdict(value: object) -> object:
-        text = str(value).strip().lower()
-        return True if text in _TRUE else False if text in _FALSE else pd.NA
-
-    return pd.Series(_per_value(values, verdict, pd.NA), index=index, dtype="boolean")
+    return pd.Series(yes_no(values).to_numpy(), index=index, dtype="boolean")
 
 
 def _per_value(values: pd.Series, function: object, missing: object) -> np.ndarray:

@@ -27,6 +27,7 @@ from targetkit.pipeline.steps import (
     milestone_points,
     steps_needed,
 )
+from targetkit.pipeline.values import yes_no
 
 AHEAD, ON_TRACK, BEHIND, NO_DATA = "ahead", "on track", "behind", "no data"
 EXCEEDED, MET, MISSED, NO_RESULT = "exceeded", "met", "missed", "no result"
@@ -198,19 +199,6 @@ def drop_history(drops: pd.DataFrame, target: pd.Series, settings: ReportSetting
 
 # ---------------------------------------------------------------------------------------------
 # Groups
-
-
-_TRUE = {"y", "yes", "true", "t", "1", "1.0"}
-_FALSE = {"n", "no", "false", "f", "0", "0.0"}
-
-
-def yes_no(values: pd.Series) -> pd.Series:
-    """A yes/no column as True/False, blank or unrecognised as missing (unknown)."""
-    text = values.astype("string").str.strip().str.lower()
-    answer = pd.Series(pd.NA, index=values.index, dtype="boolean")
-    answer[text.isin(_TRUE).fillna(False).to_numpy()] = True
-    answer[text.isin(_FALSE).fillna(False).to_numpy()] = False
-    return answer
 
 
 @dataclass

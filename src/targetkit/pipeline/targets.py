@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from targetkit.columns import DATA_DROPS, parse_assessment
+from targetkit.pipeline.values import yes_no
 from targetkit.policies import Policy
 from targetkit.scales import Scale, load_scale
 
@@ -29,8 +30,6 @@ BENCHMARK_LABELS = {"top25": "top-25% schools", "top50": "top-50% schools", "nat
 GROUP_COLUMNS = ("disadvantaged", "sen", "eal", "lac", "gender", "ethnicity")
 SMALL_GROUP = 5
 _NC_WHOLE = {0: "W", 1: "1", 2: "2", 3: "3", 4: "4", 5: "5", 6: "6", 7: "7", 8: "8", 9: "EP"}
-_TRUE = {"true", "yes", "y", "1", "t"}
-_FALSE = {"false", "no", "n", "0", "f"}
 
 
 @dataclass
@@ -113,9 +112,13 @@ def latest_attainment(cohort: pd.DataFrame, subject: str, scale: Scale) -> pd.Da
 
 
 def _bool_text(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip().str.lower().astype(object)
-    lookup = {**dict.fromkeys(_TRUE, "yes"), **dict.fromkeys(_FALSE, "no")}
-    return text.map(lookup).astype(object).where(text.isin(list(lookup)), None)
+    """A yes/no column as the group labels "yes" / "no" (None when unknown)."""
+    answer = yes_no(values)
+    return pd.Series(
+        np.where(answer.fillna(False), "yes", np.where(answer.isna(), None, "no")),
+        index=values.index,
+        dtype=object,
+    )
 
 
 def _previous_points(

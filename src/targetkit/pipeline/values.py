@@ -184,6 +184,21 @@ def _word_table(groups: dict[str, list[str]]) -> dict[str, str]:
     return {fold(word): name for name, words in groups.items() for word in [name, *words]}
 
 
+# How a yes/no flag reads in a cohort targetkit already tidied (import writes TRUE/FALSE; a
+# workbook may hold real booleans, 1/0 or Y/N). Import itself uses the fuller vocabulary.
+YES_TEXTS = frozenset({"y", "yes", "true", "t", "1", "1.0"})
+NO_TEXTS = frozenset({"n", "no", "false", "f", "0", "0.0"})
+
+
+def yes_no(values: pd.Series) -> pd.Series:
+    """A yes/no column as True/False, blank or unrecognised as missing (unknown)."""
+    text = values.astype("string").str.strip().str.lower()
+    answer = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    answer[text.isin(YES_TEXTS).fillna(False).to_numpy()] = True
+    answer[text.isin(NO_TEXTS).fillna(False).to_numpy()] = False
+    return answer
+
+
 def normalise_boolean(values: pd.Series) -> Normalised:
     """Y/N, Yes/No, True/False, T/F, 1/0 → True/False; blank stays blank (unknown)."""
     words = _word_table(vocabulary().booleans)
