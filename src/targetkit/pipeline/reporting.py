@@ -24,6 +24,7 @@ from targetkit.pipeline.steps import (
     drop_progress,
     expected_points,
     join_flags,
+    join_where,
     milestone_points,
     steps_needed,
 )
@@ -415,7 +416,7 @@ def key_questions(
         )
 
     at_risk = (membership != "") & (concern_subjects != "")
-    concern_text = _join_where(
+    concern_text = join_where(
         {
             s: s + ": " + p["status"] + ("; " + p["flags"]).where(p["flags"] != "", "")
             for s, p in progress.items()
@@ -444,7 +445,7 @@ def _steps_detail(progress: dict[str, pd.DataFrame], column: str, index: pd.Inde
         .map(lambda v, s=s: f"{s}: {v:+.0f} steps", na_action="ignore")
         for s, p in progress.items()
     }
-    return _join_where(parts, {s: p[column] for s, p in progress.items()}, index)
+    return join_where(parts, {s: p[column] for s, p in progress.items()}, index)
 
 
 def _needed_detail(progress: dict[str, pd.DataFrame], index: pd.Index) -> pd.Series:
@@ -459,22 +460,7 @@ def _needed_detail(progress: dict[str, pd.DataFrame], index: pd.Index) -> pd.Ser
         )
         for s, p in progress.items()
     }
-    return _join_where(parts, {s: p["not_on_track"] for s, p in progress.items()}, index)
-
-
-def _join_where(
-    texts: dict[str, pd.Series],
-    conditions: dict[str, pd.Series],
-    index: pd.Index,
-    separator: str = "; ",
-) -> pd.Series:
-    """Per pupil, the texts whose condition holds, joined by `separator`."""
-    joined = pd.Series("", index=index, dtype="str")
-    for key, text in texts.items():
-        hit = conditions[key].fillna(False).astype(bool) & text.notna()
-        joined = joined.mask(hit & (joined != ""), joined + separator + text.astype("str"))
-        joined = joined.mask(hit & (joined == ""), text.astype("str"))
-    return joined
+    return join_where(parts, {s: p["not_on_track"] for s, p in progress.items()}, index)
 
 
 def _act_now(

@@ -168,9 +168,20 @@ def drop_progress(drops: pd.DataFrame) -> pd.DataFrame:
 
 def join_flags(conditions: dict[str, pd.Series], index: pd.Index) -> pd.Series:
     """One `flags` string per row: the codes whose condition holds, separated by "; "."""
-    flags = pd.Series("", index=index, dtype="str")
-    for code, condition in conditions.items():
-        hit = condition.fillna(False).astype(bool)
-        flags = flags.mask(hit & (flags != ""), flags + FLAG_SEPARATOR + code)
-        flags = flags.mask(hit & (flags == ""), code)
-    return flags
+    codes = {code: pd.Series(code, index=index, dtype="str") for code in conditions}
+    return join_where(codes, conditions, index)
+
+
+def join_where(
+    texts: dict[str, pd.Series],
+    conditions: dict[str, pd.Series],
+    index: pd.Index,
+    separator: str = FLAG_SEPARATOR,
+) -> pd.Series:
+    """Per row, the texts whose condition holds (and that are not blank), joined by `separator`."""
+    joined = pd.Series("", index=index, dtype="str")
+    for key, text in texts.items():
+        hit = conditions[key].fillna(False).astype(bool) & text.notna()
+        joined = joined.mask(hit & (joined != ""), joined + separator + text.astype("str"))
+        joined = joined.mask(hit & (joined == ""), text.astype("str"))
+    return joined
