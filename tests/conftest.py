@@ -1,16 +1,14 @@
-"""Shared fixtures: the reference data folder beside the checkout."""
+"""Shared fixtures: the reference files the tests check against, kept in the repository."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from helpers import SHARED
+from helpers import REFERENCE
 
 
 @pytest.fixture
-def shared() -> Path:
-    """The project's reference data (../shared beside the checkout)."""
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not beside this checkout")
-    return SHARED
+def reference() -> Path:
+    """`tests/reference/`: copies of the published figures, each with its source (SOURCES.md)."""
+    return REFERENCE

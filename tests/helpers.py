@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+REFERENCE = ROOT / "tests" / "reference"  # published figures, with SOURCES.md
 
 
 def cli(*args: str | Path) -> Result:

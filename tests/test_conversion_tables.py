@@ -1,7 +1,7 @@
 """The shipped conversion tables reproduce every figure the guidance and the DfE publish.
 
 Each quoted figure has its own test, named after it. The DfE spot values are also recomputed
-independently from the reference CSVs in ../shared/data (plain `csv`, no targetkit code).
+independently from the reference CSVs in tests/reference (plain `csv`, no targetkit code).
 """
 
 from __future__ import annotations
@@ -139,53 +139,53 @@ def test_every_published_rate_listed_in_the_metadata_is_reproduced():
 # ---- DfE 2023/24 KS2 -> GCSE 9-1 (DATA.md §2), to 0.1 percentage points
 
 
-def dfe_transition(shared: Path, subject: str, band: str, group: str = "Total"):
+def dfe_transition(reference: Path, subject: str, band: str, group: str = "Total"):
     """Independent count of (band pupils, pupils per outcome) from the reference CSV."""
     rows = [
         r
-        for r in read_rows(shared / "data" / "ks2_ks4_transition_2024.csv")
+        for r in read_rows(reference / "ks2_ks4_transition_2024.csv")
         if r["subject"] == subject and r["group"] == group and r["ks2_band"] == band
     ]
     band_pupils = int(rows[0]["band_pupils"])
     return band_pupils, {r["outcome"]: int(r["pupils"]) for r in rows}
 
 
-def test_dfe_2024_maths_band_100_102_grade4_is_31_0_percent(shared):
+def test_dfe_2024_maths_band_100_102_grade4_is_31_0_percent(reference):
     table = load_table("ks2_gcse91_2024")
     grade4 = table.distribution("national", "maths").loc["100 - 102", "4"]
     assert round(grade4 * 100, 1) == 31.0
-    band_pupils, counts = dfe_transition(shared, "mathematics", "100 - 102")
+    band_pupils, counts = dfe_transition(reference, "mathematics", "100 - 102")
     assert (band_pupils, counts["4"]) == (59175, 18362)
     assert grade4 == pytest.approx(counts["4"] / band_pupils, abs=POINT_ONE_PP)
 
 
-def test_dfe_2024_maths_band_100_102_grade5_is_20_7_percent(shared):
+def test_dfe_2024_maths_band_100_102_grade5_is_20_7_percent(reference):
     table = load_table("ks2_gcse91_2024")
     grade5 = table.distribution("national", "maths").loc["100 - 102", "5"]
     assert round(grade5 * 100, 1) == 20.7
-    band_pupils, counts = dfe_transition(shared, "mathematics", "100 - 102")
+    band_pupils, counts = dfe_transition(reference, "mathematics", "100 - 102")
     assert grade5 == pytest.approx(counts["5"] / band_pupils, abs=POINT_ONE_PP)
 
 
-def test_dfe_2024_maths_band_110_113_reach_grade4_plus_96_4_percent(shared):
+def test_dfe_2024_maths_band_110_113_reach_grade4_plus_96_4_percent(reference):
     table = load_table("ks2_gcse91_2024")
     chance = one(table, "national", "maths", "110 - 113", "4plus")
     assert round(chance * 100, 1) == 96.4
-    band_pupils, counts = dfe_transition(shared, "mathematics", "110 - 113")
+    band_pupils, counts = dfe_transition(reference, "mathematics", "110 - 113")
     independent = sum(counts[g] for g in "456789") / band_pupils
     assert chance == pytest.approx(independent, abs=POINT_ONE_PP)
 
 
-def test_dfe_2024_english_band_100_102_reach_grade4_plus_60_3_percent(shared):
+def test_dfe_2024_english_band_100_102_reach_grade4_plus_60_3_percent(reference):
     table = load_table("ks2_gcse91_2024")
     chance = one(table, "national", "english", "100 - 102", "4")
     assert round(chance * 100, 1) == 60.3
-    band_pupils, counts = dfe_transition(shared, "english_language", "100 - 102")
+    band_pupils, counts = dfe_transition(reference, "english_language", "100 - 102")
     independent = sum(counts[g] for g in "456789") / band_pupils
     assert chance == pytest.approx(independent, abs=POINT_ONE_PP)
 
 
-def test_dfe_2024_every_cell_matches_the_published_counts(shared):
+def test_dfe_2024_every_cell_matches_the_published_counts(reference):
     """All 2,376 rows: the same proportions and counts as the source, groups renamed."""
     names = {
         "Total": "all",
@@ -204,7 +204,7 @@ def test_dfe_2024_every_cell_matches_the_published_counts(shared):
             int(r["pupils"]),
             int(r["pupils"]) / int(r["band_pupils"]),
         )
-        for r in read_rows(shared / "data" / "ks2_ks4_transition_2024.csv")
+        for r in read_rows(reference / "ks2_ks4_transition_2024.csv")
     }
     frame = load_table("ks2_gcse91_2024").frame
     shipped = {
@@ -244,35 +244,35 @@ def test_dfe_2024_disadvantaged_pupils_reach_4_plus_less_often_at_the_same_band(
 # ---- DfE 2023/24 English and maths 9-4 / 9-5 (DATA.md §3)
 
 
-def dfe_basics(shared: Path, band: str, group: str = "Total") -> dict[str, str]:
-    rows = read_rows(shared / "data" / "ks2_ks4_basics_2024.csv")
+def dfe_basics(reference: Path, band: str, group: str = "Total") -> dict[str, str]:
+    rows = read_rows(reference / "ks2_ks4_basics_2024.csv")
     return next(r for r in rows if r["group"] == group and r["ks2_band"] == band)
 
 
-def test_dfe_2024_basics_band_110_113_achieve_english_and_maths_9_4_93_9_percent(shared):
+def test_dfe_2024_basics_band_110_113_achieve_english_and_maths_9_4_93_9_percent(reference):
     table = load_table("ks2_basics_2024")
     chance = one(table, "national", "basics_9_4", "110 - 113", "achieved")
     assert round(chance * 100, 1) == 93.9
-    source = dfe_basics(shared, "110 - 113")
+    source = dfe_basics(reference, "110 - 113")
     assert int(source["pupils"]) == 84076
     assert chance == pytest.approx(float(source["basics_9_4"]), abs=POINT_ONE_PP)
 
 
-def test_dfe_2024_basics_band_100_102_achieve_english_and_maths_9_4_51_5_percent(shared):
+def test_dfe_2024_basics_band_100_102_achieve_english_and_maths_9_4_51_5_percent(reference):
     table = load_table("ks2_basics_2024")
     chance = one(table, "national", "basics_9_4", "100 - 102", "yes")
     assert round(chance * 100, 1) == 51.5
     assert chance == pytest.approx(
-        float(dfe_basics(shared, "100 - 102")["basics_9_4"]), abs=POINT_ONE_PP
+        float(dfe_basics(reference, "100 - 102")["basics_9_4"]), abs=POINT_ONE_PP
     )
 
 
-def test_dfe_2024_basics_all_bands_together_65_0_percent_from_the_counts(shared):
+def test_dfe_2024_basics_all_bands_together_65_0_percent_from_the_counts(reference):
     frame = load_table("ks2_basics_2024").frame
     rows = frame[(frame["subject"] == "basics_9_4") & (frame["group"] == "all")]
     rate = rows.loc[rows["outcome"] == "yes", "pupils"].sum() / rows["pupils"].sum()
     assert round(rate * 100, 1) == 65.0
-    total = dfe_basics(shared, "Total")
+    total = dfe_basics(reference, "Total")
     assert rows["pupils"].sum() == int(total["pupils"])
     assert rate == pytest.approx(float(total["basics_9_4"]), abs=POINT_ONE_PP)
 
@@ -288,26 +288,26 @@ def test_dfe_2024_basics_9_5_is_never_above_9_4():
 # ---- legacy KS2 -> GCSE A*-G (DATA.md §4)
 
 
-def test_legacy_2016_all_pupils_maths_ks2_4b_grade_c_47_8_percent_and_b_16_1_percent(shared):
+def test_legacy_2016_all_pupils_maths_ks2_4b_grade_c_47_8_percent_and_b_16_1_percent(reference):
     table = load_table("ks2_gcse_legacy_2016")
     row = table.distribution("national", "maths").loc["4b"]
     assert round(row["C"], 3) == 0.478
     assert round(row["B"], 3) == 0.161
     source = {
         r["outcome"]: float(r["proportion"])
-        for r in read_rows(shared / "data" / "ks2_gcse_legacy_2016.csv")
+        for r in read_rows(reference / "ks2_gcse_legacy_2016.csv")
         if (r["group"], r["subject"], r["ks2_level"]) == ("all", "mathematics", "4b")
     }
     assert row.to_dict() == pytest.approx(source, abs=1e-9)
 
 
-def test_legacy_2016_english_ks2_5a_grade_a_star_43_4_percent(shared):
+def test_legacy_2016_english_ks2_5a_grade_a_star_43_4_percent(reference):
     table = load_table("ks2_gcse_legacy_2016")
     a_star = one(table, "national", "english", "5a", "a_star")
     assert round(a_star, 3) == 0.434
     source = next(
         float(r["proportion"])
-        for r in read_rows(shared / "data" / "ks2_gcse_legacy_2016.csv")
+        for r in read_rows(reference / "ks2_gcse_legacy_2016.csv")
         if (r["group"], r["subject"], r["ks2_level"], r["outcome"])
         == ("all", "english", "5a", "A*")
     )
@@ -332,12 +332,12 @@ def test_attainment8_estimate_group_14_99_5_to_100_is_35_46():
     assert ct.attainment8_estimate(scores).tolist() == pytest.approx([35.46, 35.46])
 
 
-def test_attainment8_estimate_group_34_119_5_to_120_is_82_03(shared):
+def test_attainment8_estimate_group_34_119_5_to_120_is_82_03(reference):
     estimates = ct.attainment8_estimates().set_index("ks2_prior_attainment_group")
     assert estimates.loc[34, "attainment8"] == pytest.approx(82.03, abs=EXACT)
     assert ct.attainment8_estimate(pd.Series([119.5, 120])).tolist() == [82.03, 82.03]
     shipped = (ct.CONVERSIONS_DIR / "attainment8_estimates_2024.csv").read_bytes()
-    assert shipped == (shared / "data" / "attainment8_estimates_2024.csv").read_bytes()
+    assert shipped == (reference / "attainment8_estimates_2024.csv").read_bytes()
 
 
 def test_attainment8_estimate_by_score_follows_the_dfe_upper_bound_rule():

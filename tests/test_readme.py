@@ -35,3 +35,23 @@ def test_readme_starts_with_the_two_commands():
     blocks = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
     assert blocks[0].startswith("python3 -m venv .venv && .venv/bin/pip install -e . && ")
     assert "pip install -e '.[test]'" in blocks[1]
+
+
+def test_tests_and_benchmarks_never_read_the_shared_folder():
+    """SPEC §8: the repository is self-contained; a fresh clone has no ../shared beside it."""
+    pattern = re.compile(r"""["'/]shared["'/]|\.\./shared|parent\s*/\s*["']shared["']""")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("tests", "benchmarks", "src")
+        for path in (ROOT / folder).rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if pattern.search(line) and "sharedStrings" not in line and path.name != "test_readme.py"
+    ]
+    assert offenders == []
+
+
+def test_every_reference_file_has_its_source_written_down():
+    sources = (ROOT / "tests" / "reference" / "SOURCES.md").read_text(encoding="utf-8")
+    files = sorted(p.name for p in (ROOT / "tests" / "reference").glob("*.csv"))
+    assert files, "tests/reference holds the reference CSVs"
+    assert [name for name in files if f"`{name}`" not in sources] == []

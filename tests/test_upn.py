@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from targetkit.upn import ALPHABET, check_letter, make_upns, validate_upns
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-UPN_EXAMPLES = SHARED / "data" / "upn_examples.csv"
+UPN_EXAMPLES = Path(__file__).resolve().parent / "reference" / "upn_examples.csv"
 UPN_SHAPE = re.compile(rf"^[{ALPHABET}][0-9]{{11}}[0-9{ALPHABET}]$")
 
 
