@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import DFE_GROUP_CODES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,17 +31,7 @@ from targetkit.pipeline.subject_chances import SUBJECT_TABLES, subject_chances
 from targetkit.scales import load_scale
 from targetkit.subjects import load_subjects, subject_keys
 
-GROUPS = {
-    "Total": "all",
-    "Disadvantaged": "disadvantaged",
-    "Disadvantaged all other": "not_disadvantaged",
-    "Boys": "boys",
-    "Girls": "girls",
-    "Other than English": "eal",
-    "English": "not_eal",
-    "Any SEN": "sen",
-    "No identified SEN": "no_sen",
-}
+GROUPS = DFE_GROUP_CODES
 
 
 @functools.cache
@@ -412,6 +403,7 @@ def test_hand_worked_chances_in_six_subjects_from_the_dfe_rows():
 
 def test_hand_worked_counts_agree_with_the_reference_rows():
     """The literals in the test above, re-added from the reference CSV."""
+
     def at_least(subject, band, grades):
         band_pupils, counts = dfe_band(subject, band)
         return sum(counts.get(g, 0) for g in grades), band_pupils
@@ -443,9 +435,7 @@ def test_unknown_subjects_other_qualifications_and_missing_bands_get_no_chances(
     assert pd.isna(by_row.loc[("A", "Music"), "most_likely"])
     # B has no KS2 score: the DfE's own `No scaled score` band
     _, counts = dfe_band("history", "No scaled score")
-    assert by_row.loc[("B", "History"), "most_likely"] == max(
-        (c, g) for g, c in counts.items()
-    )[1]
+    assert by_row.loc[("B", "History"), "most_likely"] == max((c, g) for g, c in counts.items())[1]
 
 
 def test_top25_falls_back_to_national_with_one_note_for_all_subjects():
@@ -473,3 +463,25 @@ def test_the_docs_list_every_subject_key():
     text = (Path(__file__).parents[1] / "docs" / "gcse-subjects.md").read_text(encoding="utf-8")
     listed = set(re.findall(r"`([a-z_]+)`", text))
     assert set(load_subjects().keys) <= listed
+
+
+def test_all_subjects_at_once_agree_with_the_tables_own_lookups():
+    """One answer per question (SPEC §8): the bulk lookup equals `rates`, `modes` and
+    `points_by_prior` subject by subject, for every subject and band."""
+    from targetkit.pipeline.subject_chances import _by_subject_and_prior
+
+    for table in tables():
+        bulk = _by_subject_and_prior(table, "national")
+        for subject in table.subjects:
+            mine = bulk.loc[subject]
+            for threshold in ("4plus", "5plus", "7plus"):
+                own = table.rates("national", subject, threshold)
+                pd.testing.assert_series_equal(
+                    mine[f"chance_{threshold}"].reindex(own.index), own, check_names=False
+                )
+            modes = table.modes("national", subject)
+            assert mine["most_likely"].reindex(modes.index).tolist() == modes.tolist()
+            points = table.points_by_prior("national", subject)
+            assert mine["expected_points"].reindex(points.index).to_numpy() == pytest.approx(
+                points.to_numpy(), nan_ok=True
+            )

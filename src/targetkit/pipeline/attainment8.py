@@ -37,20 +37,24 @@ OPEN_SLOTS = 3
 SCIENCE = "science"
 
 
+ELEMENTS = ("maths", "english", "ebacc", "open")  # element codes 0..3 in the arrays below
+
+
 def grade_points(
     grades: pd.DataFrame, subjects: SubjectList, single: Scale, double: Scale
-) -> pd.Series:
+) -> np.ndarray:
     """Attainment 8 points per slot of each grade (`subject`, `grade` columns); NaN if none.
 
     A double-award subject's grades are read on `double` (points per slot), the rest on
-    `single`; `X`, blank, unknown grades and subjects not in the list have no points.
+    `single`; `X`, blank, unknown grades and subjects not in the list have no points. Each
+    distinct grade is parsed once.
     """
-    is_double = grades["subject"].map(
-        {k: s.slots == 2 for k, s in subjects.subjects.items()}
-    ).fillna(False).astype(bool)
-    text = grades["grade"]
-    points = single.parse(text.where(~is_double)).points
-    return points.where(~is_double, double.parse(text.where(is_double)).points)
+    codes, uniques = pd.factorize(grades["grade"], use_na_sentinel=True)
+    distinct = pd.Series([*uniques, None], dtype=object)
+    on_single = single.parse(distinct).points.to_numpy()[codes]
+    on_double = double.parse(distinct).points.to_numpy()[codes]
+    doubles = [k for k, s in subjects.subjects.items() if s.slots == 2]
+    return np.where(grades["subject"].isin(doubles).to_numpy(), on_double, on_single)
 
 
 def attainment8(
@@ -63,93 +67,113 @@ def attainment8(
     """Each pupil's Attainment 8 from grades in long form (`upn`, `subject`, `grade`).
 
     Rows with `known` False (where the column exists) are not counted. Returns one row per
-    pupil (index `upn`; every UPN of `pupils` too, 0 when nothing counts) with `A8_COLUMNS`.
+    pupil (index `upn`: the UPNs of `pupils`, then any other in `grades`; 0 when nothing
+    counts) with `A8_COLUMNS`.
     """
-    counted = grades
     if "known" in grades.columns:
-        counted = grades[grades["known"].fillna(False).astype(bool)]
-    items = pd.DataFrame(
-        {
-            "upn": counted["upn"].to_numpy(dtype=object),
-            "subject": counted["subject"].to_numpy(dtype=object),
-            "points": grade_points(counted, subjects, single, double).to_numpy(),
-        }
-    )
-    items = items[items["subject"].isin(list(subjects.subjects)) & items["points"].notna()]
+        grades = grades[grades["known"].fillna(False).astype(bool).to_numpy()]
+    keys = list(subjects.subjects)
+    listed = [] if pupils is None else list(pupils)
+    everyone = pd.Index(pd.unique(pd.Series([*listed, *grades["upn"]], dtype=object)), name="upn")
+    pupil = everyone.get_indexer(grades["upn"])
+    subject = pd.Categorical(grades["subject"], categories=keys).codes.astype(np.int64)
+    points = grade_points(grades, subjects, single, double)
+    keep = (subject >= 0) & ~np.isnan(points)
+    pupil, subject, points = pupil[keep], subject[keep], points[keep]
     # Discounting, same subject twice: its better grade counts.
-    items = items.sort_values("points", ascending=False, kind="stable")
-    items = items.drop_duplicates(["upn", "subject"]).reset_index(drop=True)
-    everyone = pd.Index(pd.unique(pd.concat([pd.Series(pupils, dtype=object), items["upn"]])))
-    everyone.name = "upn"
+    order = np.lexsort((-points, subject, pupil))
+    pupil, subject, points = pupil[order], subject[order], points[order]
+    first = np.r_[True, (pupil[1:] != pupil[:-1]) | (subject[1:] != subject[:-1])][: len(pupil)]
+    pupil, subject, points = pupil[first], subject[first], points[first]
 
-    discount = items["subject"].map({k: s.discount for k, s in subjects.subjects.items()})
-    double_award = items["subject"].map({k: s.slots == 2 for k, s in subjects.subjects.items()})
-    science = discount.eq(SCIENCE)
-    combined = science & double_award
-    single_science = science & ~double_award
-    both = items["upn"].isin(items.loc[combined, "upn"]) & items["upn"].isin(
-        items.loc[single_science, "upn"]
+    meta = _SubjectArrays(subjects)
+    science = meta.discount[subject] == SCIENCE
+    combined = science & (meta.slots[subject] == 2)
+    single_science = science & ~combined
+    size = len(everyone)
+    both = (np.bincount(pupil[combined], minlength=size) > 0) & (
+        np.bincount(pupil[single_science], minlength=size) > 0
     )
     # Pupils with both science routes: score each and keep the better (DfE discounting).
-    via_combined = _elements(items[~(both & single_science)], subjects, everyone)
-    via_singles = _elements(items[~(both & combined)], subjects, everyone)
-    better = via_singles["attainment8"] > via_combined["attainment8"]
-    result = via_combined.mask(better, via_singles, axis=0)
+    routes = []
+    for dropped in (both[pupil] & single_science, both[pupil] & combined):
+        kept = ~dropped
+        routes.append(_elements(pupil[kept], subject[kept], points[kept], meta, size))
+    via_combined, via_singles = routes
+    better = via_singles[:, 4] > via_combined[:, 4]
+    values = np.where(better[:, None], via_singles, via_combined)
+    result = pd.DataFrame(values, index=everyone, columns=A8_COLUMNS)
     return result.astype({"ebacc_slots_filled": int, "open_slots_filled": int})
 
 
-def _elements(items: pd.DataFrame, subjects: SubjectList, pupils: pd.Index) -> pd.DataFrame:
-    """The four elements and their total, for items already discounted."""
-    element = items["subject"].map({k: s.element for k, s in subjects.subjects.items()})
-    slots = items["subject"].map({k: s.slots for k, s in subjects.subjects.items()})
-    points_of = items.pivot_table(
-        index="upn", columns="subject", values="points", aggfunc="max"
-    ).reindex(pupils)
+class _SubjectArrays:
+    """The subject list as arrays indexed by subject code (position in the list)."""
 
-    def subject_points(key: str) -> pd.Series:
-        return points_of[key] if key in points_of else pd.Series(np.nan, index=pupils)
+    def __init__(self, subjects: SubjectList) -> None:
+        listed = list(subjects.subjects.values())
+        self.element = np.array([ELEMENTS.index(s.element) for s in listed], dtype=np.int64)
+        self.slots = np.array([s.slots for s in listed], dtype=np.int64)
+        self.discount = np.array([s.discount or "" for s in listed], dtype=object)
+        self.english = np.flatnonzero(self.element == ELEMENTS.index("english"))
 
-    maths = 2 * subject_points("maths").fillna(0.0)
-    english_keys = [k for k, s in subjects.subjects.items() if s.element == "english"]
-    english = pd.concat([subject_points(k) for k in english_keys], axis=1)
-    best_english = english.max(axis=1).fillna(0.0)
-    took_both = english.notna().sum(axis=1) >= 2
-    english_element = best_english.where(~took_both, 2 * best_english)
+
+def _elements(
+    pupil: np.ndarray, subject: np.ndarray, points: np.ndarray, meta: _SubjectArrays, size: int
+) -> np.ndarray:
+    """Per pupil: the four elements, their total and the EBacc and open slots filled."""
+    element = meta.element[subject]
+    maths = np.zeros(size)
+    is_maths = element == ELEMENTS.index("maths")
+    maths[pupil[is_maths]] = 2 * points[is_maths]
+
+    english = np.full((size, len(meta.english)), np.nan)
+    for column, code in enumerate(meta.english):
+        mine = subject == code
+        english[pupil[mine], column] = points[mine]
+    took = ~np.isnan(english)
+    best = np.where(took, english, -np.inf).max(axis=1, initial=-np.inf)
+    best = np.where(took.any(axis=1), best, 0.0)
+    took_both = took.sum(axis=1) >= 2
+    english_element = np.where(took_both, 2 * best, best)
     # The other English (when both are taken) competes for the open slots.
-    other_english = english.min(axis=1).where(took_both)
+    other = np.where(took, english, np.inf).min(axis=1, initial=np.inf)
 
-    slot_items = items[element.isin(["ebacc", "open"])]
-    expanded = slot_items.loc[slot_items.index.repeat(slots[slot_items.index])]
-    expanded = expanded.assign(ebacc=element[expanded.index].eq("ebacc").to_numpy())
-    extra = other_english.dropna()
-    pool = pd.concat(
+    in_slots = element >= ELEMENTS.index("ebacc")
+    repeat = meta.slots[subject[in_slots]]
+    extra = np.flatnonzero(took_both)
+    pool_pupil = np.r_[np.repeat(pupil[in_slots], repeat), extra]
+    pool_points = np.r_[np.repeat(points[in_slots], repeat), other[extra]]
+    pool_ebacc = np.r_[
+        np.repeat(element[in_slots] == ELEMENTS.index("ebacc"), repeat),
+        np.zeros(len(extra), dtype=bool),
+    ]
+    order = np.lexsort((-pool_points, pool_pupil))
+    pool_pupil, pool_points, pool_ebacc = pool_pupil[order], pool_points[order], pool_ebacc[order]
+    in_ebacc = pool_ebacc & (_rank_within(pool_pupil, pool_ebacc) < EBACC_SLOTS)
+    rest = ~in_ebacc
+    in_open = rest & (_rank_within(pool_pupil, rest) < OPEN_SLOTS)
+
+    ebacc = np.bincount(pool_pupil[in_ebacc], weights=pool_points[in_ebacc], minlength=size)
+    open_ = np.bincount(pool_pupil[in_open], weights=pool_points[in_open], minlength=size)
+    total = maths + english_element + ebacc + open_
+    return np.column_stack(
         [
-            expanded[["upn", "points", "ebacc"]],
-            pd.DataFrame({"upn": extra.index, "points": extra.to_numpy(), "ebacc": False}),
-        ],
-        ignore_index=True,
-    ).sort_values(["upn", "points"], ascending=[True, False], kind="stable")
-    ebacc_rank = pool[pool["ebacc"]].groupby("upn", sort=False).cumcount()
-    in_ebacc = pd.Series(False, index=pool.index)
-    in_ebacc[ebacc_rank.index] = ebacc_rank < EBACC_SLOTS
-    rest = pool[~in_ebacc]
-    in_open = rest.groupby("upn", sort=False).cumcount() < OPEN_SLOTS
-
-    ebacc_used = pool[in_ebacc].groupby("upn")["points"].agg(["sum", "size"]).reindex(pupils)
-    open_used = rest[in_open].groupby("upn")["points"].agg(["sum", "size"]).reindex(pupils)
-    result = pd.DataFrame(
-        {
-            "maths": maths,
-            "english": english_element,
-            "ebacc": ebacc_used["sum"].fillna(0.0),
-            "open": open_used["sum"].fillna(0.0),
-        },
-        index=pupils,
+            maths,
+            english_element,
+            ebacc,
+            open_,
+            total,
+            np.bincount(pool_pupil[in_ebacc], minlength=size),
+            np.bincount(pool_pupil[in_open], minlength=size),
+        ]
     )
-    result["attainment8"] = result[ELEMENT_COLUMNS].sum(axis=1)
-    result["ebacc_slots_filled"] = ebacc_used["size"].fillna(0).astype(int)
-    result["open_slots_filled"] = open_used["size"].fillna(0).astype(int)
-    return result[A8_COLUMNS]
+
+
+def _rank_within(groups: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """For sorted `groups`: how many earlier items of the same group have `mask` True."""
+    before = np.cumsum(mask) - mask
+    starts = np.r_[True, groups[1:] != groups[:-1]][: len(groups)]
+    return before - np.maximum.accumulate(np.where(starts, before, 0))
 
 
 def progress8(

@@ -50,8 +50,7 @@ def entries_from_long(
         if qualification and qualification in frame.columns
         else pd.Series(None, index=frame.index, dtype=object)
     )
-    names = frame[subject].astype("string").str.strip().fillna("")
-    return _entries(frame[upn], names, quals, subjects)
+    return _entries(frame[upn], frame[subject], quals, subjects)
 
 
 def entries_from_wide(frame: pd.DataFrame, subjects: SubjectList | None = None) -> pd.DataFrame:
@@ -111,14 +110,18 @@ def _entries(
     qualifications: pd.Series | None,
     subjects: SubjectList | None,
 ) -> pd.DataFrame:
-    """The entry frame in its canonical order: pupils as first listed, then subject key."""
+    """The entry frame in its canonical order: pupils as first listed, then subject key, then
+    name. Names are trimmed (blank → ''); work is per distinct name, then spread by codes."""
     upns = upns.reset_index(drop=True)
-    names = names.reset_index(drop=True).astype(object)
-    keys = subject_keys(names, subjects or load_subjects())
+    codes, uniques = pd.factorize(names.reset_index(drop=True), use_na_sentinel=True)
+    distinct = pd.Series([*(str(u).strip() for u in uniques), ""], dtype=object)
+    distinct_keys = subject_keys(distinct, subjects or load_subjects())
+    name = pd.Series(distinct.to_numpy()[codes], dtype=object)
+    keys = pd.Series(distinct_keys.to_numpy()[codes], dtype=object, name="subject")
     qualification = _qualification(
         qualifications.reset_index(drop=True)
         if qualifications is not None
-        else pd.Series(None, index=names.index, dtype=object)
+        else pd.Series(None, index=name.index, dtype=object)
     )
     is_gcse = qualification.eq(GCSE)
     status = np.select(
@@ -129,14 +132,20 @@ def _entries(
             "upn": upns.astype(object),
             "subject": keys,
             "qualification": qualification,
-            "name": names,
+            "name": name,
             "known": status == KNOWN,
             "status": status,
         }
     )
-    pupil_order = pd.factorize(upns)[0]
+    # Sort by integer ranks (one per distinct value), not by the strings themselves.
+    key_rank = pd.Series(distinct_keys.fillna("~").to_numpy(dtype=object)).rank(method="dense")
+    name_rank = distinct.rank(method="dense")
     order = np.lexsort(
-        (names.astype(str).to_numpy(), keys.fillna("~").to_numpy(dtype=str), pupil_order)
+        (
+            name_rank.to_numpy()[codes],
+            key_rank.to_numpy()[codes],
+            pd.factorize(upns)[0],
+        )
     )
     return entries.iloc[order].reset_index(drop=True)[ENTRY_COLUMNS]
 

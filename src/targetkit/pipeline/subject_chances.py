@@ -100,17 +100,31 @@ def _benchmark(benchmark: str, tables: Sequence[ConversionTable]) -> tuple[str, 
 
 
 def _by_subject_and_prior(table: ConversionTable, benchmark: str) -> pd.DataFrame:
-    """Chances, most likely grade and expected points per (subject, prior) of one table."""
-    frames = []
-    for subject in table.subjects:
-        columns = {
-            f"chance_{t}": table.rates(benchmark, subject, t, DEFAULT_GROUP) for t in THRESHOLDS
-        }
-        columns["most_likely"] = table.modes(benchmark, subject, DEFAULT_GROUP).astype(object)
-        columns["expected_points"] = table.points_by_prior(benchmark, subject, DEFAULT_GROUP)
-        frame = pd.DataFrame(columns)
-        frame.index = pd.MultiIndex.from_product(
-            [[subject], frame.index.astype(object)], names=["subject", "prior"]
-        )
-        frames.append(frame)
-    return pd.concat(frames)
+    """Chances, most likely grade and expected points per (subject, prior) of one table.
+
+    The same figures as the table's `rates`, `modes` and `points_by_prior`, for every subject
+    at once (one pivot of the all-pupils rows instead of one per subject).
+    """
+    frame = table.frame
+    rows = frame[(frame["benchmark"] == benchmark) & (frame["group"] == DEFAULT_GROUP)]
+    wide = rows.pivot_table(
+        index=["subject", "prior"], columns="outcome", values="proportion", aggfunc="sum"
+    )
+    wide = wide.reindex(columns=table.outcome_order).fillna(0.0)
+    values = wide.to_numpy()
+    result = pd.DataFrame(index=wide.index)
+    for threshold in THRESHOLDS:
+        meets = wide.columns.isin(table.outcomes_meeting(threshold))
+        result[f"chance_{threshold}"] = values[:, meets].sum(axis=1).round(12).clip(0.0, 1.0)
+    reversed_ = values.round(9)[:, ::-1]  # argmax takes the first: the highest grade wins a tie
+    mode = len(wide.columns) - 1 - reversed_.argmax(axis=1)
+    result["most_likely"] = np.asarray(wide.columns, dtype=object)[mode]
+    points = table.metadata.outcome_points
+    scored = wide.columns.isin(list(points))
+    weights = values[:, scored]
+    total = weights.sum(axis=1)
+    expected = weights @ np.array([points[o] for o in wide.columns[scored]], dtype=float)
+    result["expected_points"] = np.divide(
+        expected, total, out=np.full(len(total), np.nan), where=total > 0
+    )
+    return result
