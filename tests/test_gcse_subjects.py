@@ -485,3 +485,15 @@ def test_all_subjects_at_once_agree_with_the_tables_own_lookups():
             assert mine["expected_points"].reindex(points.index).to_numpy() == pytest.approx(
                 points.to_numpy(), nan_ok=True
             )
+
+
+def test_empty_cohorts_give_empty_frames_with_every_column():
+    """Header-only input (SPEC contract): no entries, no chances, no error."""
+    no_subjects = entries_from_wide(pd.DataFrame({"upn": ["A"], "surname": ["Khan"]}))
+    no_rows = entries_from_long(pd.DataFrame({"upn": [], "subject": []}))
+    for entries in (no_subjects, no_rows):
+        assert entries.empty and entries.columns.tolist() == ENTRY_COLUMNS
+        chances = subject_chances(entries, pd.Series(dtype=object), tables()).chances
+        assert chances.empty and "chance_4plus" in chances.columns
+    with pytest.raises(ValueError, match="no 'upn' column"):
+        entries_from_wide(pd.DataFrame({"maths_target": ["4"]}))
