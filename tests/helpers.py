@@ -11,6 +11,18 @@ from click.testing import CliRunner, Result
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "reference"  # published figures, with SOURCES.md
+# The DfE's pupil group names in the transition matrices -> targetkit's group codes.
+DFE_GROUP_CODES = {
+    "Total": "all",
+    "Disadvantaged": "disadvantaged",
+    "Disadvantaged all other": "not_disadvantaged",
+    "Boys": "boys",
+    "Girls": "girls",
+    "Other than English": "eal",
+    "English": "not_eal",
+    "Any SEN": "sen",
+    "No identified SEN": "no_sen",
+}
 
 
 def cli(*args: str | Path) -> Result:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import DFE_GROUP_CODES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,7 +33,9 @@ SHIPPED = [
     "ks1_ks2_levels",
     "ks2_basics_2024",
     "ks2_gcse91_2024",
+    "ks2_gcse_combined_science_2024",
     "ks2_gcse_legacy_2016",
+    "ks2_gcse_subjects_2024",
     "ks2_ks3_levels",
     "ks2_ks4_5ac",
     "ks3_ks4_5acem",
@@ -187,17 +190,7 @@ def test_dfe_2024_english_band_100_102_reach_grade4_plus_60_3_percent(reference)
 
 def test_dfe_2024_every_cell_matches_the_published_counts(reference):
     """All 2,376 rows: the same proportions and counts as the source, groups renamed."""
-    names = {
-        "Total": "all",
-        "Disadvantaged": "disadvantaged",
-        "Disadvantaged all other": "not_disadvantaged",
-        "Boys": "boys",
-        "Girls": "girls",
-        "Other than English": "eal",
-        "English": "not_eal",
-        "Any SEN": "sen",
-        "No identified SEN": "no_sen",
-    }
+    names = DFE_GROUP_CODES
     subjects = {"english_language": "english", "mathematics": "maths"}
     source = {
         (subjects[r["subject"]], names[r["group"]], r["ks2_band"], r["outcome"]): (

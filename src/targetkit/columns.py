@@ -36,7 +36,28 @@ KEY_STAGES: tuple[str, ...] = ("eyfs", "ks1", "ks2", "ks3", "ks4")
 DATA_DROPS: tuple[str, ...] = ("aut1", "aut2", "spr1", "spr2", "sum1", "sum2")
 
 _SEPARATORS = re.compile(r"[\s_\-]+")
-_SUBJECT = r"(?P<subject>[a-z][a-z0-9]*)"
+# GCSE subject keys of more than one word (data/subjects/gcse.yaml; a test keeps them in step).
+MULTIWORD_SUBJECTS: tuple[str, ...] = (
+    "ancient_history",
+    "art_and_design",
+    "biblical_hebrew",
+    "classical_civilisation",
+    "classical_greek",
+    "combined_science",
+    "computer_science",
+    "design_and_technology",
+    "english_language",
+    "english_literature",
+    "film_studies",
+    "food_preparation_and_nutrition",
+    "media_film_tv",
+    "other_modern_languages",
+    "other_sciences",
+    "physical_education",
+    "religious_studies",
+    "social_studies",
+)
+_SUBJECT = rf"(?P<subject>{'|'.join(MULTIWORD_SUBJECTS)}|[a-z][a-z0-9]*)"
 _POINT = r"(?P<point>eyfs|ks[1-5]|aut[12]|spr[12]|sum[12])"
 ASSESSMENT_COLUMN = re.compile(rf"^{_SUBJECT}_{_POINT}(?:_(?P<year>\d{{4}}))?$")
 _POINT_FIRST = re.compile(rf"^{_POINT}_{_SUBJECT}$")

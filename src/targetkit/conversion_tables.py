@@ -1060,16 +1060,19 @@ def attainment8_estimates() -> pd.DataFrame:
     return frame.assign(lower=bounds[0].astype(float), upper=bounds[1].astype(float))
 
 
-def attainment8_estimate(scores: pd.Series, element: str = "attainment8") -> pd.Series:
+def attainment8_estimate(
+    scores: pd.Series, element: str = "attainment8", *, table: pd.DataFrame | None = None
+) -> pd.Series:
     """DfE Attainment 8 estimate (or one element) for each pupil's average KS2 scaled score.
 
     The score is the mean of KS2 reading and maths scaled scores; it goes to the first prior
     attainment group whose upper bound it does not pass (so a score below 59 is in group 1, as
     in the DfE's ready reckoner); above 120 or missing gives NaN. `element` is one of
-    `attainment8, english, maths, ebacc, open`.
+    `attainment8, english, maths, ebacc, open`. `table`: `attainment8_estimates()` already
+    loaded (the pipeline opens no file); loaded here when not given.
     """
     scores = scores if isinstance(scores, pd.Series) else pd.Series(list(scores))
-    table = attainment8_estimates().sort_values("upper")
+    table = (attainment8_estimates() if table is None else table).sort_values("upper")
     if element not in ("attainment8", "english", "maths", "ebacc", "open"):
         raise ValueError(f"unknown Attainment 8 element {element!r}")
     position = _band_index(scores, table["upper"].to_numpy(float), np.ones(len(table), dtype=bool))
