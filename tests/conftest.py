@@ -6,6 +6,12 @@ from pathlib import Path
 
 import pytest
 from helpers import REFERENCE
+from hypothesis import settings
+
+# Speed is measured by benchmarks/, never by a test: no per-example deadline, which a busy
+# machine would trip at random.
+settings.register_profile("targetkit", deadline=None)
+settings.load_profile("targetkit")
 
 
 @pytest.fixture
