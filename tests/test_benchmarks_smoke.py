@@ -27,7 +27,7 @@ def test_benchmark_reports_a_ratio_and_peak_memory_for_every_command(tmp_path):
         [sys.executable, str(BENCHMARK), "--sizes", "200", "--json", "--schools", "2",
          "--school-pupils", "20", "--commands", ",".join([*CASES, "help"]),
          "--workdir", str(tmp_path)],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
