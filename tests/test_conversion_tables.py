@@ -135,6 +135,22 @@ def test_published_rows_are_exactly_the_quoted_figures_and_everything_else_is_la
     assert set(load_table("eyfs_y1_steps").frame["status"]) == {"illustrative"}
 
 
+@pytest.mark.parametrize("name", ct.list_tables())
+def test_every_row_says_what_it_is_and_the_provenance_explains_each_label(name):
+    """Issue 14: every row is labelled published, derived or illustrative, and the yaml says
+    which rows are which; a published row of a table quoting rates has its quote listed."""
+    table = load_table(name)
+    frame, meta = table.frame, table.metadata
+    assert set(frame["status"]) <= set(ct.STATUSES) and (frame["status"] != "").all()
+    for status in set(frame["status"]):
+        assert status in meta.provenance.lower(), (name, status)
+    if meta.published_rates:
+        quoted = {(q.benchmark, q.subject, q.group, q.prior) for q in meta.published_rates}
+        published = frame[frame["status"] == "published"]
+        rows = set(published[["benchmark", "subject", "group", "prior"]].itertuples(index=False))
+        assert rows <= quoted, (name, rows - quoted)
+
+
 def test_every_published_rate_listed_in_the_metadata_is_reproduced():
     for name in SHIPPED:
         table = load_table(name)
