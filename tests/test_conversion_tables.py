@@ -474,7 +474,9 @@ def benchmark_inversions(table: ct.ConversionTable) -> list[tuple[str, ...]]:
     """Rows where a better benchmark (top50, top25) gives a lower chance than a weaker one,
     for every subject, group, prior and outcome cut: (subject, group, prior, cut, benchmarks)."""
     ranked = [b for b in ("national", "top50", "top25") if b in table.benchmarks]
-    found = []
+    found: list[tuple[str, ...]] = []
+    if len(ranked) < 2:  # one benchmark (e.g. the DfE's national tables): nothing to compare
+        return found
     for subject, group in itertools.product(table.subjects, table.groups):
         present = [b for b in ranked if table.has(b, subject, group)]
         for lower, higher in itertools.pairwise(present):
