@@ -799,14 +799,15 @@ def _profile_problems(meta: TableMetadata, priors: set[str]) -> list[str]:
     spec = meta.prior_profiles
     if spec is None:
         return []
-    problems = [
-        f"prior_profiles rule for {rule.prior!r} names {what}"
-        for rule in spec.rules
-        for what in (
-            [f"unknown prior {rule.prior!r}"] * (rule.prior not in priors)
-            + [f"subject {s!r} not in its subjects" for s in rule.levels if s not in spec.subjects]
-        )
-    ]
+    problems = []
+    for rule in spec.rules:
+        if rule.prior not in priors:
+            problems.append(f"prior_profiles rule names unknown prior {rule.prior!r}")
+        problems += [
+            f"prior_profiles rule for {rule.prior!r} names subject {s!r} not in its subjects"
+            for s in rule.levels
+            if s not in spec.subjects
+        ]
     prefix = spec.average_prefix
     if prefix and not any(re.fullmatch(re.escape(prefix) + r"\d+", p) for p in priors):
         problems.append(f"prior_profiles average_prefix {prefix!r} matches no prior")
