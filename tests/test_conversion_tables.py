@@ -74,10 +74,19 @@ def test_top25_secondary_ks2_level3_pupils_reach_level5_at_ks3_57_percent(subjec
     assert one(table, "top25", subject, "3", "5plus") == pytest.approx(0.57, abs=EXACT)
 
 
-@pytest.mark.parametrize("subject", ["english", "maths", "science"])
+@pytest.mark.parametrize("subject", ["english", "science"])
 def test_top25_secondary_ks2_level4_pupils_reach_level5_at_ks3_93_percent(subject):
     table = load_table("ks2_ks3_levels")
     assert one(table, "top25", subject, "4", "5plus") == pytest.approx(0.93, abs=EXACT)
+
+
+def test_the_subjectless_93_percent_is_not_maths_where_94_percent_reached_it_nationally():
+    """The guidance names no subject; in 2006 94% of KS2 level-4 pupils reached level 5+ in KS3
+    maths nationally (Hansard, DATA.md §5b), so a top-25% maths rate of 93% would be below the
+    national one: the maths row follows the national anchor and stays above it."""
+    table = load_table("ks2_ks3_levels")
+    assert one(table, "national", "maths", "4", "5plus") == pytest.approx(0.94, abs=EXACT)
+    assert one(table, "top25", "maths", "4", "5plus") > 0.94
 
 
 def test_top25_ks4_ks2_level4_pupils_reach_5_a_star_to_c_81_percent():
@@ -109,14 +118,14 @@ def test_national_ks3_level5_in_english_and_maths_reach_5acem_67_percent():
 def test_published_rows_are_exactly_the_quoted_figures_and_everything_else_is_labelled():
     """Only numbers quoted in a source are `published`; made-up ones say `illustrative`."""
     expected = {
-        "ks2_ks4_5ac": {("top25", "4", "yes"): 0.81},
+        "ks2_ks4_5ac": {("top25", "4", "yes"): 0.81, ("national", "4", "yes"): 0.79},
         "ks3_ks4_5acem": {
             ("national", "L6_EMS", "yes"): 0.95,
             ("national", "L6_EM", "yes"): 0.92,
             ("national", "L5_EMS", "yes"): 0.71,
             ("national", "L5_EM", "yes"): 0.67,
         },
-        "ks1_ks2_levels": {},
+        "ks1_ks2_levels": {("national", "3", "4"): 0.13},  # KS1 reading 3 -> KS2 4, 2013
         "ks2_ks3_levels": {},
         "eyfs_y1_steps": {},
     }
@@ -127,6 +136,22 @@ def test_published_rows_are_exactly_the_quoted_figures_and_everything_else_is_la
         assert found == pytest.approx(published), name
         assert set(frame["status"]) <= {"published", "derived", "illustrative"}
     assert set(load_table("eyfs_y1_steps").frame["status"]) == {"illustrative"}
+
+
+@pytest.mark.parametrize("name", ct.list_tables())
+def test_every_row_says_what_it_is_and_the_provenance_explains_each_label(name):
+    """Issue 14: every row is labelled published, derived or illustrative, and the yaml says
+    which rows are which; a published row of a table quoting rates has its quote listed."""
+    table = load_table(name)
+    frame, meta = table.frame, table.metadata
+    assert set(frame["status"]) <= set(ct.STATUSES) and (frame["status"] != "").all()
+    for status in set(frame["status"]):
+        assert status in meta.provenance.lower(), (name, status)
+    if meta.published_rates:
+        quoted = {(q.benchmark, q.subject, q.group, q.prior) for q in meta.published_rates}
+        published = frame[frame["status"] == "published"]
+        rows = set(published[["benchmark", "subject", "group", "prior"]].itertuples(index=False))
+        assert rows <= quoted, (name, rows - quoted)
 
 
 def test_every_published_rate_listed_in_the_metadata_is_reproduced():
@@ -436,6 +461,49 @@ def test_illustrative_tables_rise_with_the_prior_and_with_the_benchmark(name):
         ranked = [b for b in ("national", "top50", "top25") if b in by_benchmark]
         for lower, higher in itertools.pairwise(ranked):
             assert (by_benchmark[higher] >= by_benchmark[lower] - 1e-9).all().all()
+
+
+def benchmark_inversions(table: ct.ConversionTable) -> list[tuple[str, ...]]:
+    """Rows where a better benchmark (top50, top25) gives a lower chance than a weaker one,
+    for every subject, group, prior and outcome cut: (subject, group, prior, cut, benchmarks)."""
+    ranked = [b for b in ("national", "top50", "top25") if b in table.benchmarks]
+    found: list[tuple[str, ...]] = []
+    if len(ranked) < 2:  # one benchmark (e.g. the DfE's national tables): nothing to compare
+        return found
+    for subject, group in itertools.product(table.subjects, table.groups):
+        present = [b for b in ranked if table.has(b, subject, group)]
+        for lower, higher in itertools.pairwise(present):
+            for cut in table.outcome_order[1:]:
+                low = table.rates(lower, subject, cut, group)
+                high = table.rates(higher, subject, cut, group)
+                common = low.index.intersection(high.index)
+                below = high[common] < low[common] - 1e-9
+                found += [(subject, group, p, cut, f"{higher}<{lower}") for p in common[below]]
+    return found
+
+
+@pytest.mark.parametrize("name", ct.list_tables())
+def test_no_top25_or_top50_rate_is_below_the_national_rate_of_the_same_row(name):
+    """Issue 14: a top-25% rate below the national rate of the same row is an error.
+
+    Over every shipped table (tables added later included): every subject, group, prior and
+    outcome cut.
+    """
+    assert benchmark_inversions(load_table(name)) == []
+
+
+def test_the_benchmark_check_catches_a_top25_rate_below_national(tmp_path):
+    for suffix in (".csv", ".yaml"):
+        shutil.copy(ct.CONVERSIONS_DIR / f"ks2_ks4_5ac{suffix}", tmp_path / f"bad{suffix}")
+    text = (tmp_path / "bad.csv").read_text()
+    assert "top25,overall,5,yes,0.98" in text
+    text = text.replace("top25,overall,5,no,0.02", "top25,overall,5,no,0.10")
+    text = text.replace("top25,overall,5,yes,0.98", "top25,overall,5,yes,0.90")
+    (tmp_path / "bad.csv").write_text(text)
+    # top25 0.90 is below top50 0.96 and national 0.92: adjacent benchmarks are compared
+    assert benchmark_inversions(load_table(tmp_path / "bad.csv")) == [
+        ("overall", "all", "5", "yes", "top25<top50")
+    ]
 
 
 def test_eyfs_to_year1_most_likely_steps_are_the_policy_targets():

@@ -38,6 +38,8 @@ __all__ = [
     "BuiltConversion",
     "ConversionTable",
     "ConversionTableError",
+    "PriorProfile",
+    "PriorProfiles",
     "PublishedRate",
     "TableMetadata",
     "TableSource",
@@ -137,6 +139,29 @@ class PublishedRate(BaseModel):
         return _grade_text(value)
 
 
+class PriorProfile(BaseModel):
+    """A prior that names a profile of whole levels, e.g. level 6 in English and maths."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prior: str
+    levels: dict[str, int] = Field(min_length=1)
+
+
+class PriorProfiles(BaseModel):
+    """How a pupil's levels in several subjects choose the table's prior (`profile_priors`).
+
+    The first rule the pupil matches wins (list the narrowest published group first); a pupil
+    matching none takes `<average_prefix><n>`, n the whole level of their average.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    subjects: list[str] = Field(min_length=1)
+    rules: list[PriorProfile] = Field(default_factory=list)
+    average_prefix: str | None = None
+
+
 class TableMetadata(BaseModel):
     """The yaml beside a conversion CSV: scales, order of outcomes, thresholds and provenance."""
 
@@ -158,6 +183,7 @@ class TableMetadata(BaseModel):
     thresholds: dict[str, str] = Field(default_factory=dict)
     prior_aliases: dict[str, str] = Field(default_factory=dict)
     published_rates: list[PublishedRate] = Field(default_factory=list)
+    prior_profiles: PriorProfiles | None = None
     source: TableSource
     provenance: str
     licence: str
@@ -491,6 +517,56 @@ class ConversionTable:
         result[found] = looked_up[codes[found]]
         return pd.Series(result, index=priors.index, name=name)
 
+    def profile_priors(
+        self, levels: pd.DataFrame, average_level: pd.Series | None = None
+    ) -> pd.Series:
+        """Each pupil's prior from their levels in several subjects (the yaml's `prior_profiles`).
+
+        So that a published rate reaches exactly the pupils it describes: a pupil at level 6 in
+        each of English, maths and science gets the guidance's 95% (`L6_EMS`), not the rate of
+        pupils averaging level 6. `levels` has a column per subject (whole levels as numbers or
+        NC grades such as `6b`; a missing column or blank is unknown). The first rule whose
+        subjects all hold exactly its whole level wins; otherwise the whole level of the
+        pupil's average (`average_level` if given, else the mean over the subjects when every
+        one is known) names the `<average_prefix><n>` row, clipped to the rows the table has.
+        NaN when neither applies.
+        """
+        spec = self.metadata.prior_profiles
+        if spec is None:
+            raise ValueError(f"conversion table {self.name!r} has no prior_profiles")
+        fine = pd.DataFrame(
+            {s: _fine_levels(levels[s]) if s in levels else np.nan for s in spec.subjects},
+            index=levels.index,
+        )
+        whole = np.floor(fine.to_numpy(dtype=float))
+        column = {s: i for i, s in enumerate(spec.subjects)}
+        matches = [
+            np.logical_and.reduce(
+                [whole[:, column[s]] == level for s, level in rule.levels.items()]
+            )
+            for rule in spec.rules
+        ]
+        fallback = np.full(len(fine), None, dtype=object)
+        averaged = self._average_priors(spec.average_prefix)
+        if averaged:
+            if average_level is None:
+                average_level = fine.mean(axis=1).where(fine.notna().all(axis=1))
+            level = np.floor(pd.to_numeric(average_level, errors="coerce").to_numpy(float))
+            known = ~np.isnan(level)
+            clipped = np.clip(level[known], min(averaged), max(averaged)).astype(int)
+            fallback[known] = [averaged[n] for n in clipped]
+        result = fallback
+        for rule, match in reversed(list(zip(spec.rules, matches, strict=True))):
+            result[match] = rule.prior  # reversed: the first matching rule is written last
+        return pd.Series(result, index=levels.index, name="prior", dtype=object)
+
+    def _average_priors(self, prefix: str | None) -> dict[int, str]:
+        """The table's `<prefix><n>` priors by n (e.g. avg_L2 … avg_L7)."""
+        if not prefix:
+            return {}
+        found = (re.fullmatch(re.escape(prefix) + r"(\d+)", p) for p in self.priors)
+        return {int(m.group(1)): m.group(0) for m in found if m}
+
     # -- output
 
     def to_csv_text(self) -> str:
@@ -708,6 +784,7 @@ def _metadata_problems(frame: pd.DataFrame, meta: TableMetadata) -> list[str]:
     bad_alias = {a: p for a, p in meta.prior_aliases.items() if p not in priors}
     if bad_alias:
         problems.append(f"prior_aliases point to unknown prior(s): {bad_alias}")
+    problems += _profile_problems(meta, priors)
     probe = ConversionTable(metadata=meta, frame=frame.iloc[:0])
     for name, target in meta.thresholds.items():
         try:
@@ -715,6 +792,25 @@ def _metadata_problems(frame: pd.DataFrame, meta: TableMetadata) -> list[str]:
                 problems.append(f"threshold {name!r} ({target!r}) matches no outcome")
         except ValueError:
             problems.append(f"threshold {name!r} names {target!r}, which is not an outcome grade")
+    return problems
+
+
+def _profile_problems(meta: TableMetadata, priors: set[str]) -> list[str]:
+    spec = meta.prior_profiles
+    if spec is None:
+        return []
+    problems = []
+    for rule in spec.rules:
+        if rule.prior not in priors:
+            problems.append(f"prior_profiles rule names unknown prior {rule.prior!r}")
+        problems += [
+            f"prior_profiles rule for {rule.prior!r} names subject {s!r} not in its subjects"
+            for s in rule.levels
+            if s not in spec.subjects
+        ]
+    prefix = spec.average_prefix
+    if prefix and not any(re.fullmatch(re.escape(prefix) + r"\d+", p) for p in priors):
+        problems.append(f"prior_profiles average_prefix {prefix!r} matches no prior")
     return problems
 
 
@@ -940,6 +1036,17 @@ def build_conversion(
         excluded_rows=excluded,
         min_pupils=min_pupils,
     )
+
+
+def _fine_levels(values: pd.Series) -> np.ndarray:
+    """NC levels as numbers: a number stays itself; a grade gives its level with the sub-level
+    as a fraction (`6c` 6.0, `6b` 6.33, `6a` 6.67, a whole `6` 6.33); anything else NaN."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    parsed = [_nc_level_points(_grade_text(u)) for u in uniques]
+    fine = np.array([(p[1] - 1) / 6 if p else np.nan for p in parsed] + [np.nan], dtype=float)
+    return fine[codes]
 
 
 def _text_column(values: pd.Series) -> pd.Series:
