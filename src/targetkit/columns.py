@@ -1,8 +1,11 @@
 """Canonical column names and forgiving header matching (SPEC §3).
 
-`Reading KS1`, `reading_ks1` and ` READING-ks1 ` are the same column: headers are compared by
-their *key* (lower case, spaces/`_`/`-` folded to one `_`). MIS spellings ("Legal Surname",
-"NC Year", ...) come from the shipped alias file `data/columns/aliases.yaml`.
+`Reading KS1`, `reading_ks1`, ` READING-ks1 ` and `ReadingKS1` are the same column: headers are
+matched by their *match key* (lower case, spaces, `_`, `-` and `.` removed, so camel case needs
+no rule of its own). Text in brackets still counts: `KS2 Reading (Scaled score)` and
+`KS2 Reading (Outcome)` are different columns. MIS and DfE spellings ("Legal Surname", "NC Year",
+`READSCORE`, ...) come from the shipped alias file `data/columns/aliases.yaml`; the prefixes and
+suffixes of DfE/NPD extracts (`KS2_READSCORE`, `FSMeligible_SPR24`) are stripped by its rules.
 """
 
 from __future__ import annotations
@@ -31,6 +34,24 @@ PUPIL_COLUMNS: tuple[str, ...] = (
     "attendance",
 )
 
+# Further identifying columns (names, numbers, contact): `--pseudonymise` replaces them too.
+IDENTITY_COLUMNS: tuple[str, ...] = (
+    "full_name",
+    "preferred_forename",
+    "preferred_surname",
+    "preferred_name",
+    "middle_names",
+    "former_surname",
+    "former_upn",
+    "candidate_number",
+    "email",
+)
+# Further pupil columns targetkit reads: ever-6 FSM and ever in care feed `disadvantaged`
+# (SPEC §8); an extended ethnicity code is kept as given beside its main CBDS code.
+DETAIL_COLUMNS: tuple[str, ...] = ("fsm_ever6", "ever_in_care", "ethnicity_extended")
+# What `--mapping` may map a header to besides a canonical name: kept, never interpreted.
+IGNORE = "ignore"
+
 SUBJECTS: tuple[str, ...] = ("reading", "writing", "maths", "english", "science")
 KEY_STAGES: tuple[str, ...] = ("eyfs", "ks1", "ks2", "ks3", "ks4")
 DATA_DROPS: tuple[str, ...] = ("aut1", "aut2", "spr1", "spr2", "sum1", "sum2")
@@ -44,47 +65,107 @@ _POINT_FIRST = re.compile(rf"^{_POINT}_{_SUBJECT}$")
 _SUBJECT_ALIASES = {"mathematics": "maths", "math": "maths", "read": "reading", "eng": "english"}
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")  # ReadingKS1 -> Reading_KS1
+_MATCH_DROP = re.compile(r"[\s_\-.]+")
+
+
 def header_key(header: object) -> str:
     """The comparison key of a header: lower case, trimmed, separators folded to `_`."""
     return _SEPARATORS.sub("_", str(header).strip().lower()).strip("_")
 
 
+def match_key(header: object) -> str:
+    """The key headers are matched by: lower case, no spaces, `_`, `-` or `.` (`DateOfBirth`
+    and `Date of Birth` are one key); brackets and other text are kept."""
+    return _MATCH_DROP.sub("", str(header).strip().lower())
+
+
 @cache
-def mis_aliases() -> dict[str, str]:
-    """Header key → canonical name, from the shipped alias file."""
+def _alias_file() -> dict:
     import yaml
 
     text = resources.files("targetkit").joinpath("data/columns/aliases.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    return yaml.safe_load(text)
+
+
+@cache
+def mis_aliases() -> dict[str, str]:
+    """Match key → canonical name, from the shipped alias file."""
     return {
-        header_key(alias): canonical
-        for canonical, names in raw["aliases"].items()
+        match_key(alias): canonical
+        for canonical, names in _alias_file()["aliases"].items()
         for alias in [canonical, *names]
     }
+
+
+@cache
+def _affixes() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The DfE/NPD extract prefixes (`KS2_`) and suffixes (`_SPR24`) of the alias file."""
+    rules = _alias_file().get("affixes", {})
+    prefixes = "|".join(rules.get("prefixes", [])) or "(?!)"
+    suffixes = "|".join(rules.get("suffixes", [])) or "(?!)"
+    return (
+        re.compile(rf"^(?:{prefixes})[\s_\-.]*(?P<rest>.+)$", re.IGNORECASE),
+        re.compile(rf"^(?P<rest>.+?)[\s_\-.]*(?:{suffixes})$", re.IGNORECASE),
+    )
+
+
+def without_affixes(header: str) -> list[tuple[str, str]]:
+    """The header with an NPD prefix and/or suffix removed: (prefix, rest) pairs to try."""
+    prefix_rule, suffix_rule = _affixes()
+    found: list[tuple[str, str]] = []
+    suffix = suffix_rule.match(header)
+    bodies = [header] + ([suffix["rest"]] if suffix else [])
+    for body in bodies:
+        prefix = prefix_rule.match(body)
+        if prefix:
+            found.append((body[: prefix.start("rest")], prefix["rest"]))
+        if body is not header:
+            found.append(("", body))
+    return found
+
+
+def column_preferences() -> dict[str, list[str]]:
+    """Canonical name → headers in order of preference, when several mean that column."""
+    return dict(_alias_file().get("preferences", {}))
 
 
 def canonical_name(header: object, extra: Mapping[str, str] | None = None) -> str | None:
     """The canonical name a header stands for, or None when it is not one targetkit knows.
 
-    `extra` is a user mapping (header → canonical) that wins over the shipped aliases.
+    `extra` is a user mapping (header → canonical name, any other name, or `ignore`) that
+    wins over the shipped aliases.
     """
     if extra:
-        user = {header_key(k): v for k, v in extra.items()}
-        if header_key(header) in user:
-            return user[header_key(header)]
+        user = {match_key(k): v for k, v in extra.items()}
+        if match_key(header) in user:
+            return user[match_key(header)]
     return _shipped_name(str(header))
 
 
 @lru_cache(maxsize=1 << 16)
 def _shipped_name(header: str) -> str | None:
     """The canonical name by the shipped rules alone (cached: headers repeat across files)."""
+    found = _plain_name(header)
+    if found:
+        return found
+    for prefix, rest in without_affixes(header.strip()):
+        found = _plain_name(rest)
+        stage = re.sub(r"[^0-9]", "", prefix)
+        # `KS2_READSCORE` is reading_ks2; a KS1 prefix never turns a KS2 alias into KS1.
+        if found and (not stage or not parse_assessment(found) or found.endswith(f"ks{stage}")):
+            return found
+    return None
+
+
+def _plain_name(header: str) -> str | None:
     key = header_key(header)
-    if key in PUPIL_COLUMNS:
+    if key in PUPIL_COLUMNS or key in IDENTITY_COLUMNS or key in DETAIL_COLUMNS:
         return key
-    alias = mis_aliases().get(key)
+    alias = mis_aliases().get(match_key(header))
     if alias:
         return alias
-    return assessment_name(key)
+    return assessment_name(header_key(_CAMEL.sub("_", header.strip())))
 
 
 def assessment_name(key: str) -> str | None:

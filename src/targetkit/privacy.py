@@ -26,8 +26,17 @@ KEY_ENV = "TARGETKIT_KEY"
 MIN_KEY_LENGTH = 16
 PSEUDONYM_PREFIX = "P-"
 PSEUDONYM_HEX_DIGITS = 12  # 48 bits: a clash among a million pupils is about 1 in 500
-IDENTIFIER_COLUMNS = ("upn", "pupil_id")
-NAME_COLUMNS = ("surname", "forename")
+IDENTIFIER_COLUMNS = ("upn", "pupil_id", "former_upn", "candidate_number", "email")
+NAME_COLUMNS = (
+    "surname",
+    "forename",
+    "full_name",
+    "preferred_forename",
+    "preferred_surname",
+    "preferred_name",
+    "middle_names",
+    "former_surname",
+)
 SMALL_GROUP = 5
 SMALL_GROUP_COLUMN = "small_group"
 

@@ -23,7 +23,12 @@ _ACADEMIC_YEAR = re.compile(r"^(\d{4})\s*[/\-]\s*(\d{2}|\d{4})$")
 
 
 class MappingFile(BaseModel):
-    """`--mapping MAP.yaml`: `columns:` header as in the export → canonical column name."""
+    """`--mapping MAP.yaml`: `columns:` header as in the export → the name to give it.
+
+    A canonical name (`surname`, `reading_ks1`) is read and tidied as that column; `ignore`
+    keeps the column as it is, not interpreted; any other name renames the column, kept as
+    text (e.g. `LAESTAB: laestab` beside a URN used as `school`).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -31,14 +36,14 @@ class MappingFile(BaseModel):
 
     @field_validator("columns")
     @classmethod
-    def _canonical_targets(cls, columns: dict[str, str]) -> dict[str, str]:
-        bad = [t for t in columns.values() if canonical_name(t) != t]
+    def _usable_names(cls, columns: dict[str, str]) -> dict[str, str]:
+        bad = [t for t in columns.values() if not str(t).strip()]
         if bad:
             raise ValueError(
-                f"{', '.join(map(repr, bad))} are not canonical column names (e.g. "
-                f"{', '.join(PUPIL_COLUMNS[:4])}, reading_ks1, maths_sum2)"
+                "a header is mapped to an empty name: give a column name (e.g. "
+                f"{', '.join(PUPIL_COLUMNS[:4])}, reading_ks1) or ignore"
             )
-        return columns
+        return {header: name.strip() for header, name in columns.items()}
 
 
 def load_mapping(path: str | Path) -> dict[str, str]:
