@@ -145,26 +145,23 @@ def canonical_name(header: object, extra: Mapping[str, str] | None = None) -> st
 
 @lru_cache(maxsize=1 << 16)
 def _shipped_name(header: str) -> str | None:
-    """The canonical name by the shipped rules alone (cached: headers repeat across files)."""
-    found = _plain_name(header)
-    if found:
-        return found
-    for prefix, rest in without_affixes(header.strip()):
-        found = _plain_name(rest)
-        stage = re.sub(r"[^0-9]", "", prefix)
-        # `KS2_READSCORE` is reading_ks2; a KS1 prefix never turns a KS2 alias into KS1.
-        if found and (not stage or not parse_assessment(found) or found.endswith(f"ks{stage}")):
-            return found
-    return None
+    """The canonical name by the shipped rules alone (cached: headers repeat across files).
 
-
-def _plain_name(header: str) -> str | None:
+    In order: a canonical name itself, an alias, an alias once an NPD prefix or suffix is
+    removed (`KS2_READSCORE`), then the `<subject>_<point>` pattern (`ReadingKS1`).
+    """
     key = header_key(header)
     if key in PUPIL_COLUMNS or key in IDENTITY_COLUMNS or key in DETAIL_COLUMNS:
         return key
     alias = mis_aliases().get(match_key(header))
     if alias:
         return alias
+    for prefix, rest in without_affixes(header.strip()):
+        found = mis_aliases().get(match_key(rest))
+        stage = re.sub(r"[^0-9]", "", prefix)
+        # `KS2_READSCORE` is reading_ks2; a KS1 prefix never turns a KS2 alias into KS1.
+        if found and (not stage or not parse_assessment(found) or found.endswith(f"ks{stage}")):
+            return found
     return assessment_name(header_key(_CAMEL.sub("_", header.strip())))
 
 

@@ -49,12 +49,17 @@ TEXT_COLUMNS = ("pupil_id", "surname", "forename", "school")
 # Which scales a grade column may be on, by its point; the first wins a tie (SPEC §3 "Scales").
 SCALE_CANDIDATES: dict[str, tuple[str, ...]] = {
     "eyfs": ("eyfs",),
-    "ks1": ("nc",),
-    "ks2": ("nc", "ks2ss"),
+    "ks1": ("nc", "ks1ta"),
+    "ks2": ("nc", "ks2ss", "ks2writing", "ks2science"),
     "ks3": ("nc",),
     "ks4": ("gcse91", "gcse"),
     **{drop: ("steps", "nc") for drop in DATA_DROPS},
     "target": ("nc", "steps", "gcse91", "gcse", "ks2ss", "pscales"),
+}
+# Teacher assessments of science are on a scale of their own (EXS/HNM) at KS1 and KS2.
+SCIENCE_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "ks1": ("nc", "ks2science", "ks1ta"),
+    "ks2": ("nc", "ks2ss", "ks2science", "ks2writing"),
 }
 _TARGET_SUFFIXES = ("_plan_target", "_previous_target", "_target")
 
@@ -167,7 +172,8 @@ def map_headers(
                 "COLUMN_CHOSEN",
                 chosen,
                 "",
-                f"{' and '.join(map(repr, [chosen, *others]))} all mean {canonical!r}: "
+                f"{' and '.join(map(repr, [chosen, *others]))} "
+                f"{'both' if len(headers) == 2 else 'all'} mean {canonical!r}: "
                 f"{chosen!r} used, the other(s) kept under their own names",
                 "map a header with --mapping to choose another",
             )
@@ -193,9 +199,13 @@ def grade_scale(name: str) -> tuple[str, ...] | None:
     """The scales a canonical grade column may be on, or None when it is not a grade column."""
     if name.endswith(_TARGET_SUFFIXES):
         return SCALE_CANDIDATES["target"]
+    if name.endswith("_ks2_outcome"):
+        return ("ks2outcome",)
     parsed = parse_assessment(name)
     if parsed is None:
         return None
+    if parsed[0] == "science" and parsed[1] in SCIENCE_CANDIDATES:
+        return SCIENCE_CANDIDATES[parsed[1]]
     return SCALE_CANDIDATES.get(parsed[1])
 
 
