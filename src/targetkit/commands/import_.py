@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from targetkit import __version__
 from targetkit.columns import PUPIL_COLUMNS, canonical_name
+from targetkit.ctf import looks_like_xml, read_ctf
 from targetkit.datafiles import load_yaml_model
 from targetkit.errors import UsageError
 from targetkit.io import check_output, file_sha256, read_table, write_csv
@@ -147,20 +148,24 @@ def import_sources(
 
     tables, described = [], []
     for path in paths:
-        table = read_table(path, sheet=sheet, is_known_header=is_known, uncalculated="flag")
-        tables.append(
-            SourceTable(
+        if looks_like_xml(path):
+            source = read_ctf(path)
+            sheet_name, encoding = None, "XML (Common Transfer File)"
+        else:
+            table = read_table(path, sheet=sheet, is_known_header=is_known, uncalculated="flag")
+            source = SourceTable(
                 path.name, table.frame, table.header_row, table.blank_rows, table.uncalculated
             )
-        )
+            sheet_name, encoding = table.sheet, table.encoding
+        tables.append(source)
         described.append(
             {
                 "file": str(path),
                 "sha256": file_sha256(path),
-                "sheet": table.sheet,
-                "header_row": table.header_row,
-                "rows": len(table.frame),
-                "encoding": table.encoding,
+                "sheet": sheet_name,
+                "header_row": source.header_row,
+                "rows": len(source.frame),
+                "encoding": encoding,
             }
         )
     result = import_cohort(tables, academic_year=year, mapping=user_map)

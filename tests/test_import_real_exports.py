@@ -1,0 +1,227 @@
+"""Real export formats (issue 13): a CTF, DfE KS2 and census downloads, a UTF-16 tab file and a
+SIMS list with Y/blank flags and dates in words. The expected `Pupils` and `Data issues` beside
+each golden input were worked out by hand (tests/golden/import/README.md)."""
+
+from __future__ import annotations
+
+import shutil
+
+import openpyxl
+import pytest
+from helpers import cli, run_targetkit
+
+from targetkit.columns import canonical_name
+from targetkit.ctf import read_ctf
+from targetkit.errors import InputError
+from targetkit.pipeline.importing import import_cohort
+from tests.test_import import GOLDEN, actual_rows, expected_rows, read_source
+
+# (input file, academic year the expected files were worked out for)
+REAL_EXPORTS = [
+    ("dfe-ks2-download.csv", 2026),
+    ("dfe-census-download.csv", 2026),
+    ("unicode-text-students.txt", 2026),
+    ("sims-student-list.csv", 2026),
+]
+
+
+def assert_matches_golden(result, stem: str, source: str) -> None:
+    pupils = expected_rows(GOLDEN / f"{stem}.expected-pupils.csv")
+    columns = list(pupils[0])
+    assert [c for c in result.pupils.columns if c not in ("source_file", "row_issues")] == columns
+    assert actual_rows(result.pupils, columns) == pupils
+    issues = expected_rows(GOLDEN / f"{stem}.expected-issues.csv")
+    assert actual_rows(result.issues, list(issues[0])) == issues
+    assert set(result.issues["source_file"]) == {source}
+
+
+@pytest.mark.parametrize(("name", "year"), REAL_EXPORTS)
+def test_real_exports_give_the_hand_worked_pupils_and_issues(name, year):
+    result = import_cohort([read_source(GOLDEN / name)], academic_year=year)
+    assert_matches_golden(result, name.rsplit(".", 1)[0], name)
+
+
+def test_a_common_transfer_file_gives_the_hand_worked_pupils_and_issues():
+    # The KS2 CTF of July 2026 is imported in 2025/26, the year its pupils are in Year 6.
+    result = import_cohort([read_ctf(GOLDEN / "ctf-oakfield.xml")], academic_year=2025)
+    assert_matches_golden(result, "ctf-oakfield", "ctf-oakfield.xml")
+
+
+def test_the_dfe_downloads_say_where_disadvantaged_came_from():
+    ks2 = import_cohort([read_source(GOLDEN / "dfe-ks2-download.csv")], academic_year=2026)
+    assert (
+        ks2.disadvantaged_from == "derived as ever-6 FSM (no disadvantaged or pupil premium column)"
+    )
+    sims = import_cohort([read_source(GOLDEN / "sims-student-list.csv")], academic_year=2026)
+    assert (
+        sims.disadvantaged_from == "from the column 'Pupil Premium  (Y/N)' of sims-student-list.csv"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "canonical"),
+    [
+        ("DateOfBirth", "dob"),
+        ("NCYear", "year_group"),
+        ("PreferredFirstName", "preferred_forename"),
+        ("LegalSurname", "surname"),
+        ("FSMEver6", "fsm_ever6"),
+        ("Date.Of.Birth", "dob"),
+        ("KS2_READSCORE", "reading_ks2"),
+        ("KS2_MATSCORE", "maths_ks2"),
+        ("FSMeligible_SPR24", "fsm"),
+        ("EVERFSM_6", "fsm_ever6"),
+        ("Ever in care", "ever_in_care"),
+        ("Disadvantaged (PP)", "disadvantaged"),
+        ("Pupil Premium  (Y/N)", "disadvantaged"),
+        ("SEND  (E / K / N)", "sen"),
+        ("Gender  (M/F)", "gender"),
+        ("SEN Code", "sen"),
+        ("Reg", "reg_group"),
+        ("Full Name", "full_name"),
+        ("Name", "full_name"),
+        ("Pupil Name", "full_name"),
+        ("Student", "full_name"),
+        ("Surname Forename", "full_name"),
+        ("Forename Surname", "full_name"),
+        ("Known As", "preferred_name"),
+        ("Preferred Name", "preferred_name"),
+        ("Preferred Forename", "preferred_forename"),
+        ("Preferred Surname", "preferred_surname"),
+        ("Middle Name(s)", "middle_names"),
+        ("Former Surname", "former_surname"),
+        ("Exam No.", "candidate_number"),
+        ("Candidate Number", "candidate_number"),
+        ("Email", "email"),
+        ("English as additional language", "eal"),
+        ("Eligible for free meals", "fsm"),
+        ("KS2 Reading (Scaled score)", "reading_ks2"),
+        ("KS2 Reading (Outcome)", "reading_ks2_outcome"),
+        ("ReadingKS1", "reading_ks1"),
+    ],
+)
+def test_real_header_spellings_are_recognised(header, canonical):
+    assert canonical_name(header) == canonical
+
+
+def test_text_in_brackets_still_counts_and_a_ks1_prefix_never_makes_a_ks2_column():
+    assert canonical_name("KS2 Reading (Scaled score)") != canonical_name("KS2 Reading (Outcome)")
+    assert canonical_name("Gender (Legal)") is None
+    assert canonical_name("KS1_MATSCORE") != "maths_ks2"
+
+
+def test_an_xml_file_that_is_not_a_ctf_is_refused_naming_what_it_is(tmp_path):
+    atf = tmp_path / "admissions.xml"
+    atf.write_text('<?xml version="1.0"?><ATfile><Header/></ATfile>', encoding="utf-8")
+    with pytest.raises(InputError, match="not a Common Transfer File.*Admissions Transfer File"):
+        read_ctf(atf)
+    other = tmp_path / "feed.xml"
+    other.write_text("<rss><channel/></rss>", encoding="utf-8")
+    with pytest.raises(InputError, match="its root element is <rss>"):
+        read_ctf(other)
+
+
+def test_a_ctf_declaring_entities_is_refused_before_anything_is_expanded(tmp_path):
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE CTfile [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        "<CTfile><CTFpupilData><Pupil><UPN>&b;</UPN></Pupil></CTFpupilData></CTfile>",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="declares a DTD or entities"):
+        read_ctf(bomb)
+    external = tmp_path / "external.xml"
+    external.write_text(
+        '<?xml version="1.0"?><!DOCTYPE CTfile SYSTEM "http://example.com/x.dtd"><CTfile/>',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="declares a DTD"):
+        read_ctf(external)
+
+
+def test_a_broken_ctf_names_the_line(tmp_path):
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<CTfile>\n<CTFpupilData>\n<Pupil>\n</CTFpupilData>\n", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        read_ctf(broken)
+    assert "not well formed" in str(raised.value)
+    assert raised.value.row == 4  # the mismatched end tag
+
+
+# ---------------------------------------------------------------------------------------------
+# On the command line
+
+
+def sheet(path, name):
+    rows = list(openpyxl.load_workbook(path)[name].iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def test_import_of_a_ctf_writes_its_pupils_and_results_to_the_workbook(tmp_path):
+    ctf = tmp_path / "880LLLL_CTF_8804001_001.xml"
+    shutil.copy(GOLDEN / "ctf-oakfield.xml", ctf)
+    out = tmp_path / "cohort.xlsx"
+    result = cli("import", ctf, "-o", out, "--academic-year", "2025/26")
+    assert result.exit_code == 0, result.stderr
+    assert "Imported 4 pupils" in result.stderr
+    pupils = sheet(out, "Pupils")
+    assert [p["upn"] for p in pupils] == [
+        "H880331215001",
+        "X880331215002",
+        "A880331214003",
+        "B880331219004",
+    ]
+    assert (pupils[0]["reading_ks2"], pupils[0]["maths_ks2"], pupils[0]["writing_ks2"]) == (
+        "108",
+        "111",
+        "EXS",
+    )
+    assert (pupils[2]["reading_eyfs"], pupils[2]["writing_eyfs"], pupils[2]["maths_eyfs"]) == (
+        "2",
+        "1",
+        "2",
+    )
+    codes = [row["code"] for row in sheet(out, "Data issues")]
+    assert codes.count("CTF_RESULT_NOT_USED") == 2
+    assert "EYFS_AREA_INCOMPLETE" in codes
+
+
+def test_a_ctf_with_another_suffix_is_still_read_as_a_ctf_not_as_lines_of_text(tmp_path):
+    # Before issue 13 each XML line became a pupil: "Imported 274 pupils", exit 0.
+    renamed = tmp_path / "results.csv"
+    shutil.copy(GOLDEN / "ctf-oakfield.xml", renamed)
+    out = tmp_path / "cohort.xlsx"
+    result = cli("import", renamed, "-o", out, "--academic-year", "2025/26")
+    assert result.exit_code == 0, result.stderr
+    assert len(sheet(out, "Pupils")) == 4
+
+
+def test_an_xml_that_is_not_a_ctf_exits_2_naming_what_it_is(tmp_path):
+    workbook = tmp_path / "export.xml"
+    workbook.write_text(
+        '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">'
+        "<Worksheet/></Workbook>",
+        encoding="utf-8",
+    )
+    result = cli("import", workbook)
+    assert result.exit_code == 2
+    assert "not a Common Transfer File (CTF): an Excel 2003 XML spreadsheet" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_other_commands_refuse_an_xml_file_instead_of_reading_its_lines(tmp_path):
+    ctf = tmp_path / "cohort.csv"
+    shutil.copy(GOLDEN / "ctf-oakfield.xml", ctf)
+    result = cli("set-targets", ctf, "--policy", "ks2", "-o", tmp_path / "t.xlsx")
+    assert result.exit_code == 2
+    assert "this is an XML file, not a table" in result.stderr
+
+
+def test_a_ctf_imports_end_to_end_in_a_real_process(tmp_path):
+    ctf = tmp_path / "ks2.xml"
+    shutil.copy(GOLDEN / "ctf-oakfield.xml", ctf)
+    done = run_targetkit("import", ctf, "--academic-year", "2025/26", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert '"pupils": 4' in done.stdout
+    assert (tmp_path / "ks2-cohort.xlsx").exists()
