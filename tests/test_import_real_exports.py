@@ -14,7 +14,7 @@ from targetkit.columns import canonical_name
 from targetkit.ctf import read_ctf
 from targetkit.errors import InputError
 from targetkit.pipeline.importing import import_cohort
-from tests.test_import import GOLDEN, actual_rows, expected_rows, read_source
+from tests.test_import import GOLDEN, assert_matches_golden, read_source
 
 # (input file, academic year the expected files were worked out for)
 REAL_EXPORTS = [
@@ -23,16 +23,6 @@ REAL_EXPORTS = [
     ("unicode-text-students.txt", 2026),
     ("sims-student-list.csv", 2026),
 ]
-
-
-def assert_matches_golden(result, stem: str, source: str) -> None:
-    pupils = expected_rows(GOLDEN / f"{stem}.expected-pupils.csv")
-    columns = list(pupils[0])
-    assert [c for c in result.pupils.columns if c not in ("source_file", "row_issues")] == columns
-    assert actual_rows(result.pupils, columns) == pupils
-    issues = expected_rows(GOLDEN / f"{stem}.expected-issues.csv")
-    assert actual_rows(result.issues, list(issues[0])) == issues
-    assert set(result.issues["source_file"]) == {source}
 
 
 @pytest.mark.parametrize(("name", "year"), REAL_EXPORTS)
@@ -113,7 +103,7 @@ def test_text_in_brackets_still_counts_and_a_ks1_prefix_never_makes_a_ks2_column
 def test_an_xml_file_that_is_not_a_ctf_is_refused_naming_what_it_is(tmp_path):
     atf = tmp_path / "admissions.xml"
     atf.write_text('<?xml version="1.0"?><ATfile><Header/></ATfile>', encoding="utf-8")
-    with pytest.raises(InputError, match="not a Common Transfer File.*Admissions Transfer File"):
+    with pytest.raises(InputError, match=r"not a Common Transfer File.*Admissions Transfer File"):
         read_ctf(atf)
     other = tmp_path / "feed.xml"
     other.write_text("<rss><channel/></rss>", encoding="utf-8")

@@ -154,19 +154,17 @@ def describe(path: str | Path) -> dict[str, Any]:
 
 
 def _read(path: Path) -> bytes:
-    if not path.exists():
-        raise InputError("no such file", file=path, hint="check the path and the file name")
-    size = path.stat().st_size
-    if size > MAX_CTF_BYTES:
+    """The file's bytes (the readers' checks), refusing what is too large to be a CTF."""
+    from targetkit.io import _read_bytes
+
+    if path.is_file() and path.stat().st_size > MAX_CTF_BYTES:
         raise InputError(
-            f"the XML file is too large to be a Common Transfer File ({size / 2**20:.0f} MiB)",
+            "the XML file is too large to be a Common Transfer File "
+            f"({path.stat().st_size / 2**20:.0f} MiB)",
             file=path,
             hint="split it, or check it is the right file",
         )
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror}", file=path) from exc
+    return _read_bytes(path)
 
 
 def _parse(path: Path, data: bytes) -> Any:
