@@ -4,16 +4,27 @@ each golden input were worked out by hand (tests/golden/import/README.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import openpyxl
+import pandas as pd
 import pytest
 from helpers import cli, run_targetkit
+from hypothesis import given
+from hypothesis import strategies as st
 
 from targetkit.columns import canonical_name
 from targetkit.ctf import read_ctf
 from targetkit.errors import InputError
-from targetkit.pipeline.importing import import_cohort
+from targetkit.pipeline.importing import SourceTable, import_cohort
+from targetkit.pipeline.values import (
+    normalise_date,
+    normalise_eal,
+    normalise_ethnicity,
+    normalise_sen,
+    vocabulary,
+)
 from tests.test_import import GOLDEN, assert_matches_golden, read_source
 
 # (input file, academic year the expected files were worked out for)
@@ -215,3 +226,126 @@ def test_a_ctf_imports_end_to_end_in_a_real_process(tmp_path):
     assert done.returncode == 0, done.stderr
     assert '"pupils": 4' in done.stdout
     assert (tmp_path / "ks2-cohort.xlsx").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Values and invariants
+
+
+ALIASES = ["Date of Birth", "NC Year", "Preferred First Name", "Legal Surname", "FSM Ever 6"]
+
+
+@given(
+    alias=st.sampled_from(ALIASES),
+    separator=st.sampled_from(["", " ", "_", "-", ".", "  ", " - "]),
+    upper=st.booleans(),
+)
+def test_a_header_means_the_same_whatever_its_separators_and_case(alias, separator, upper):
+    words = alias.split()
+    spelt = separator.join(w.capitalize() for w in words)
+    assert canonical_name(spelt.upper() if upper else spelt) == canonical_name(alias)
+
+
+@given(day=st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 12, 31)))
+def test_dates_with_the_month_in_words_read_as_that_date(day):
+    spellings = [
+        f"{day.day} {day:%B %Y}",
+        f"{day:%d %b %Y}",
+        f"{day:%d-%b-%Y}",
+        f"{day.day} {day:%b}. {day.year}",
+    ]
+    result = normalise_date(pd.Series(spellings, index=range(2, 6)), latest_year=2030)
+    assert result.values.tolist() == [day] * 4
+    assert result.issues.empty
+
+
+def test_every_cbds_code_and_its_labels_read_as_that_code():
+    codes = vocabulary().ethnicity
+    for code, labels in codes.items():
+        values = pd.Series([code, code.lower(), *labels, f"{code} - {labels[0]}"])
+        result = normalise_ethnicity(values)
+        assert set(result.values) == {code}, code
+        assert result.issues.empty
+
+
+def test_every_extended_ethnicity_code_rolls_up_to_its_main_code_with_a_note():
+    extended = vocabulary().ethnicity_extended.codes
+    assert set(extended) <= set(vocabulary().ethnicity)
+    for main, subs in extended.items():
+        result = normalise_ethnicity(pd.Series(subs))
+        assert set(result.values) == {main}
+        assert set(result.issues["code"]) == {"EXTENDED_ETHNICITY_CODE"}
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("K - SEN Support", "K"),
+        ("E - EHCP", "E"),
+        ("N - No SEN", "N"),
+        ("SEN Support", "K"),
+        ("EHCP", "E"),
+        ("E – EHC plan", "E"),
+    ],
+)
+def test_sen_as_code_plus_words_or_in_words(value, code):
+    assert normalise_sen(pd.Series([value])).values.tolist() == [code]
+
+
+def test_ealgrp_and_language_codes_are_read_by_their_meaning():
+    frame = pd.DataFrame({"UPN": [None] * 4, "EALGRP": ["1", "2", "3", "9"]}, index=range(2, 6))
+    result = import_cohort([SourceTable("npd.csv", frame)], academic_year=2026)
+    assert result.pupils["eal"].tolist()[:3] == [False, True, pd.NA]
+    assert result.issues.query("code == 'NOT_A_LANGUAGE'")["value"].tolist() == ["9"]
+    languages = normalise_eal(pd.Series(["ENG", "ENB", "POL", "URD", "NOT", "REF"]))
+    assert languages.values.tolist() == [False, False, True, True, pd.NA, pd.NA]
+    assert languages.issues.empty
+
+
+@pytest.mark.parametrize(
+    ("values", "expected", "noted"),
+    [
+        (["Y", None, "Y", " "], [True, False, True, False], True),
+        (["Yes", None, "yes"], [True, False, True], True),
+        (["Y", "N", None], [True, False, pd.NA], False),  # a real "no" exists: blank unknown
+        (["Y", "Yes", None], [True, True, pd.NA], False),  # two spellings: not an export of Y
+        ([None, None], [pd.NA, pd.NA], False),
+    ],
+)
+def test_a_flag_column_of_y_and_blanks_reads_blank_as_no_only_then(values, expected, noted):
+    frame = pd.DataFrame({"FSM": values}, index=range(2, 2 + len(values)))
+    result = import_cohort([SourceTable("sims.csv", frame)], academic_year=2026)
+    assert result.pupils["fsm"].tolist() == expected
+    assert ("BLANK_MEANS_NO" in set(result.issues["code"])) == noted
+
+
+def test_ever6_and_ever_in_care_feed_disadvantaged_and_never_fsm_or_lac():
+    frame = pd.DataFrame(
+        {
+            "FSM": ["N", "N", "Y", "N"],
+            "EVERFSM_6": ["Y", "N", "N", "N"],
+            "Ever in care": ["N", "Y", "N", "N"],
+        },
+        index=range(2, 6),
+    )
+    result = import_cohort([SourceTable("census.csv", frame)], academic_year=2026)
+    pupils = result.pupils
+    assert pupils["disadvantaged"].tolist() == [True, True, False, False]
+    assert pupils["fsm"].tolist() == [False, False, True, False]
+    assert "lac" not in pupils
+    assert result.disadvantaged_from == (
+        "derived as ever-6 FSM or ever in care (no disadvantaged or pupil premium column)"
+    )
+
+
+def test_pseudonymise_replaces_full_names_and_exam_numbers(tmp_path):
+    source = tmp_path / "sims-student-list.csv"
+    shutil.copy(GOLDEN / "sims-student-list.csv", source)
+    key = tmp_path / "key.txt"
+    key.write_text("a long random school secret 0123456789")
+    out = tmp_path / "shared.xlsx"
+    result = cli("import", source, "-o", out, "--pseudonymise", "--key-file", key)
+    assert result.exit_code == 0, result.stderr
+    everything = repr(sheet(out, "Pupils")) + repr(sheet(out, "Data issues"))
+    for private in ("Adams Ella", "Brontë Jack", "4101", "Q880331210101", "002101"):
+        assert private not in everything

@@ -138,17 +138,6 @@ def read_ctf(path: str | Path) -> SourceTable:
     return SourceTable(path.name, frame, header_row=1, notes=notes)
 
 
-def describe(path: str | Path) -> dict[str, Any]:
-    """The CTF's version and source school, for the cohort's About sheet."""
-    root = _parse(Path(path), _read(Path(path)))
-    header = _child(root, "Header")
-    school = _child(header, "SourceSchool") if header is not None else None
-    return {
-        "version": _text(header, "CTFversion"),
-        "school": " ".join(t for t in (_text(school, "SchoolName"), _text(school, "URN")) if t),
-    }
-
-
 # ---------------------------------------------------------------------------------------------
 # Reading the XML safely
 

@@ -396,6 +396,7 @@ def normalise_eal(values: pd.Series) -> Normalised:
     return judge_distinct(values, judge, "boolean")
 
 
+@cache
 def ethnicity_lookup() -> tuple[dict[str, str], dict[str, str]]:
     """Folded code or label → main CBDS code, and extended code → main code."""
     vocab = vocabulary()
@@ -450,7 +451,9 @@ def extended_ethnicity(values: pd.Series) -> pd.Series:
                 return candidate.upper()
         return None
 
-    return values.astype(object).map(code, na_action="ignore")
+    text = values.astype(object)
+    distinct = pd.unique(text.dropna())
+    return text.map({value: code(value) for value in distinct}, na_action="ignore")
 
 
 def normalise_text(values: pd.Series) -> Normalised:
