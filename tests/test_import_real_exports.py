@@ -259,6 +259,19 @@ def test_dates_with_the_month_in_words_read_as_that_date(day):
     assert result.issues.empty
 
 
+def test_a_date_in_words_with_a_two_digit_year_says_how_it_was_read():
+    result = normalise_date(pd.Series(["13-Apr-14", "2 Sep 99"], index=[2, 3]), latest_year=2026)
+    assert result.values.tolist() == [dt.date(2014, 4, 13), dt.date(1999, 9, 2)]
+    assert result.issues["message"].tolist() == [
+        "two-digit year read as 2014",
+        "two-digit year read as 1999",
+    ]
+    assert normalise_date(pd.Series(["31 Feb 2014", "13 Brumaire 2014"])).values.tolist() == [
+        None,
+        None,
+    ]
+
+
 def test_every_cbds_code_and_its_labels_read_as_that_code():
     codes = vocabulary().ethnicity
     for code, labels in codes.items():

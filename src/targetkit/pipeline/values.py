@@ -549,7 +549,12 @@ def normalise_date(values: pd.Series, *, latest_year: int | None = None) -> Norm
             year = int(match[3])
             if len(match[3]) == 2:
                 year = 2000 + year if 2000 + year <= latest else 1900 + year
-            return _make(year, _MONTHS[match[2].lower()], int(match[1]), value)
+            verdict = _make(year, _MONTHS[match[2].lower()], int(match[1]), value)
+            if verdict.value is not None and len(match[3]) == 2:
+                return Verdict(
+                    verdict.value, "info", "TWO_DIGIT_YEAR", f"two-digit year read as {year}"
+                )
+            return verdict
         return Verdict(
             None, "error", "NOT_A_DATE", "not a date; left blank", "dd/mm/yyyy, e.g. 17/02/2016"
         )
