@@ -362,3 +362,16 @@ def test_pseudonymise_replaces_full_names_and_exam_numbers(tmp_path):
     everything = repr(sheet(out, "Pupils")) + repr(sheet(out, "Data issues"))
     for private in ("Adams Ella", "Brontë Jack", "4101", "Q880331210101", "002101"):
         assert private not in everything
+
+
+def test_a_cohort_import_wrote_is_read_again_without_its_kept_columns_clashing():
+    # import keeps LAESTAB and ESTAB beside the school column it chose; the other commands
+    # read that cohort: the canonical name itself wins, the kept columns stay ordinary ones.
+    from targetkit.columns import unambiguous_columns
+
+    found = unambiguous_columns(["upn", "school", "ESTAB", "LAESTAB", "FSM6", "fsm_ever6"], "c")
+    assert found == {"upn": "upn", "school": "school", "fsm_ever6": "fsm_ever6"}
+    # Without a canonical header, the shipped preference list decides (URN before LAESTAB).
+    assert unambiguous_columns(["LAESTAB", "URN"], "c") == {"URN": "school"}
+    with pytest.raises(InputError, match="both mean 'reading_ks1'"):
+        unambiguous_columns(["Reading KS1", "KS1 Reading"], "c")

@@ -11,7 +11,7 @@ suffixes of DfE/NPD extracts (`KS2_READSCORE`, `FSMeligible_SPR24`) are stripped
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -208,10 +208,16 @@ def canonical_columns(
 def unambiguous_columns(
     headers: Iterable[object], file: object, extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """`canonical_columns`, refusing two headers that mean one column (the error names both)."""
+    """`canonical_columns`, refusing two headers that mean one column (the error names both)
+    unless the canonical name itself or the shipped preference list settles it."""
     from targetkit.errors import InputError
 
     mapping = canonical_columns(headers, extra)
+    for name, originals in duplicates_of(mapping).items():
+        chosen = preferred_header(name, originals)
+        for other in originals if chosen is not None else ():
+            if other != chosen:
+                del mapping[other]  # kept as an ordinary column (e.g. LAESTAB beside school)
     clashes = duplicates_of(mapping)
     if clashes:
         name, originals = next(iter(clashes.items()))
@@ -221,6 +227,26 @@ def unambiguous_columns(
             hint="rename or remove one of them",
         )
     return mapping
+
+
+def preferred_header(canonical: str, headers: Sequence[str]) -> str | None:
+    """The header the shipped preference list picks for `canonical`, or None if it cannot.
+
+    A header that is the canonical name itself (a cohort targetkit wrote) always wins.
+    """
+    exact = [h for h in headers if str(h).strip() == canonical]
+    if len(exact) == 1:
+        return exact[0]
+    ranked = [match_key(h) for h in column_preferences().get(canonical, [])]
+
+    def rank(header: str) -> int:
+        keys = [match_key(header)] + [match_key(rest) for _, rest in without_affixes(header)]
+        return min((ranked.index(k) for k in keys if k in ranked), default=len(ranked))
+
+    ranks = sorted((rank(h), i, h) for i, h in enumerate(headers))
+    if ranks[0][0] == len(ranked) or (len(ranks) > 1 and ranks[0][0] == ranks[1][0]):
+        return None
+    return ranks[0][2]
 
 
 def duplicates_of(mapping: Mapping[str, str]) -> dict[str, list[str]]:

@@ -20,11 +20,9 @@ from targetkit.columns import (
     IGNORE,
     PUPIL_COLUMNS,
     canonical_columns,
-    column_preferences,
     duplicates_of,
-    match_key,
     parse_assessment,
-    without_affixes,
+    preferred_header,
 )
 from targetkit.errors import InputError, UsageError
 from targetkit.pipeline import values as v
@@ -179,20 +177,6 @@ def map_headers(
             )
         )
     return found, _stack(notes)
-
-
-def preferred_header(canonical: str, headers: Sequence[str]) -> str | None:
-    """The header the shipped preference list picks for `canonical`, or None if it cannot."""
-    ranked = [match_key(h) for h in column_preferences().get(canonical, [])]
-
-    def rank(header: str) -> int:
-        keys = [match_key(header)] + [match_key(rest) for _, rest in without_affixes(header)]
-        return min((ranked.index(k) for k in keys if k in ranked), default=len(ranked))
-
-    ranks = sorted((rank(h), i, h) for i, h in enumerate(headers))
-    if ranks[0][0] == len(ranked) or (len(ranks) > 1 and ranks[0][0] == ranks[1][0]):
-        return None
-    return ranks[0][2]
 
 
 def grade_scale(name: str) -> tuple[str, ...] | None:
