@@ -195,7 +195,9 @@ def _pupil_lines(data: bytes, count: int) -> list[int]:
 
 
 def _local(tag: object) -> str:
-    return str(tag).rsplit("}", 1)[-1]
+    """An element's name without its namespace (CTFs normally have none)."""
+    text = str(tag)
+    return text.rsplit("}", 1)[-1] if "}" in text else text
 
 
 def _child(element: Any, name: str) -> Any:
@@ -329,17 +331,18 @@ def _results(pupils: list[Any], lines: list[int]) -> pd.DataFrame:
                 for stage in key_stage.iter():
                     if _local(stage.tag) != "StageAssessment":
                         continue
+                    fields = {_local(c.tag): (c.text or "").strip() or None for c in stage}
                     rows.append(
                         {
                             "row": line,
-                            "stage": _text(stage, "Stage") or stage_code,
-                            "subject": _text(stage, "Subject"),
-                            "method": _text(stage, "Method"),
-                            "component": _text(stage, "Component"),
-                            "qualifier": _text(stage, "ResultQualifier"),
-                            "result": _text(stage, "Result"),
-                            "year": _text(stage, "Year"),
-                            "date": _text(stage, "ResultDate"),
+                            "stage": fields.get("Stage") or stage_code,
+                            "subject": fields.get("Subject"),
+                            "method": fields.get("Method"),
+                            "component": fields.get("Component"),
+                            "qualifier": fields.get("ResultQualifier"),
+                            "result": fields.get("Result"),
+                            "year": fields.get("Year"),
+                            "date": fields.get("ResultDate"),
                         }
                     )
     columns = ["row", *RESULT_FIELDS, "result", "year", "date"]
@@ -473,14 +476,16 @@ def _eyfs_areas(
     found = pd.concat(pieces)
     found = found.sort_values("order").drop_duplicates(["row", "area", "goal"], keep="last")
     outcome = pd.to_numeric(found["result"], errors="coerce")
-    found = found.assign(outcome=outcome)
+    found = found.assign(
+        outcome=outcome, coded=outcome.isna(), code=found["result"].where(outcome.isna())
+    )
     grouped = found.groupby(["row", "area"], sort=True)
     summary = grouped.agg(
         goals=("goal", "nunique"),
         needed=("needed", "first"),
         lowest=("outcome", "min"),
-        coded=("outcome", lambda o: o.isna().any()),
-        code=("result", lambda r: next((x for x in r if not str(x).isdigit()), None)),
+        coded=("coded", "any"),
+        code=("code", "first"),
     ).reset_index()
     complete = summary["goals"] == summary["needed"]
     value = summary["lowest"].astype("Int64").astype(str).where(~summary["coded"], summary["code"])
