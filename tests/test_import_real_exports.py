@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from helpers import cli, run_targetkit
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from targetkit.columns import canonical_name
@@ -375,3 +375,49 @@ def test_a_cohort_import_wrote_is_read_again_without_its_kept_columns_clashing()
     assert unambiguous_columns(["LAESTAB", "URN"], "c") == {"URN": "school"}
     with pytest.raises(InputError, match="both mean 'reading_ks1'"):
         unambiguous_columns(["Reading KS1", "KS1 Reading"], "c")
+
+
+RESULT = st.fixed_dictionaries(
+    {
+        "Stage": st.sampled_from(["KS1", "KS2", "KS3", "MTC"]),
+        "Subject": st.sampled_from(["ENG", "MAT", "SCI", "PHO", "ART"]),
+        "Method": st.sampled_from(["TT", "TA", "XX"]),
+        "Component": st.sampled_from(["RE", "MA", "WRI", "GPS", "PHO", "ZZ"]),
+        "ResultQualifier": st.sampled_from(["SS", "TO", "MK", "TA", "QQ"]),
+        "Result": st.integers(1, 120).map(str),
+        "Year": st.integers(2016, 2026).map(str),
+    }
+)
+
+
+def ctf_text(pupils: list[list[dict[str, str]]]) -> str:
+    body = []
+    for number, results in enumerate(pupils):
+        stages = "".join(
+            "<KeyStage><Stage>{Stage}</Stage><StageAssessment><Year>{Year}</Year>"
+            "<Subject>{Subject}</Subject><Method>{Method}</Method><Component>{Component}"
+            "</Component><ResultQualifier>{ResultQualifier}</ResultQualifier>"
+            "<Result>{Result}</Result></StageAssessment></KeyStage>".format(**r)
+            for r in results
+        )
+        body.append(
+            f"<Pupil>\n<UPN>A{number:012d}</UPN><StageAssessments>{stages}</StageAssessments>"
+            "</Pupil>\n"
+        )
+    return f"<CTfile><Header/><CTFpupilData>\n{''.join(body)}</CTFpupilData></CTfile>"
+
+
+@settings(max_examples=40, deadline=None)
+@given(pupils=st.lists(st.lists(RESULT, max_size=8), min_size=1, max_size=3))
+def test_every_ctf_result_is_in_a_column_or_listed(tmp_path_factory, pupils):
+    path = tmp_path_factory.mktemp("ctf") / "random.xml"
+    path.write_text(ctf_text(pupils), encoding="utf-8")
+    table = read_ctf(path)
+    results = [c for c in table.frame.columns if c[0].islower()]
+    in_columns = int(table.frame[results].notna().sum().sum()) if results else 0
+    notes = pd.concat(table.notes) if table.notes else pd.DataFrame({"code": [], "message": []})
+    earlier = int((notes["code"] == "CTF_EARLIER_RESULT").sum())
+    unused = notes.loc[notes["code"] == "CTF_RESULT_NOT_USED", "message"]
+    listed = int(unused.str.extract(r"^(\d+) ")[0].astype(int).sum()) if len(unused) else 0
+    assert in_columns + earlier + listed == sum(len(p) for p in pupils)
+    assert len(table.frame) == len(pupils)
