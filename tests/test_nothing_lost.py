@@ -27,7 +27,7 @@ UPNS = ["L801200015001", "A801200015002", "P801200015003", "D801200015004", "T80
 NC_GRADES = ["W", "1c", "1a", "2c", "2b", "2a", "3", "3b", "4c", "4"]
 STEPS = ["3b", "3b+", "3w", "3w+", "3s", "3s+", "4b", "4w"]
 JUNK = ["", " ", "A", "2d", "n/a", "Total"]
-EXTRA_NAMES = ["Notes", "Teacher", "Set", "House", "Class note", "Reg Group", "Comment 2"]
+EXTRA_NAMES = ["Notes", "Teacher", "Set", "House", "Class note", "Tutor Group", "Comment 2"]
 TEXT = st.text(
     alphabet="abcXYZ019 =+-@'\"é’,;\t", min_size=0, max_size=10
 )  # everything but line breaks (a CSV export has none inside a cell)

@@ -1,14 +1,17 @@
 """Canonical column names and forgiving header matching (SPEC §3).
 
-`Reading KS1`, `reading_ks1` and ` READING-ks1 ` are the same column: headers are compared by
-their *key* (lower case, spaces/`_`/`-` folded to one `_`). MIS spellings ("Legal Surname",
-"NC Year", ...) come from the shipped alias file `data/columns/aliases.yaml`.
+`Reading KS1`, `reading_ks1`, ` READING-ks1 ` and `ReadingKS1` are the same column: headers are
+matched by their *match key* (lower case, spaces, `_`, `-` and `.` removed, so camel case needs
+no rule of its own). Text in brackets still counts: `KS2 Reading (Scaled score)` and
+`KS2 Reading (Outcome)` are different columns. MIS and DfE spellings ("Legal Surname", "NC Year",
+`READSCORE`, ...) come from the shipped alias file `data/columns/aliases.yaml`; the prefixes and
+suffixes of DfE/NPD extracts (`KS2_READSCORE`, `FSMeligible_SPR24`) are stripped by its rules.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -30,6 +33,24 @@ PUPIL_COLUMNS: tuple[str, ...] = (
     "gifted",
     "attendance",
 )
+
+# Further identifying columns (names, numbers, contact): `--pseudonymise` replaces them too.
+IDENTITY_COLUMNS: tuple[str, ...] = (
+    "full_name",
+    "preferred_forename",
+    "preferred_surname",
+    "preferred_name",
+    "middle_names",
+    "former_surname",
+    "former_upn",
+    "candidate_number",
+    "email",
+)
+# Further pupil columns targetkit reads: ever-6 FSM and ever in care feed `disadvantaged`
+# (SPEC §8); an extended ethnicity code is kept as given beside its main CBDS code.
+DETAIL_COLUMNS: tuple[str, ...] = ("fsm_ever6", "ever_in_care", "ethnicity_extended")
+# What `--mapping` may map a header to besides a canonical name: kept, never interpreted.
+IGNORE = "ignore"
 
 SUBJECTS: tuple[str, ...] = ("reading", "writing", "maths", "english", "science")
 KEY_STAGES: tuple[str, ...] = ("eyfs", "ks1", "ks2", "ks3", "ks4")
@@ -65,47 +86,104 @@ _POINT_FIRST = re.compile(rf"^{_POINT}_{_SUBJECT}$")
 _SUBJECT_ALIASES = {"mathematics": "maths", "math": "maths", "read": "reading", "eng": "english"}
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")  # ReadingKS1 -> Reading_KS1
+_MATCH_DROP = re.compile(r"[\s_\-.]+")
+
+
 def header_key(header: object) -> str:
     """The comparison key of a header: lower case, trimmed, separators folded to `_`."""
     return _SEPARATORS.sub("_", str(header).strip().lower()).strip("_")
 
 
+def match_key(header: object) -> str:
+    """The key headers are matched by: lower case, no spaces, `_`, `-` or `.` (`DateOfBirth`
+    and `Date of Birth` are one key); brackets and other text are kept."""
+    return _MATCH_DROP.sub("", str(header).strip().lower())
+
+
 @cache
-def mis_aliases() -> dict[str, str]:
-    """Header key → canonical name, from the shipped alias file."""
+def _alias_file() -> dict:
     import yaml
 
     text = resources.files("targetkit").joinpath("data/columns/aliases.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    return yaml.safe_load(text)
+
+
+@cache
+def mis_aliases() -> dict[str, str]:
+    """Match key → canonical name, from the shipped alias file."""
     return {
-        header_key(alias): canonical
-        for canonical, names in raw["aliases"].items()
+        match_key(alias): canonical
+        for canonical, names in _alias_file()["aliases"].items()
         for alias in [canonical, *names]
     }
+
+
+@cache
+def _affixes() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The DfE/NPD extract prefixes (`KS2_`) and suffixes (`_SPR24`) of the alias file."""
+    rules = _alias_file().get("affixes", {})
+    prefixes = "|".join(rules.get("prefixes", [])) or "(?!)"
+    suffixes = "|".join(rules.get("suffixes", [])) or "(?!)"
+    return (
+        re.compile(rf"^(?:{prefixes})[\s_\-.]*(?P<rest>.+)$", re.IGNORECASE),
+        re.compile(rf"^(?P<rest>.+?)[\s_\-.]*(?:{suffixes})$", re.IGNORECASE),
+    )
+
+
+def without_affixes(header: str) -> list[tuple[str, str]]:
+    """The header with an NPD prefix and/or suffix removed: (prefix, rest) pairs to try."""
+    prefix_rule, suffix_rule = _affixes()
+    found: list[tuple[str, str]] = []
+    suffix = suffix_rule.match(header)
+    bodies = [header] + ([suffix["rest"]] if suffix else [])
+    for body in bodies:
+        prefix = prefix_rule.match(body)
+        if prefix:
+            found.append((body[: prefix.start("rest")], prefix["rest"]))
+        if body is not header:
+            found.append(("", body))
+    return found
+
+
+def column_preferences() -> dict[str, list[str]]:
+    """Canonical name → headers in order of preference, when several mean that column."""
+    return dict(_alias_file().get("preferences", {}))
 
 
 def canonical_name(header: object, extra: Mapping[str, str] | None = None) -> str | None:
     """The canonical name a header stands for, or None when it is not one targetkit knows.
 
-    `extra` is a user mapping (header → canonical) that wins over the shipped aliases.
+    `extra` is a user mapping (header → canonical name, any other name, or `ignore`) that
+    wins over the shipped aliases.
     """
     if extra:
-        user = {header_key(k): v for k, v in extra.items()}
-        if header_key(header) in user:
-            return user[header_key(header)]
+        user = {match_key(k): v for k, v in extra.items()}
+        if match_key(header) in user:
+            return user[match_key(header)]
     return _shipped_name(str(header))
 
 
 @lru_cache(maxsize=1 << 16)
 def _shipped_name(header: str) -> str | None:
-    """The canonical name by the shipped rules alone (cached: headers repeat across files)."""
+    """The canonical name by the shipped rules alone (cached: headers repeat across files).
+
+    In order: a canonical name itself, an alias, an alias once an NPD prefix or suffix is
+    removed (`KS2_READSCORE`), then the `<subject>_<point>` pattern (`ReadingKS1`).
+    """
     key = header_key(header)
-    if key in PUPIL_COLUMNS:
+    if key in PUPIL_COLUMNS or key in IDENTITY_COLUMNS or key in DETAIL_COLUMNS:
         return key
-    alias = mis_aliases().get(key)
+    alias = mis_aliases().get(match_key(header))
     if alias:
         return alias
-    return assessment_name(key)
+    for prefix, rest in without_affixes(header.strip()):
+        found = mis_aliases().get(match_key(rest))
+        stage = re.sub(r"[^0-9]", "", prefix)
+        # `KS2_READSCORE` is reading_ks2; a KS1 prefix never turns a KS2 alias into KS1.
+        if found and (not stage or not parse_assessment(found) or found.endswith(f"ks{stage}")):
+            return found
+    return assessment_name(header_key(_CAMEL.sub("_", header.strip())))
 
 
 def assessment_name(key: str) -> str | None:
@@ -151,10 +229,16 @@ def canonical_columns(
 def unambiguous_columns(
     headers: Iterable[object], file: object, extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """`canonical_columns`, refusing two headers that mean one column (the error names both)."""
+    """`canonical_columns`, refusing two headers that mean one column (the error names both)
+    unless the canonical name itself or the shipped preference list settles it."""
     from targetkit.errors import InputError
 
     mapping = canonical_columns(headers, extra)
+    for name, originals in duplicates_of(mapping).items():
+        chosen = preferred_header(name, originals)
+        for other in originals if chosen is not None else ():
+            if other != chosen:
+                del mapping[other]  # kept as an ordinary column (e.g. LAESTAB beside school)
     clashes = duplicates_of(mapping)
     if clashes:
         name, originals = next(iter(clashes.items()))
@@ -164,6 +248,26 @@ def unambiguous_columns(
             hint="rename or remove one of them",
         )
     return mapping
+
+
+def preferred_header(canonical: str, headers: Sequence[str]) -> str | None:
+    """The header the shipped preference list picks for `canonical`, or None if it cannot.
+
+    A header that is the canonical name itself (a cohort targetkit wrote) always wins.
+    """
+    exact = [h for h in headers if str(h).strip() == canonical]
+    if len(exact) == 1:
+        return exact[0]
+    ranked = [match_key(h) for h in column_preferences().get(canonical, [])]
+
+    def rank(header: str) -> int:
+        keys = [match_key(header)] + [match_key(rest) for _, rest in without_affixes(header)]
+        return min((ranked.index(k) for k in keys if k in ranked), default=len(ranked))
+
+    ranks = sorted((rank(h), i, h) for i, h in enumerate(headers))
+    if ranks[0][0] == len(ranked) or (len(ranks) > 1 and ranks[0][0] == ranks[1][0]):
+        return None
+    return ranks[0][2]
 
 
 def duplicates_of(mapping: Mapping[str, str]) -> dict[str, list[str]]:

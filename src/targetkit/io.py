@@ -46,6 +46,7 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", *WORKBOOK_SUFFIXES)
 # Sheets targetkit adds to every workbook it writes: never the data to read.
 METADATA_SHEETS = {"read me", "about", "lists"}
+_XML_START = re.compile(rb"^\s*<(?:\?xml|!DOCTYPE|[A-Za-z_][\w:.-]*[\s>])")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_MARK = "EncryptionInfo".encode("utf-16-le")
 
@@ -128,6 +129,13 @@ def read_table(
             "spreadsheet)",
             file=path,
             hint="re-export it from your MIS, or save it again from Excel",
+        )
+    if _XML_START.match(data.lstrip(codecs.BOM_UTF8)[:256]):
+        raise InputError(
+            "this is an XML file, not a table (CSV or workbook)",
+            file=path,
+            hint="`targetkit import` reads Common Transfer Files (CTF); other commands need "
+            "the cohort workbook that import writes",
         )
     if sheet is not None:
         raise UsageError("--sheet applies to workbooks, not to CSV files", file=path)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from targetkit.columns import IDENTITY_COLUMNS
 from targetkit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -26,8 +27,9 @@ KEY_ENV = "TARGETKIT_KEY"
 MIN_KEY_LENGTH = 16
 PSEUDONYM_PREFIX = "P-"
 PSEUDONYM_HEX_DIGITS = 12  # 48 bits: a clash among a million pupils is about 1 in 500
-IDENTIFIER_COLUMNS = ("upn", "pupil_id")
-NAME_COLUMNS = ("surname", "forename")
+_NUMBERS = ("former_upn", "candidate_number", "email")  # compared like identifiers
+IDENTIFIER_COLUMNS = ("upn", "pupil_id", *_NUMBERS)
+NAME_COLUMNS = ("surname", "forename", *(c for c in IDENTITY_COLUMNS if c not in _NUMBERS))
 SMALL_GROUP = 5
 SMALL_GROUP_COLUMN = "small_group"
 

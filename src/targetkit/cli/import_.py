@@ -55,10 +55,11 @@ def import_command(
     force: bool,
     output_format: str,
 ) -> int:
-    """Turn MIS exports (CSV, XLSX, XLS, ODS) into one cohort workbook.
+    """Turn MIS exports (CSV, XLSX, XLS, ODS), DfE downloads and Common Transfer Files (CTF
+    XML) into one cohort workbook.
 
-    Finds the header below report titles, maps SIMS, Arbor, Bromcom, ScholarPack and Target
-    Tracker column names, tidies values (Y/N, Year 3/R, old SEN codes, UK dates, grade
+    Finds the header below report titles, maps SIMS, Arbor, Bromcom, ScholarPack, Target
+    Tracker and DfE/NPD column names, tidies values (Y/N, Year 3/R, old SEN codes, UK dates, grade
     spellings), checks UPNs, year groups and grades, and joins several SOURCE files on UPN
     (else admission number). Every pupil row is kept; problems are listed on 'Data issues'.
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from targetkit import __version__
 from targetkit.columns import PUPIL_COLUMNS, canonical_name
+from targetkit.ctf import looks_like_xml, read_ctf
 from targetkit.datafiles import load_yaml_model
 from targetkit.errors import UsageError
 from targetkit.io import check_output, file_sha256, read_table, write_csv
@@ -23,7 +24,12 @@ _ACADEMIC_YEAR = re.compile(r"^(\d{4})\s*[/\-]\s*(\d{2}|\d{4})$")
 
 
 class MappingFile(BaseModel):
-    """`--mapping MAP.yaml`: `columns:` header as in the export → canonical column name."""
+    """`--mapping MAP.yaml`: `columns:` header as in the export → the name to give it.
+
+    A canonical name (`surname`, `reading_ks1`) is read and tidied as that column; `ignore`
+    keeps the column as it is, not interpreted; any other name renames the column, kept as
+    text (e.g. `LAESTAB: laestab` beside a URN used as `school`).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -31,14 +37,14 @@ class MappingFile(BaseModel):
 
     @field_validator("columns")
     @classmethod
-    def _canonical_targets(cls, columns: dict[str, str]) -> dict[str, str]:
-        bad = [t for t in columns.values() if canonical_name(t) != t]
+    def _usable_names(cls, columns: dict[str, str]) -> dict[str, str]:
+        bad = [t for t in columns.values() if not str(t).strip()]
         if bad:
             raise ValueError(
-                f"{', '.join(map(repr, bad))} are not canonical column names (e.g. "
-                f"{', '.join(PUPIL_COLUMNS[:4])}, reading_ks1, maths_sum2)"
+                "a header is mapped to an empty name: give a column name (e.g. "
+                f"{', '.join(PUPIL_COLUMNS[:4])}, reading_ks1) or ignore"
             )
-        return columns
+        return {header: name.strip() for header, name in columns.items()}
 
 
 def load_mapping(path: str | Path) -> dict[str, str]:
@@ -142,20 +148,24 @@ def import_sources(
 
     tables, described = [], []
     for path in paths:
-        table = read_table(path, sheet=sheet, is_known_header=is_known, uncalculated="flag")
-        tables.append(
-            SourceTable(
+        if looks_like_xml(path):
+            source = read_ctf(path)
+            sheet_name, encoding = None, "XML (Common Transfer File)"
+        else:
+            table = read_table(path, sheet=sheet, is_known_header=is_known, uncalculated="flag")
+            source = SourceTable(
                 path.name, table.frame, table.header_row, table.blank_rows, table.uncalculated
             )
-        )
+            sheet_name, encoding = table.sheet, table.encoding
+        tables.append(source)
         described.append(
             {
                 "file": str(path),
                 "sha256": file_sha256(path),
-                "sheet": table.sheet,
-                "header_row": table.header_row,
-                "rows": len(table.frame),
-                "encoding": table.encoding,
+                "sheet": sheet_name,
+                "header_row": source.header_row,
+                "rows": len(source.frame),
+                "encoding": encoding,
             }
         )
     result = import_cohort(tables, academic_year=year, mapping=user_map)

@@ -17,11 +17,12 @@ import pandas as pd
 
 from targetkit.columns import (
     DATA_DROPS,
+    IGNORE,
     PUPIL_COLUMNS,
     canonical_columns,
     duplicates_of,
-    header_key,
     parse_assessment,
+    preferred_header,
 )
 from targetkit.errors import InputError, UsageError
 from targetkit.pipeline import values as v
@@ -41,17 +42,22 @@ ISSUE_SHEET_COLUMNS = [
 WHOLE_ROW = "(whole row)"
 BOOKKEEPING = ("source_file", "source_row", "row_issues")
 SEVERITIES = ("error", "warning", "info")
-BOOLEAN_COLUMNS = ("fsm", "disadvantaged", "lac", "gifted")
+BOOLEAN_COLUMNS = ("fsm", "disadvantaged", "lac", "gifted", "fsm_ever6", "ever_in_care")
 TEXT_COLUMNS = ("pupil_id", "surname", "forename", "school")
 # Which scales a grade column may be on, by its point; the first wins a tie (SPEC §3 "Scales").
 SCALE_CANDIDATES: dict[str, tuple[str, ...]] = {
     "eyfs": ("eyfs",),
-    "ks1": ("nc",),
-    "ks2": ("nc", "ks2ss"),
+    "ks1": ("nc", "ks1ta"),
+    "ks2": ("nc", "ks2ss", "ks2writing", "ks2science"),
     "ks3": ("nc",),
     "ks4": ("gcse91", "gcse"),
     **{drop: ("steps", "nc") for drop in DATA_DROPS},
     "target": ("nc", "steps", "gcse91", "gcse", "ks2ss", "pscales"),
+}
+# Teacher assessments of science are on a scale of their own (EXS/HNM) at KS1 and KS2.
+SCIENCE_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "ks1": ("nc", "ks2science", "ks1ta"),
+    "ks2": ("nc", "ks2ss", "ks2science", "ks2writing"),
 }
 _TARGET_SUFFIXES = ("_plan_target", "_previous_target", "_target")
 
@@ -65,6 +71,9 @@ class SourceTable:
     header_row: int = 1
     blank_rows: Sequence[int] = ()
     uncalculated: Sequence[tuple[int, str]] = ()  # (row, column) of formulas never calculated
+    # Issues found while reading (a CTF's results that map to no column), in ISSUE_COLUMNS
+    # plus `column`, index = source row.
+    notes: Sequence[pd.DataFrame] = ()
 
 
 @dataclass
@@ -123,36 +132,64 @@ class ImportResult:
 # Headers
 
 
-def map_headers(source: SourceTable, mapping: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Original header → canonical name for the columns targetkit knows.
+def map_headers(
+    source: SourceTable, mapping: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], pd.DataFrame]:
+    """Original header → canonical name for the columns targetkit knows, and the notes made.
 
-    Two headers meaning one column is an error naming both, except the pairs the vocabulary
-    lists (`Legal Surname` beside `Preferred Surname`: the legal one is used, the other kept).
+    Several headers meaning one column (a DfE download's `LAESTAB`, `URN` and `ESTAB`) are
+    settled by the preference list of `data/columns/aliases.yaml`: the first listed becomes the
+    column, the others are kept under their own names, with an info saying so. A clash the
+    list does not settle is an error naming both. Headers mapped to `ignore` are kept as they
+    are, not interpreted.
     """
-    found = canonical_columns(source.frame.columns, mapping)
-    for pair in v.vocabulary().preferred_headers:
-        use = [h for h in found if header_key(h) == header_key(pair.use)]
-        keep = [h for h in found if header_key(h) == header_key(pair.keep)]
-        if use and keep and found[use[0]] == found[keep[0]]:
-            del found[keep[0]]
+    found = {
+        header: name
+        for header, name in canonical_columns(source.frame.columns, mapping).items()
+        if name != IGNORE
+    }
+    notes = []
     for canonical, headers in duplicates_of(found).items():
-        names = " and ".join(repr(h) for h in headers)
-        raise InputError(
-            f"the columns {names} both mean {canonical!r}",
-            file=source.name,
-            row=source.header_row,
-            hint="remove or rename one, or map one to another name with --mapping",
+        chosen = preferred_header(canonical, headers)
+        if chosen is None:
+            names = " and ".join(repr(h) for h in headers)
+            raise InputError(
+                f"the columns {names} both mean {canonical!r}",
+                file=source.name,
+                row=source.header_row,
+                hint="remove or rename one, or map one to another name (or to ignore) with "
+                "--mapping",
+            )
+        others = [h for h in headers if h != chosen]
+        for header in others:
+            del found[header]
+        notes.append(
+            _row_issues(
+                [source.header_row],
+                "info",
+                "COLUMN_CHOSEN",
+                chosen,
+                "",
+                f"{' and '.join(map(repr, [chosen, *others]))} "
+                f"{'both' if len(headers) == 2 else 'all'} mean {canonical!r}: "
+                f"{chosen!r} used, the other(s) kept under their own names",
+                "map a header with --mapping to choose another",
+            )
         )
-    return found
+    return found, _stack(notes)
 
 
 def grade_scale(name: str) -> tuple[str, ...] | None:
     """The scales a canonical grade column may be on, or None when it is not a grade column."""
     if name.endswith(_TARGET_SUFFIXES):
         return SCALE_CANDIDATES["target"]
+    if name.endswith("_ks2_outcome"):
+        return ("ks2outcome",)
     parsed = parse_assessment(name)
     if parsed is None:
         return None
+    if parsed[0] == "science" and parsed[1] in SCIENCE_CANDIDATES:
+        return SCIENCE_CANDIDATES[parsed[1]]
     return SCALE_CANDIDATES.get(parsed[1])
 
 
@@ -223,11 +260,11 @@ def prepare_source(
 ) -> Prepared:
     """Map, filter and check one source table. Adds nothing to the input; returns new frames."""
     frame = source.frame
-    found = map_headers(source, mapping)
+    found, column_notes = map_headers(source, mapping)
     headers = {canonical: original for original, canonical in found.items()}
     identity = [headers[c] for c in ("upn", "pupil_id", "surname", "forename") if c in headers]
     totals = totals_rows(frame, identity)
-    issues = []
+    issues = [column_notes, *source.notes]
     last_row = int(frame.index.max()) if len(frame) else 0
     inside = [row for row in source.blank_rows if row < last_row]
     for column in dict.fromkeys(column for _, column in source.uncalculated):
@@ -262,10 +299,20 @@ def prepare_source(
     canonical = pd.DataFrame(index=pupils.index)
     scales: dict[str, str] = {}
     for name, original in headers.items():
-        normalised, used = _normalise_column(name, pupils[original])
+        raw = v.decode_column(original, pupils[original])
+        normalised, used = _normalise_column(name, raw)
         if used:
             scales[name] = used
+        if name in (*BOOLEAN_COLUMNS, "eal"):
+            read_as_no = v.blank_means_no(raw, normalised)
+            if read_as_no is not None:
+                normalised = read_as_no
+                issues.append(_blank_means_no_note(source, original, raw))
         canonical[name] = normalised.values
+        if name == "ethnicity" and "ethnicity_extended" not in headers:
+            extended = v.extended_ethnicity(raw)
+            if extended.notna().any():
+                canonical["ethnicity_extended"] = extended.to_numpy(dtype=object)
         found_issues = normalised.issues.assign(column=original)
         issues.append(found_issues)
     if "upn" in canonical:
@@ -291,6 +338,21 @@ def prepare_source(
         source_file=source.name
     )
     return Prepared(source, canonical, unmapped, all_issues, headers, scales)
+
+
+def _blank_means_no_note(source: SourceTable, header: str, raw: pd.Series) -> pd.DataFrame:
+    """The one info saying a `Y`-and-blank column was read with blank as no."""
+    blank = int(v.is_blank(raw).sum())
+    yes = str(raw[~v.is_blank(raw)].iloc[0]).strip()
+    return _row_issues(
+        [source.header_row],
+        "info",
+        "BLANK_MEANS_NO",
+        header,
+        yes,
+        f"every value is {yes!r} or blank (an export that writes no as blank): "
+        f"the {blank} blank cell(s) read as no",
+    )
 
 
 def _normalise_column(name: str, raw: pd.Series) -> tuple[v.Normalised, str | None]:
@@ -628,11 +690,16 @@ def _text(value: object) -> str:
 def _with_disadvantaged(
     cohort: pd.DataFrame, prepared: Sequence[Prepared]
 ) -> tuple[pd.DataFrame, str]:
-    """`disadvantaged` from its column when any source has one, else FSM or looked after."""
+    """`disadvantaged` from its column when any source has one, else derived (SPEC §7, §8).
+
+    Derived as the DfE's pupil premium definition where the data allows: ever-6 FSM, looked
+    after or ever in care; without an ever-6 FSM column, current FSM stands in for it.
+    """
     for p in prepared:
         if "disadvantaged" in p.headers:
             return cohort, f"from the column {p.headers['disadvantaged']!r} of {p.source.name}"
-    parts = [c for c in ("fsm", "lac") if c in cohort]
+    first = "fsm_ever6" if "fsm_ever6" in cohort else "fsm"
+    parts = [c for c in (first, "lac", "ever_in_care") if c in cohort]
     if not parts:
         return cohort, "not available: no disadvantaged, pupil premium, FSM or looked-after column"
     derived = pd.Series(pd.NA, index=cohort.index, dtype="boolean")
@@ -640,7 +707,13 @@ def _with_disadvantaged(
     for column in parts:
         derived = derived | cohort[column].astype("boolean")
     cohort = cohort.assign(disadvantaged=derived)
-    names = " or ".join({"fsm": "FSM", "lac": "looked after"}[c] for c in parts)
+    titles = {
+        "fsm_ever6": "ever-6 FSM",
+        "fsm": "FSM",
+        "lac": "looked after",
+        "ever_in_care": "ever in care",
+    }
+    names = " or ".join(titles[c] for c in parts)
     return cohort, f"derived as {names} (no disadvantaged or pupil premium column)"
 
 

@@ -31,6 +31,36 @@ _UK_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
 _SERIAL = re.compile(r"^\d{4,5}(?:\.0+)?$")
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+# `13 April 2004`, `13 Apr 2014`, `13-Apr-2014`, `13th April 2004`, `Tue 13 Apr 2014`.
+_WORDS_DATE = re.compile(
+    r"^(?:[a-z]{3,9},?\s+)?(\d{1,2})(?:st|nd|rd|th)?[\s/.\-]+([a-z]{3,9})\.?,?[\s/.\-]+(\d{4}|\d{2})$",
+    re.IGNORECASE,
+)
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+# "K - SEN Support", "WBRI: White British", "E – EHCP": a code, a dash or colon, words.
+_CODE_AND_WORDS = re.compile(r"^([A-Za-z]{1,4})\s*[-\u2013\u2014:]\s*\S.*$")
+# A DfE first-language code (CBDS: POL, URD, PNJ, ...): three or four capital letters.
+_LANGUAGE_CODE = re.compile(r"^[A-Z]{3,4}$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,11 +98,11 @@ class FirstLanguage(BaseModel):
     unknown: list[str]
 
 
-class PreferredHeader(BaseModel):
+class ExtendedEthnicity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    use: str
-    keep: str
+    source: str = Field(min_length=1)
+    codes: dict[str, list[str]]
 
 
 class Vocabulary(BaseModel):
@@ -86,8 +116,9 @@ class Vocabulary(BaseModel):
     gender: dict[Literal["F", "M"], list[str]]
     sen: Sen
     first_language: FirstLanguage
-    ethnicity: dict[str, str]
-    preferred_headers: list[PreferredHeader] = []
+    ethnicity: dict[str, list[str]]
+    ethnicity_extended: ExtendedEthnicity
+    coded_columns: dict[str, dict[str, str]] = {}
     totals_patterns: list[str] = []
 
 
@@ -282,14 +313,23 @@ def normalise_gender(values: pd.Series) -> Normalised:
     return judge_distinct(values, judge)
 
 
+def code_part(value: object) -> str | None:
+    """The code of a "code - words" value (`K - SEN Support` → `K`), else None."""
+    match = _CODE_AND_WORDS.match(str(value).strip())
+    return match[1] if match else None
+
+
 def normalise_sen(values: pd.Series) -> Normalised:
-    """SEN provision N/K/E; the retired codes A/P (→ K) and S (→ E) are changed with a note."""
+    """SEN provision N/K/E, also as code plus words (`K - SEN Support`) or in words (`EHCP`);
+    the retired codes A/P (→ K) and S (→ E) are changed with a note."""
     sen = vocabulary().sen
     words = _word_table(sen.codes)
     old = {fold(code): item for code, item in sen.old.items()}
 
     def judge(value: object) -> Verdict:
         key = fold(value)
+        if key not in words and key not in old and code_part(value):
+            key = fold(code_part(value))
         if key in words:
             return Verdict(words[key])
         if key in old:
@@ -314,8 +354,9 @@ def normalise_sen(values: pd.Series) -> Normalised:
 def normalise_eal(values: pd.Series) -> Normalised:
     """EAL from a yes/no column or a first-language column (ENG/ENB → False, OTH/OTB → True).
 
-    NOT/REF (not obtained, refused) give blank: unknown, not "not EAL". A language named in full
-    ("Polish") counts as a first language other than English, with a note.
+    NOT/REF (not obtained, refused) give blank: unknown, not "not EAL". Any other DfE language
+    code (`POL`, `URD`: three or four capitals) is a first language other than English; a
+    language named in full ("Polish") too, with a note.
     """
     language = vocabulary().first_language
     booleans = _word_table(vocabulary().booleans)
@@ -335,6 +376,8 @@ def normalise_eal(values: pd.Series) -> Normalised:
             return Verdict(None)
         if key in booleans:
             return Verdict(booleans[key] == "true")
+        if isinstance(value, str) and _LANGUAGE_CODE.match(value.strip()):
+            return Verdict(True)  # a DfE language code other than ENG/ENB (NOT/REF above)
         if re.fullmatch(r"[a-z][a-z ()']{2,}", key):
             return Verdict(
                 True,
@@ -353,16 +396,40 @@ def normalise_eal(values: pd.Series) -> Normalised:
     return judge_distinct(values, judge, "boolean")
 
 
+@cache
+def ethnicity_lookup() -> tuple[dict[str, str], dict[str, str]]:
+    """Folded code or label → main CBDS code, and extended code → main code."""
+    vocab = vocabulary()
+    main = {fold(code): code for code in vocab.ethnicity}
+    main |= {fold(label): code for code, labels in vocab.ethnicity.items() for label in labels}
+    extended = {
+        fold(sub): code for code, subs in vocab.ethnicity_extended.codes.items() for sub in subs
+    }
+    return main, extended
+
+
 def normalise_ethnicity(values: pd.Series) -> Normalised:
-    """CBDS ethnicity codes (upper case); a category spelt out in full is turned into its code."""
-    codes = vocabulary().ethnicity
-    lookup = {fold(code): code for code in codes} | {fold(t): c for c, t in codes.items()}
+    """CBDS ethnicity codes (upper case): a code, its label in full (`White - British`, `Asian
+    or Asian British - Pakistani`), code plus words (`WBRI - White British`); an extended code
+    (`WSCO`) is recorded as its main code with a note (the caller keeps the code as given)."""
+    main, extended = ethnicity_lookup()
+    codes = list(vocabulary().ethnicity)
 
     def judge(value: object) -> Verdict:
-        found = lookup.get(fold(value))
-        if found is not None:
-            return Verdict(found)
-        near = difflib.get_close_matches(str(value).strip().upper(), list(codes), n=3, cutoff=0.5)
+        key = fold(value)
+        part = code_part(value)
+        for candidate in (key, fold(part) if part else None):
+            if candidate in main:
+                return Verdict(main[candidate])
+            if candidate in extended:
+                return Verdict(
+                    extended[candidate],
+                    "info",
+                    "EXTENDED_ETHNICITY_CODE",
+                    f"extended ethnicity code {candidate.upper()} recorded as its main code "
+                    f"{extended[candidate]} (the code as given is kept in ethnicity_extended)",
+                )
+        near = difflib.get_close_matches(str(value).strip().upper(), codes, n=3, cutoff=0.5)
         return Verdict(
             None,
             "error",
@@ -372,6 +439,21 @@ def normalise_ethnicity(values: pd.Series) -> Normalised:
         )
 
     return judge_distinct(values, judge)
+
+
+def extended_ethnicity(values: pd.Series) -> pd.Series:
+    """The extended ethnicity code a value holds (`WSCO`, `WSCO - Scottish`), else blank."""
+    _, extended = ethnicity_lookup()
+
+    def code(value: object) -> str | None:
+        for candidate in (fold(value), fold(code_part(value) or "")):
+            if candidate in extended:
+                return candidate.upper()
+        return None
+
+    text = values.astype(object)
+    distinct = pd.unique(text.dropna())
+    return text.map({value: code(value) for value in distinct}, na_action="ignore")
 
 
 def normalise_text(values: pd.Series) -> Normalised:
@@ -417,7 +499,8 @@ def normalise_attendance(values: pd.Series) -> Normalised:
 
 
 def normalise_date(values: pd.Series, *, latest_year: int | None = None) -> Normalised:
-    """Dates as `datetime.date`: dd/mm/yyyy (UK order, never read as US), ISO, Excel serials.
+    """Dates as `datetime.date`: dd/mm/yyyy (UK order, never read as US), ISO, Excel serials,
+    and dates with the month in words (`13 April 2004`, `13 Apr 2014`, `13-Apr-2014`).
 
     A value that is only a date when read month first (`02/17/2016`) is an error with the UK
     spelling suggested, never silently swapped. Two-digit years are read as 20yy unless that is
@@ -461,6 +544,17 @@ def normalise_date(values: pd.Series, *, latest_year: int | None = None) -> Norm
             return verdict
         if _SERIAL.match(text):
             return _serial(float(text), value)
+        match = _WORDS_DATE.match(text)
+        if match and match[2].lower() in _MONTHS:
+            year = int(match[3])
+            if len(match[3]) == 2:
+                year = 2000 + year if 2000 + year <= latest else 1900 + year
+            verdict = _make(year, _MONTHS[match[2].lower()], int(match[1]), value)
+            if verdict.value is not None and len(match[3]) == 2:
+                return Verdict(
+                    verdict.value, "info", "TWO_DIGIT_YEAR", f"two-digit year read as {year}"
+                )
+            return verdict
         return Verdict(
             None, "error", "NOT_A_DATE", "not a date; left blank", "dd/mm/yyyy, e.g. 17/02/2016"
         )
@@ -495,3 +589,45 @@ def birth_year_group(dob: pd.Series, academic_year: int) -> pd.Series:
     stamps = pd.to_datetime(dob.astype(object), errors="coerce")
     born_in = stamps.dt.year - 1 + (stamps.dt.month >= 9).astype("float64")  # its academic year
     return (academic_year - 5 - born_in).astype("Int64")
+
+
+# ---------------------------------------------------------------------------------------------
+# Column-wide readings
+
+
+def blank_means_no(raw: pd.Series, normalised: Normalised) -> Normalised | None:
+    """A yes/no column exported as `Y` and blank (SIMS writes "no" as blank), read as yes/no.
+
+    Applies when every non-blank value is one and the same spelling of yes and some are blank
+    (SPEC §8); returns the column with blanks as False, or None when the rule does not apply
+    (blank then stays unknown, SPEC §7).
+    """
+    blank = is_blank(raw)
+    if not blank.any() or blank.all():
+        return None
+    spellings = {fold(value) for value in pd.unique(raw.astype(object)[~blank])}
+    yes = {fold(word) for word in vocabulary().booleans["true"]}
+    if len(spellings) != 1 or not spellings <= yes:
+        return None
+    values = normalised.values.copy()
+    values[blank] = False
+    return Normalised(values, normalised.issues)
+
+
+def decode_column(header: str, raw: pd.Series) -> pd.Series:
+    """Values of a DfE/NPD coded column (`EALGRP` 1/2/3) as the words the normalisers read;
+    other columns, and values the code list does not have, unchanged."""
+    from targetkit.columns import match_key, without_affixes
+
+    coded = {match_key(name): codes for name, codes in vocabulary().coded_columns.items()}
+    keys = [match_key(header)] + [match_key(rest) for _, rest in without_affixes(header)]
+    codes = next((coded[k] for k in keys if k in coded), None)
+    if codes is None:
+        return raw
+
+    def decode(value: object) -> object:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return codes.get(str(value).strip(), value)
+
+    return raw.astype(object).map(decode, na_action="ignore")

@@ -1,0 +1,423 @@
+"""Real export formats (issue 13): a CTF, DfE KS2 and census downloads, a UTF-16 tab file and a
+SIMS list with Y/blank flags and dates in words. The expected `Pupils` and `Data issues` beside
+each golden input were worked out by hand (tests/golden/import/README.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import openpyxl
+import pandas as pd
+import pytest
+from helpers import cli, run_targetkit
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from targetkit.columns import canonical_name
+from targetkit.ctf import read_ctf
+from targetkit.errors import InputError
+from targetkit.pipeline.importing import SourceTable, import_cohort
+from targetkit.pipeline.values import (
+    normalise_date,
+    normalise_eal,
+    normalise_ethnicity,
+    normalise_sen,
+    vocabulary,
+)
+from tests.test_import import GOLDEN, assert_matches_golden, read_source
+
+# (input file, academic year the expected files were worked out for)
+REAL_EXPORTS = [
+    ("dfe-ks2-download.csv", 2026),
+    ("dfe-census-download.csv", 2026),
+    ("unicode-text-students.txt", 2026),
+    ("sims-student-list.csv", 2026),
+]
+
+
+@pytest.mark.parametrize(("name", "year"), REAL_EXPORTS)
+def test_real_exports_give_the_hand_worked_pupils_and_issues(name, year):
+    result = import_cohort([read_source(GOLDEN / name)], academic_year=year)
+    assert_matches_golden(result, name.rsplit(".", 1)[0], name)
+
+
+def test_a_common_transfer_file_gives_the_hand_worked_pupils_and_issues():
+    # The KS2 CTF of July 2026 is imported in 2025/26, the year its pupils are in Year 6.
+    result = import_cohort([read_ctf(GOLDEN / "ctf-oakfield.xml")], academic_year=2025)
+    assert_matches_golden(result, "ctf-oakfield", "ctf-oakfield.xml")
+
+
+def test_the_dfe_downloads_say_where_disadvantaged_came_from():
+    ks2 = import_cohort([read_source(GOLDEN / "dfe-ks2-download.csv")], academic_year=2026)
+    assert (
+        ks2.disadvantaged_from == "derived as ever-6 FSM (no disadvantaged or pupil premium column)"
+    )
+    sims = import_cohort([read_source(GOLDEN / "sims-student-list.csv")], academic_year=2026)
+    assert (
+        sims.disadvantaged_from == "from the column 'Pupil Premium  (Y/N)' of sims-student-list.csv"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "canonical"),
+    [
+        ("DateOfBirth", "dob"),
+        ("NCYear", "year_group"),
+        ("PreferredFirstName", "preferred_forename"),
+        ("LegalSurname", "surname"),
+        ("FSMEver6", "fsm_ever6"),
+        ("Date.Of.Birth", "dob"),
+        ("KS2_READSCORE", "reading_ks2"),
+        ("KS2_MATSCORE", "maths_ks2"),
+        ("FSMeligible_SPR24", "fsm"),
+        ("EVERFSM_6", "fsm_ever6"),
+        ("Ever in care", "ever_in_care"),
+        ("Disadvantaged (PP)", "disadvantaged"),
+        ("Pupil Premium  (Y/N)", "disadvantaged"),
+        ("SEND  (E / K / N)", "sen"),
+        ("Gender  (M/F)", "gender"),
+        ("SEN Code", "sen"),
+        ("Reg", "reg_group"),
+        ("Full Name", "full_name"),
+        ("Name", "full_name"),
+        ("Pupil Name", "full_name"),
+        ("Student", "full_name"),
+        ("Surname Forename", "full_name"),
+        ("Forename Surname", "full_name"),
+        ("Known As", "preferred_name"),
+        ("Preferred Name", "preferred_name"),
+        ("Preferred Forename", "preferred_forename"),
+        ("Preferred Surname", "preferred_surname"),
+        ("Middle Name(s)", "middle_names"),
+        ("Former Surname", "former_surname"),
+        ("Exam No.", "candidate_number"),
+        ("Candidate Number", "candidate_number"),
+        ("Email", "email"),
+        ("English as additional language", "eal"),
+        ("Eligible for free meals", "fsm"),
+        ("KS2 Reading (Scaled score)", "reading_ks2"),
+        ("KS2 Reading (Outcome)", "reading_ks2_outcome"),
+        ("ReadingKS1", "reading_ks1"),
+    ],
+)
+def test_real_header_spellings_are_recognised(header, canonical):
+    assert canonical_name(header) == canonical
+
+
+def test_text_in_brackets_still_counts_and_a_ks1_prefix_never_makes_a_ks2_column():
+    assert canonical_name("KS2 Reading (Scaled score)") != canonical_name("KS2 Reading (Outcome)")
+    assert canonical_name("Gender (Legal)") is None
+    assert canonical_name("KS1_MATSCORE") != "maths_ks2"
+
+
+def test_an_xml_file_that_is_not_a_ctf_is_refused_naming_what_it_is(tmp_path):
+    atf = tmp_path / "admissions.xml"
+    atf.write_text('<?xml version="1.0"?><ATfile><Header/></ATfile>', encoding="utf-8")
+    with pytest.raises(InputError, match=r"not a Common Transfer File.*Admissions Transfer File"):
+        read_ctf(atf)
+    other = tmp_path / "feed.xml"
+    other.write_text("<rss><channel/></rss>", encoding="utf-8")
+    with pytest.raises(InputError, match="its root element is <rss>"):
+        read_ctf(other)
+
+
+def test_a_ctf_declaring_entities_is_refused_before_anything_is_expanded(tmp_path):
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE CTfile [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        "<CTfile><CTFpupilData><Pupil><UPN>&b;</UPN></Pupil></CTFpupilData></CTfile>",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="declares a DTD or entities"):
+        read_ctf(bomb)
+    external = tmp_path / "external.xml"
+    external.write_text(
+        '<?xml version="1.0"?><!DOCTYPE CTfile SYSTEM "http://example.com/x.dtd"><CTfile/>',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="declares a DTD"):
+        read_ctf(external)
+
+
+def test_a_broken_ctf_names_the_line(tmp_path):
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<CTfile>\n<CTFpupilData>\n<Pupil>\n</CTFpupilData>\n", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        read_ctf(broken)
+    assert "not well formed" in str(raised.value)
+    assert raised.value.row == 4  # the mismatched end tag
+
+
+# ---------------------------------------------------------------------------------------------
+# On the command line
+
+
+def sheet(path, name):
+    rows = list(openpyxl.load_workbook(path)[name].iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def test_import_of_a_ctf_writes_its_pupils_and_results_to_the_workbook(tmp_path):
+    ctf = tmp_path / "880LLLL_CTF_8804001_001.xml"
+    shutil.copy(GOLDEN / "ctf-oakfield.xml", ctf)
+    out = tmp_path / "cohort.xlsx"
+    result = cli("import", ctf, "-o", out, "--academic-year", "2025/26")
+    assert result.exit_code == 0, result.stderr
+    assert "Imported 4 pupils" in result.stderr
+    pupils = sheet(out, "Pupils")
+    assert [p["upn"] for p in pupils] == [
+        "H880331215001",
+        "X880331215002",
+        "A880331214003",
+        "B880331219004",
+    ]
+    assert (pupils[0]["reading_ks2"], pupils[0]["maths_ks2"], pupils[0]["writing_ks2"]) == (
+        "108",
+        "111",
+        "EXS",
+    )
+    assert (pupils[2]["reading_eyfs"], pupils[2]["writing_eyfs"], pupils[2]["maths_eyfs"]) == (
+        "2",
+        "1",
+        "2",
+    )
+    codes = [row["code"] for row in sheet(out, "Data issues")]
+    assert codes.count("CTF_RESULT_NOT_USED") == 2
+    assert "EYFS_AREA_INCOMPLETE" in codes
+
+
+def test_a_ctf_with_another_suffix_is_still_read_as_a_ctf_not_as_lines_of_text(tmp_path):
+    # Before issue 13 each XML line became a pupil: "Imported 274 pupils", exit 0.
+    renamed = tmp_path / "results.csv"
+    shutil.copy(GOLDEN / "ctf-oakfield.xml", renamed)
+    out = tmp_path / "cohort.xlsx"
+    result = cli("import", renamed, "-o", out, "--academic-year", "2025/26")
+    assert result.exit_code == 0, result.stderr
+    assert len(sheet(out, "Pupils")) == 4
+
+
+def test_an_xml_that_is_not_a_ctf_exits_2_naming_what_it_is(tmp_path):
+    workbook = tmp_path / "export.xml"
+    workbook.write_text(
+        '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">'
+        "<Worksheet/></Workbook>",
+        encoding="utf-8",
+    )
+    result = cli("import", workbook)
+    assert result.exit_code == 2
+    assert "not a Common Transfer File (CTF): an Excel 2003 XML spreadsheet" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_other_commands_refuse_an_xml_file_instead_of_reading_its_lines(tmp_path):
+    ctf = tmp_path / "cohort.csv"
+    shutil.copy(GOLDEN / "ctf-oakfield.xml", ctf)
+    result = cli("set-targets", ctf, "--policy", "ks2", "-o", tmp_path / "t.xlsx")
+    assert result.exit_code == 2
+    assert "this is an XML file, not a table" in result.stderr
+
+
+def test_a_ctf_imports_end_to_end_in_a_real_process(tmp_path):
+    ctf = tmp_path / "ks2.xml"
+    shutil.copy(GOLDEN / "ctf-oakfield.xml", ctf)
+    done = run_targetkit("import", ctf, "--academic-year", "2025/26", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert '"pupils": 4' in done.stdout
+    assert (tmp_path / "ks2-cohort.xlsx").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Values and invariants
+
+
+ALIASES = ["Date of Birth", "NC Year", "Preferred First Name", "Legal Surname", "FSM Ever 6"]
+
+
+@given(
+    alias=st.sampled_from(ALIASES),
+    separator=st.sampled_from(["", " ", "_", "-", ".", "  ", " - "]),
+    upper=st.booleans(),
+)
+def test_a_header_means_the_same_whatever_its_separators_and_case(alias, separator, upper):
+    words = alias.split()
+    spelt = separator.join(w.capitalize() for w in words)
+    assert canonical_name(spelt.upper() if upper else spelt) == canonical_name(alias)
+
+
+@given(day=st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 12, 31)))
+def test_dates_with_the_month_in_words_read_as_that_date(day):
+    spellings = [
+        f"{day.day} {day:%B %Y}",
+        f"{day:%d %b %Y}",
+        f"{day:%d-%b-%Y}",
+        f"{day.day} {day:%b}. {day.year}",
+    ]
+    result = normalise_date(pd.Series(spellings, index=range(2, 6)), latest_year=2030)
+    assert result.values.tolist() == [day] * 4
+    assert result.issues.empty
+
+
+def test_a_date_in_words_with_a_two_digit_year_says_how_it_was_read():
+    result = normalise_date(pd.Series(["13-Apr-14", "2 Sep 99"], index=[2, 3]), latest_year=2026)
+    assert result.values.tolist() == [dt.date(2014, 4, 13), dt.date(1999, 9, 2)]
+    assert result.issues["message"].tolist() == [
+        "two-digit year read as 2014",
+        "two-digit year read as 1999",
+    ]
+    assert normalise_date(pd.Series(["31 Feb 2014", "13 Brumaire 2014"])).values.tolist() == [
+        None,
+        None,
+    ]
+
+
+def test_every_cbds_code_and_its_labels_read_as_that_code():
+    codes = vocabulary().ethnicity
+    for code, labels in codes.items():
+        values = pd.Series([code, code.lower(), *labels, f"{code} - {labels[0]}"])
+        result = normalise_ethnicity(values)
+        assert set(result.values) == {code}, code
+        assert result.issues.empty
+
+
+def test_every_extended_ethnicity_code_rolls_up_to_its_main_code_with_a_note():
+    extended = vocabulary().ethnicity_extended.codes
+    assert set(extended) <= set(vocabulary().ethnicity)
+    for main, subs in extended.items():
+        result = normalise_ethnicity(pd.Series(subs))
+        assert set(result.values) == {main}
+        assert set(result.issues["code"]) == {"EXTENDED_ETHNICITY_CODE"}
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("K - SEN Support", "K"),
+        ("E - EHCP", "E"),
+        ("N - No SEN", "N"),
+        ("SEN Support", "K"),
+        ("EHCP", "E"),
+        ("E – EHC plan", "E"),
+    ],
+)
+def test_sen_as_code_plus_words_or_in_words(value, code):
+    assert normalise_sen(pd.Series([value])).values.tolist() == [code]
+
+
+def test_ealgrp_and_language_codes_are_read_by_their_meaning():
+    frame = pd.DataFrame({"UPN": [None] * 4, "EALGRP": ["1", "2", "3", "9"]}, index=range(2, 6))
+    result = import_cohort([SourceTable("npd.csv", frame)], academic_year=2026)
+    assert result.pupils["eal"].tolist()[:3] == [False, True, pd.NA]
+    assert result.issues.query("code == 'NOT_A_LANGUAGE'")["value"].tolist() == ["9"]
+    languages = normalise_eal(pd.Series(["ENG", "ENB", "POL", "URD", "NOT", "REF"]))
+    assert languages.values.tolist() == [False, False, True, True, pd.NA, pd.NA]
+    assert languages.issues.empty
+
+
+@pytest.mark.parametrize(
+    ("values", "expected", "noted"),
+    [
+        (["Y", None, "Y", " "], [True, False, True, False], True),
+        (["Yes", None, "yes"], [True, False, True], True),
+        (["Y", "N", None], [True, False, pd.NA], False),  # a real "no" exists: blank unknown
+        (["Y", "Yes", None], [True, True, pd.NA], False),  # two spellings: not an export of Y
+        ([None, None], [pd.NA, pd.NA], False),
+    ],
+)
+def test_a_flag_column_of_y_and_blanks_reads_blank_as_no_only_then(values, expected, noted):
+    frame = pd.DataFrame({"FSM": values}, index=range(2, 2 + len(values)))
+    result = import_cohort([SourceTable("sims.csv", frame)], academic_year=2026)
+    assert result.pupils["fsm"].tolist() == expected
+    assert ("BLANK_MEANS_NO" in set(result.issues["code"])) == noted
+
+
+def test_ever6_and_ever_in_care_feed_disadvantaged_and_never_fsm_or_lac():
+    frame = pd.DataFrame(
+        {
+            "FSM": ["N", "N", "Y", "N"],
+            "EVERFSM_6": ["Y", "N", "N", "N"],
+            "Ever in care": ["N", "Y", "N", "N"],
+        },
+        index=range(2, 6),
+    )
+    result = import_cohort([SourceTable("census.csv", frame)], academic_year=2026)
+    pupils = result.pupils
+    assert pupils["disadvantaged"].tolist() == [True, True, False, False]
+    assert pupils["fsm"].tolist() == [False, False, True, False]
+    assert "lac" not in pupils
+    assert result.disadvantaged_from == (
+        "derived as ever-6 FSM or ever in care (no disadvantaged or pupil premium column)"
+    )
+
+
+def test_pseudonymise_replaces_full_names_and_exam_numbers(tmp_path):
+    source = tmp_path / "sims-student-list.csv"
+    shutil.copy(GOLDEN / "sims-student-list.csv", source)
+    key = tmp_path / "key.txt"
+    key.write_text("a long random school secret 0123456789")
+    out = tmp_path / "shared.xlsx"
+    result = cli("import", source, "-o", out, "--pseudonymise", "--key-file", key)
+    assert result.exit_code == 0, result.stderr
+    everything = repr(sheet(out, "Pupils")) + repr(sheet(out, "Data issues"))
+    for private in ("Adams Ella", "Brontë Jack", "4101", "Q880331210101", "002101"):
+        assert private not in everything
+
+
+def test_a_cohort_import_wrote_is_read_again_without_its_kept_columns_clashing():
+    # import keeps LAESTAB and ESTAB beside the school column it chose; the other commands
+    # read that cohort: the canonical name itself wins, the kept columns stay ordinary ones.
+    from targetkit.columns import unambiguous_columns
+
+    found = unambiguous_columns(["upn", "school", "ESTAB", "LAESTAB", "FSM6", "fsm_ever6"], "c")
+    assert found == {"upn": "upn", "school": "school", "fsm_ever6": "fsm_ever6"}
+    # Without a canonical header, the shipped preference list decides (URN before LAESTAB).
+    assert unambiguous_columns(["LAESTAB", "URN"], "c") == {"URN": "school"}
+    with pytest.raises(InputError, match="both mean 'reading_ks1'"):
+        unambiguous_columns(["Reading KS1", "KS1 Reading"], "c")
+
+
+RESULT = st.fixed_dictionaries(
+    {
+        "Stage": st.sampled_from(["KS1", "KS2", "KS3", "MTC"]),
+        "Subject": st.sampled_from(["ENG", "MAT", "SCI", "PHO", "ART"]),
+        "Method": st.sampled_from(["TT", "TA", "XX"]),
+        "Component": st.sampled_from(["RE", "MA", "WRI", "GPS", "PHO", "ZZ"]),
+        "ResultQualifier": st.sampled_from(["SS", "TO", "MK", "TA", "QQ"]),
+        "Result": st.integers(1, 120).map(str),
+        "Year": st.integers(2016, 2026).map(str),
+    }
+)
+
+
+def ctf_text(pupils: list[list[dict[str, str]]]) -> str:
+    body = []
+    for number, results in enumerate(pupils):
+        stages = "".join(
+            "<KeyStage><Stage>{Stage}</Stage><StageAssessment><Year>{Year}</Year>"
+            "<Subject>{Subject}</Subject><Method>{Method}</Method><Component>{Component}"
+            "</Component><ResultQualifier>{ResultQualifier}</ResultQualifier>"
+            "<Result>{Result}</Result></StageAssessment></KeyStage>".format(**r)
+            for r in results
+        )
+        body.append(
+            f"<Pupil>\n<UPN>A{number:012d}</UPN><StageAssessments>{stages}</StageAssessments>"
+            "</Pupil>\n"
+        )
+    return f"<CTfile><Header/><CTFpupilData>\n{''.join(body)}</CTFpupilData></CTfile>"
+
+
+@settings(max_examples=40, deadline=None)
+@given(pupils=st.lists(st.lists(RESULT, max_size=8), min_size=1, max_size=3))
+def test_every_ctf_result_is_in_a_column_or_listed(tmp_path_factory, pupils):
+    path = tmp_path_factory.mktemp("ctf") / "random.xml"
+    path.write_text(ctf_text(pupils), encoding="utf-8")
+    table = read_ctf(path)
+    results = [c for c in table.frame.columns if c[0].islower()]
+    in_columns = int(table.frame[results].notna().sum().sum()) if results else 0
+    notes = pd.concat(table.notes) if table.notes else pd.DataFrame({"code": [], "message": []})
+    earlier = int((notes["code"] == "CTF_EARLIER_RESULT").sum())
+    unused = notes.loc[notes["code"] == "CTF_RESULT_NOT_USED", "message"]
+    listed = int(unused.str.extract(r"^(\d+) ")[0].astype(int).sum()) if len(unused) else 0
+    assert in_columns + earlier + listed == sum(len(p) for p in pupils)
+    assert len(table.frame) == len(pupils)
