@@ -125,10 +125,7 @@ def report(
         pseudonymise_key=requested_key(pseudonymise, key_file),
         show_small_groups=show_small_groups,
     )
-    if output_format == "json":
-        console.print_json(outcome.summary())
-    else:
-        console.info(outcome.summary_line())
+    console.print_outcome("report", outcome, output_format)
     worst = outcome.worst_severity()
     if fail_on != "never" and worst is not None and SEVERITY_RANK[worst] >= SEVERITY_RANK[fail_on]:
         return 1
