@@ -7,6 +7,7 @@ place; a traceback is shown only with --verbose.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -36,6 +37,11 @@ def run_command(function: F) -> F:
         except KeyboardInterrupt:
             console.error("interrupted; no output was written")
             sys.exit(130)
+        except BrokenPipeError:
+            # `targetkit ... | head`: the reader stopped reading; the outputs are written.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)  # as a shell reports a pipe closed early (128 + SIGPIPE)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except MemoryError:
@@ -92,6 +98,7 @@ def usage_error_line(exc: click.ClickException) -> str:
         message = f"no such option {exc.option_name!r}"
         if exc.possibilities:
             message += f"; did you mean {' or '.join(map(repr, exc.possibilities))}?"
+    message = message.replace(". Did you mean", "; did you mean")
     if message[:1].isupper() and not message[1:2].isupper():
         message = message[0].lower() + message[1:]
     context = getattr(exc, "ctx", None)
