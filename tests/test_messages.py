@@ -57,6 +57,19 @@ def test_a_usage_error_is_one_line_pointing_to_help(args, expected):
     assert result.stderr == expected + "\n"
 
 
+def test_a_broken_yaml_file_is_one_line_naming_its_line_and_column(tmp_path):
+    cohort = tmp_path / "c.csv"
+    cohort.write_text("upn,year_group,reading_ks1\nA801200120001,6,2b\n", encoding="utf-8")
+    policy = tmp_path / "mine.yaml"
+    policy.write_text("name: mine\n  bad: [\n", encoding="utf-8")  # the ':' at line 2, column 6
+    result = cli("set-targets", cohort, "--policy", policy, "-o", tmp_path / "t.xlsx")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"targetkit: error: {policy}: cannot read this YAML file: line 2, column 6: "
+        "mapping values are not allowed here\n"
+    )
+
+
 def test_help_and_version_still_exit_0():
     assert run_targetkit("report", "--help").stdout.startswith("Usage: targetkit report")
     version = run_targetkit("--version")

@@ -76,6 +76,13 @@ def load_yaml_model(path: Path, model: type[Model]) -> Model:
         node = yaml.compose(text)
         raw = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:  # one line naming the place, not PyYAML's four
+            raise DataFileError(
+                f"cannot read this YAML file: line {mark.line + 1}, column {mark.column + 1}: "
+                f"{getattr(exc, 'problem', None) or 'not valid YAML'}",
+                file=path,
+            ) from exc
         raise DataFileError(f"cannot read this YAML file: {exc}", file=path) from exc
     try:
         return model.model_validate(raw)

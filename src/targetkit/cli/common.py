@@ -32,7 +32,7 @@ def run_command(function: F) -> F:
         except TargetkitError as exc:
             if console.settings.verbose:
                 traceback.print_exc()
-            console.error(str(exc))
+            console.error(one_line(str(exc)))
             sys.exit(int(exc.exit_status))
         except KeyboardInterrupt:
             console.error("interrupted; no output was written")
@@ -51,8 +51,10 @@ def run_command(function: F) -> F:
             if console.settings.verbose:
                 traceback.print_exc()
             console.error(
-                f"unexpected error ({type(exc).__name__}: {exc}); run again with --verbose "
-                "for details and report it"
+                one_line(
+                    f"unexpected error ({type(exc).__name__}: {exc}); run again with --verbose "
+                    "for details and report it"
+                )
             )
             sys.exit(int(ExitStatus.BAD_INPUT))
         sys.exit(int(status or ExitStatus.DONE))
@@ -91,9 +93,14 @@ class TargetkitGroup(click.Group):
         sys.exit(status if isinstance(status, int) else int(ExitStatus.DONE))
 
 
+def one_line(message: str) -> str:
+    """A message on one line: a library's multi-line text (a YAML or XML parser's) joined."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
 def usage_error_line(exc: click.ClickException) -> str:
     """click's message on one line, pointing to the command's --help for a usage error."""
-    message = " ".join(exc.format_message().split())
+    message = one_line(exc.format_message())
     if isinstance(exc, click.NoSuchOption):
         message = f"no such option {exc.option_name!r}"
         if exc.possibilities:
