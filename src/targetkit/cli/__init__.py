@@ -11,7 +11,7 @@ import click
 from targetkit import __version__, console
 from targetkit.cli.build_conversion import build_conversion
 from targetkit.cli.check_ambition import check_ambition
-from targetkit.cli.common import TargetkitGroup, verbosity_options
+from targetkit.cli.common import VERBOSITY, TargetkitGroup, verbosity_options
 from targetkit.cli.convert import convert
 from targetkit.cli.demo import demo
 from targetkit.cli.import_ import import_command
@@ -24,8 +24,8 @@ from targetkit.cli.set_targets import set_targets
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", prog_name="targetkit")
-@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Show details, and tracebacks on errors.")
+@click.option(*VERBOSITY["quiet"][:2], is_flag=True, help=VERBOSITY["quiet"][2])
+@click.option(*VERBOSITY["verbose"][:2], is_flag=True, help=VERBOSITY["verbose"][2])
 def main(quiet: bool, verbose: bool) -> None:
     """Set, check and track pupil attainment targets from school MIS exports.
 

@@ -125,6 +125,13 @@ def require_files(*paths: Path) -> None:
             )
 
 
+# -q and -v: the group's options, and the same after any command's name
+VERBOSITY = {
+    "quiet": ("-q", "--quiet", "Print only results and errors."),
+    "verbose": ("-v", "--verbose", "Show details, and tracebacks on errors."),
+}
+
+
 def verbosity_options(command: click.Command) -> click.Command:
     """Accept -q/--quiet and -v/--verbose after the command's name too (`report x.xlsx -q`)."""
 
@@ -136,22 +143,10 @@ def verbosity_options(command: click.Command) -> click.Command:
         return set_flag
 
     command.params.extend(
-        [
-            click.Option(
-                ["-q", "--quiet"],
-                is_flag=True,
-                expose_value=False,
-                callback=setter("quiet"),
-                help="Print only results and errors.",
-            ),
-            click.Option(
-                ["-v", "--verbose"],
-                is_flag=True,
-                expose_value=False,
-                callback=setter("verbose"),
-                help="Show details, and tracebacks on errors.",
-            ),
-        ]
+        click.Option(
+            [short, long], is_flag=True, expose_value=False, callback=setter(name), help=text
+        )
+        for name, (short, long, text) in VERBOSITY.items()
     )
     return command
 

@@ -178,6 +178,7 @@ def set_targets(
         subjects=subject_list,
         conversion=conversion,
     )
+    _refuse_own_columns(table.frame, result, cohort_file)
     pupils = table.frame
     if pseudonymise_key is not None:
         from targetkit.privacy import pseudonymise
@@ -185,6 +186,18 @@ def set_targets(
         pupils = pseudonymise(table.frame, pseudonymise_key)
     _write(out, table, pupils, result, chosen, reason, previous, conversion, force)
     return SetTargetsOutcome(out, len(table.frame), chosen, reason, result, conversion=conversion)
+
+
+def _refuse_own_columns(frame: pd.DataFrame, result: TargetResult, path: Path) -> None:
+    """A targets workbook given as COHORT would get each added column twice: say what to do."""
+    clash = [column for column in result.pupils.columns if column in frame.columns]
+    if clash:
+        raise InputError(
+            f"this is already a targets workbook (it has {', '.join(clash[:3])}"
+            f"{', …' if len(clash) > 3 else ''})",
+            file=path,
+            hint="give the cohort it was made from, with this workbook as --previous",
+        )
 
 
 def _check_columns(cohort: pd.DataFrame, policy: Policy, subjects: list[str], path: Path) -> None:
