@@ -317,3 +317,26 @@ def test_completion_completes_command_names():
         },
     )
     assert result.output.splitlines() == ["plain,set-targets"]
+
+
+# ---------------------------------------------------------------------------------------------
+# report -o DIR (SPEC §8)
+
+
+def test_report_makes_the_folder_o_names(demo, tmp_path):
+    """A trailing slash, or a missing path without an .xlsx suffix, is a folder made on the
+    first run; a missing path ending in another file type is refused, and no folder made."""
+    tracking = demo / "steps-tracking.xlsx"
+    slash = cli("report", tracking, "-o", f"{tmp_path / 'a' / 'b'}/")
+    assert slash.exit_code == 0, slash.stderr
+    bare = cli("report", tracking, "-o", tmp_path / "termly")
+    assert bare.exit_code == 0, bare.stderr
+    for folder in (tmp_path / "a" / "b", tmp_path / "termly"):
+        assert [p.suffix for p in folder.iterdir()] == [".xlsx"]
+    wrong = cli("report", tracking, "-o", tmp_path / "report.csv")
+    assert wrong.exit_code == 2
+    assert wrong.stderr == (
+        f"targetkit: error: {tmp_path / 'report.csv'}: the report is a workbook: give -o a "
+        "folder or a .xlsx file\n"
+    )
+    assert not (tmp_path / "report.csv").exists()

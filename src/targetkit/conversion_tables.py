@@ -817,8 +817,9 @@ class BuiltConversion:
             for row in self.small_cells.itertuples(index=False)
         )
         provenance = (
-            f"Built by targetkit build-conversion from {int(self.schools['pupils'].sum())} "
-            f"pupils in {len(self.schools)} schools "
+            f"Built by targetkit build-conversion from "
+            f"{counted(int(self.schools['pupils'].sum()), 'pupil')} in "
+            f"{counted(len(self.schools), 'school')} "
             f"({counted(self.excluded_rows, 'row')} without a "
             f"prior, outcome or school left out). Schools ranked by value added (mean outcome "
             f"points minus the mean for all pupils in the history with the same prior); the "

@@ -30,6 +30,7 @@ from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline import reporting as rp
 from targetkit.pipeline.steps import HALF_TERMS, steps_targets
 from targetkit.scales import Scale, load_scale
+from targetkit.wording import counted
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 BASELINE = "baseline"
@@ -317,7 +318,7 @@ class ReportOutcome:
             ", ".join(f"Year {y}" for y in _year_groups(self.tracking.pupils)) or "no year group"
         )
         return (
-            f"Wrote {self.output}: {c['pupils']} pupils ({years}), {self.tracking.term} "
+            f"Wrote {self.output}: {counted(c['pupils'], 'pupil')} ({years}), {self.tracking.term} "
             f"({self.tracking.term_chosen}); {c['on_track_or_ahead']} of {c['pupil_subjects']} "
             f"pupil-subjects on track or ahead, {c['behind']} behind; {c['regressed']} regressed, "
             f"{c['stalled']} stalled, {c['not_on_track']} not on track; targets from "
