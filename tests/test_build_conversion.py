@@ -55,10 +55,11 @@ def test_top_quarter_keeps_the_school_with_the_highest_value_added(history, tmp_
     assert result.exit_code == 0, result.stderr
     assert proportions(out) == {("2b", "4"): 1.0, ("3b", "5"): 1.0}
     assert "Kept 1 of 4 schools (3 pupils) by value added: A." in result.output
-    assert "Small cell: prior 2b has 2 pupil(s)" in result.output
+    assert "Small cell: prior 2b has 2 pupils in the kept schools" in result.output
+    assert "Small cell: prior 3b has 1 pupil in the kept schools" in result.output
     table = load_table(out)  # the yaml beside it makes it a valid table for set-targets
     assert table.benchmarks == ["top25"]
-    assert "1 row(s) without a prior, outcome or school left out" in table.metadata.provenance
+    assert "1 row without a prior, outcome or school left out" in table.metadata.provenance
 
 
 def test_top_half_keeps_two_schools_and_breaks_ties_by_name(history, tmp_path):
@@ -79,8 +80,16 @@ def test_top_half_keeps_two_schools_and_breaks_ties_by_name(history, tmp_path):
         "json",
     )
     assert result.exit_code == 0, result.stderr
-    data = json.loads(result.stdout)
+    document = json.loads(result.stdout)
+    assert document["command"] == "build-conversion"
+    data = document["summary"]
     assert data["schools_kept"] == ["A", "B"]
+    # A and B keep 4 pupils with prior 2b and 2 with 3b: both under 5, so both are small cells.
+    assert [(f["code"], f["prior"], f["pupils"]) for f in document["findings"]] == [
+        ("SMALL_CELL", "2b", 4),
+        ("SMALL_CELL", "3b", 2),
+    ]
+    assert data["small_cells"] == 2 and data["by_severity"]["warning"] == 2
     assert proportions(out) == {
         ("2b", "3"): 0.25,
         ("2b", "4"): 0.75,

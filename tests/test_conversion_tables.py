@@ -735,7 +735,7 @@ def test_build_conversion_keeps_the_top_quarter_of_schools_by_value_added():
     assert built.small_cells["prior"].tolist() == ["1", "2", "3"]
     assert built.small_cells["pupils"].tolist() == [4, 4, 4]
     table = built.to_table("local_reading", prior_scale="nc", outcome_scale="nc")
-    assert "Small cells (fewer than 5 pupils): prior 1: 4 pupil(s)" in table.metadata.provenance
+    assert "Small cells (fewer than 5 pupils): prior 1: 4 pupils" in table.metadata.provenance
     assert table.rate("top25", "reading", "1", "4c") == pytest.approx(0.75)
     assert table.most_likely("top25", "reading", pd.Series(["2"])).tolist() == ["5"]  # tie → up
 

@@ -101,7 +101,7 @@ def test_cli_convert_writes_a_workbook_and_reports_rows(tmp_path):
         tmp_path / "out.xlsx",
     )
     assert result.exit_code == 0, result.output
-    assert "row 3, column 'reading_ks1': '2d'" in result.stderr
+    assert "row 3, column 'reading_ks1': '2d'" in result.stdout  # a result, not progress
     book = openpyxl.load_workbook(tmp_path / "out.xlsx")
     rows = list(book["Converted"].iter_rows(values_only=True))
     assert rows == [
@@ -130,10 +130,15 @@ def test_cli_convert_to_csv_and_json_summary(tmp_path):
         "json",
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
-    assert summary["approximate"] is True
-    assert summary["not_converted"] == [
+    document = json.loads(result.stdout)
+    assert document["command"] == "convert"
+    assert document["summary"]["approximate"] is True
+    assert document["summary"]["not_converted"] == 1
+    assert document["summary"]["by_severity"]["warning"] == 1
+    assert document["findings"] == [
         {
+            "severity": "warning",
+            "code": "NOT_CONVERTED",
             "row": 3,
             "column": "english_ks4",
             "value": "X",
@@ -147,7 +152,11 @@ def test_cli_convert_to_csv_and_json_summary(tmp_path):
 
 def test_cli_convert_list_names_every_conversion():
     result = cli("convert", "--list", "--format", "json")
-    pairs = {(row["from"], row["to"]) for row in json.loads(result.stdout)}
+    document = json.loads(result.stdout)
+    assert document["command"] == "convert" and document["findings"] == []
+    rows = document["summary"]["conversions"]
+    assert document["summary"]["count"] == len(rows)
+    pairs = {(row["from"], row["to"]) for row in rows}
     assert {
         ("nc", "points"),
         ("gcse", "gcse91"),

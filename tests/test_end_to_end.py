@@ -81,9 +81,16 @@ def test_demo_submissions_challenge_only_the_planted_low_targets(tmp_path):
     (tmp_path / "d" / "submissions" / "~$100001.xlsx").write_bytes(b"lock")
     run = run_targetkit("check-ambition", tmp_path / "d" / "submissions", "--format", "json")
     assert run.returncode == 1, run.stderr  # challenges found: findings need attention
-    findings = json.loads(run.stdout)
+    document = json.loads(run.stdout)
+    assert document["command"] == "check-ambition"
+    findings = document["findings"]
     assert not [line for line in run.stderr.splitlines() if "warning:" in line], run.stderr
     challenged = {f["school"] for f in findings if f["severity"] == "challenge"}
     assert challenged == {"100002 St Mary's CE Primary"}
     below = [f for f in findings if f["code"] == "BELOW_EXPECTED_PROGRESS"]
     assert len(below) == 3 and {f["subject"] for f in below} == {"maths"}
+    # SPEC §8: a finding citing a benchmark rate says what the rate rests on. The demo's
+    # primary schools use the KS1→KS2 table, whose rows are all marked illustrative.
+    benchmark = [f for f in findings if f["code"] == "BELOW_BENCHMARK"]
+    assert benchmark and {f["basis"] for f in benchmark} == {"illustrative"}
+    assert all("basis" not in f for f in findings if f["code"] != "BELOW_BENCHMARK")

@@ -162,10 +162,19 @@ def test_other_commands_refuse_a_formula_with_no_saved_result_naming_the_cell(tm
 
 def test_json_summary_counts_issues_by_severity(sims):
     result = cli("import", sims, "--academic-year", "2026/27", "--format", "json")
-    summary = json.loads(result.stdout)
+    document = json.loads(result.stdout)
+    assert document["command"] == "import"
+    summary = document["summary"]
     # errors: duplicate UPN x2, wrong check letter, unknown grade 2d, missing UPN;
     # warning: DOB of row 9; info: 2B, L3, A, 2 c, S, Level 3, blank row, P, totals row.
-    assert summary["issues"] == {"error": 5, "warning": 1, "info": 9}
+    assert summary["by_severity"] == {"challenge": 0, "error": 5, "warning": 1, "info": 9}
+    assert len(document["findings"]) == 15  # every issue, as the Data issues sheet lists them
+    duplicates = [f for f in document["findings"] if f["code"] == "DUPLICATE_UPN"]
+    assert [(f["severity"], f["row"], f["column"]) for f in duplicates] == [
+        ("error", 5, "UPN"),
+        ("error", 10, "UPN"),
+    ]
+    assert duplicates[0]["file"] == sims.name
     assert summary["pupils"] == 6
     assert summary["top_problems"][0] == {
         "severity": "error",
@@ -178,9 +187,10 @@ def test_json_summary_counts_issues_by_severity(sims):
 
 def test_the_terminal_summary_names_pupils_issues_and_top_problems(sims):
     result = cli("import", sims, "--academic-year", "2026/27")
-    assert "Imported 6 pupils from 1 file(s)" in result.stderr
-    assert "Data issues: 5 error(s), 1 warning(s), 9 note(s)" in result.stderr
-    assert "error       2 x UPN: the same UPN is on rows 5, 10" in result.stderr
+    assert "Imported 6 pupils from 1 file into" in result.stdout  # results on stdout
+    assert "Data issues: 5 errors, 1 warning, 9 notes" in result.stdout
+    assert "error       2 x UPN: the same UPN is on rows 5, 10" in result.stdout
+    assert result.stderr == ""
 
 
 def test_exit_status_is_1_with_strict_when_there_are_errors(sims):
@@ -279,9 +289,9 @@ def test_several_sources_on_the_command_line_are_joined(tmp_path):
     second = tmp_path / "results.csv"
     second.write_text("UPN,Forename,Maths KS1\nH801200001001,Benjamin,3\n", encoding="utf-8")
     result = cli("import", first, second, "--format", "json")
-    summary = json.loads(result.stdout)
+    summary = json.loads(result.stdout)["summary"]
     assert summary["joined_on"] == "upn"
-    assert summary["issues"]["warning"] == 1  # Ben / Benjamin
+    assert summary["by_severity"]["warning"] == 1  # Ben / Benjamin
     rows = sheet_rows(tmp_path / "pupils-cohort.xlsx", "Pupils")
     assert [(r["forename"], r["maths_ks1"]) for r in rows] == [("Amy", None), ("Ben", "3")]
 
@@ -299,7 +309,7 @@ def test_a_real_run_on_the_messy_example_export(tmp_path):
     assert {"DUPLICATE_UPN", "UPN_CHECK_LETTER", "UNKNOWN_GRADE", "OLD_SEN_CODE"} <= codes
     strict = run_targetkit("import", source, "--strict", "--force", "--format", "json")
     assert strict.returncode == 1
-    assert json.loads(strict.stdout)["issues"]["error"] >= 4
+    assert json.loads(strict.stdout)["summary"]["by_severity"]["error"] >= 4
 
 
 def test_pseudonymise_replaces_upns_and_names_everywhere_with_keyed_pseudonyms(sims, tmp_path):

@@ -34,12 +34,12 @@ def test_report_writes_one_workbook_named_by_year_and_term(planted: Path, tmp_pa
     assert [p.name for p in out_dir.iterdir()] == [REPORT_NAME]
     # One summary line; 7 pupils with a grade at spr1 (Gus absent): on track or ahead Amy, Ben,
     # Dee, Eli = 4; behind Cal, Fay, Hal = 3.
-    lines = result.stderr.strip().splitlines()
+    lines = result.stdout.strip().splitlines()  # the result on stdout, nothing on stderr
     assert len(lines) == 1
     assert "8 pupils (Year 4), spr1 (the latest drop with data)" in lines[0]
     assert "4 of 7 pupil-subjects on track or ahead, 3 behind" in lines[0]
     assert "targets from the steps policy" in lines[0]
-    assert result.stdout == ""
+    assert result.stderr == ""
 
 
 def test_workbook_has_the_sheets_fills_comments_and_charts(planted: Path, tmp_path: Path) -> None:
@@ -133,10 +133,15 @@ def test_key_questions_sheet_lists_pupils_with_counts(planted: Path, tmp_path: P
 def test_json_prints_the_summary_and_findings(planted: Path, tmp_path: Path) -> None:
     result = cli("report", planted, "-o", tmp_path / "r.xlsx", "--format", "json")
     assert result.exit_code == 0
-    data = json.loads(result.stdout)
+    document = json.loads(result.stdout)
+    assert document["command"] == "report"
+    data = document["summary"]
     assert data["term"] == "spr1" and data["academic_year"] == "2026/27"
     assert data["counts"]["regressed"] == 1
-    assert {f["code"] for f in data["findings"]} >= {"REGRESSED", "STALLED", "NOT_ON_TRACK"}
+    assert {f["code"] for f in document["findings"]} >= {"REGRESSED", "STALLED", "NOT_ON_TRACK"}
+    assert data["by_severity"]["challenge"] == sum(
+        f["severity"] == "challenge" for f in document["findings"]
+    )
 
 
 def test_fail_on_sets_exit_1_only_when_asked(planted: Path, tmp_path: Path) -> None:
@@ -182,9 +187,9 @@ def test_subprocess_without_a_terminal_prints_no_escape_codes(
 ) -> None:
     completed = run_targetkit("report", planted, "-o", tmp_path)
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout == ""
-    assert completed.stderr.startswith(f"Wrote {tmp_path / REPORT_NAME}:")
-    assert len(completed.stderr.strip().splitlines()) == 1
+    assert completed.stderr == ""
+    assert completed.stdout.startswith(f"Wrote {tmp_path / REPORT_NAME}:")
+    assert len(completed.stdout.strip().splitlines()) == 1
     assert not re.search(r"\x1b\[", completed.stdout + completed.stderr)
 
 

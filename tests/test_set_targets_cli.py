@@ -55,10 +55,30 @@ def test_targets_workbook_has_sheets_frozen_header_comments_and_drop_downs(prima
 def test_json_prints_the_school_level_summary(primary, tmp_path):
     result = cli("--quiet", "set-targets", primary, "-o", tmp_path / "t.xlsx", "--format", "json")
     assert result.exit_code == 0, result.stderr
-    data = json.loads(result.stdout)
+    document = json.loads(result.stdout)
+    assert document["command"] == "set-targets"
+    data = document["summary"]
     assert data["policy"] == "ks2" and data["pupils"] == 30
-    rows = {(r["subject"], r["threshold"]): r for r in data["school"]}
+    rows = {(r["subject"], r["threshold"]): r for r in data["thresholds"]}
     assert rows[("reading", "4+")]["pupils"] == 30
+    # SPEC §8: the KS1 → KS2 table's rows are all marked illustrative, and JSON says so.
+    assert {r["basis"] for r in data["thresholds"]} == {"illustrative"}
+    # The findings are the pupils' flags: row 5 of the example (KS1 'A' in every subject) has
+    # no prior result; each flag in the workbook's flags column is one finding on its row.
+    findings = document["findings"]
+    assert [f["row"] for f in findings if f["code"] == "NO_PRIOR_RESULT"] == [5]
+    sheet = openpyxl.load_workbook(tmp_path / "t.xlsx")["Targets"]
+    flags_column = [c.value for c in sheet[1]].index("flags")
+    in_workbook = sorted(
+        (row, code.strip())
+        for row, values in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2)
+        for code in (values[flags_column] or "").split(";")
+        if code.strip()
+    )
+    assert sorted((f["row"], f["code"]) for f in findings) == in_workbook
+    quota = [f for f in findings if f["code"] == "QUOTA_TARGET"]
+    assert quota and all(f["basis"] == "illustrative" for f in quota)
+    assert data["by_severity"]["info"] == len(findings)
 
 
 def test_an_existing_output_is_not_overwritten_without_force(primary, tmp_path):

@@ -1,12 +1,17 @@
 """The only place that uses rich: messages, tables, JSON and progress bars.
 
-Results go to stdout, messages to stderr. Progress bars and colour appear only on a terminal,
-so a cron job's log holds plain lines and no escape codes.
+Results go to stdout (what a command found and wrote: its summary lines, tables, JSON), and
+progress, warnings and errors to stderr, for every command. Progress bars and colour appear
+only on a terminal (and colour not when `NO_COLOR` is set), so a cron job's log holds plain
+lines and no escape codes. With `--format json` every command prints one shape,
+`{"command", "summary", "findings"}` (`result_document`; docs/json.md).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -32,7 +37,7 @@ def _console(stderr: bool):  # type: ignore[no-untyped-def]
     return Console(
         file=stream,
         force_terminal=terminal,
-        no_color=not terminal,
+        no_color=not terminal or bool(os.environ.get("NO_COLOR")),  # no-color.org
         highlight=False,
         soft_wrap=True,
         width=None if terminal else 200,
@@ -59,25 +64,72 @@ def result(message: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    """Print data as JSON on stdout (dates and numpy numbers made plain)."""
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=_plain))
+    """Print data as JSON on stdout (dates and numpy numbers made plain, NaN as null)."""
+    print(json.dumps(_clean(data), indent=2, ensure_ascii=False, default=_plain))
 
 
 def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
-        return value.item()
+        return _clean(value.item())
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
 
 
-def print_outcome(outcome: Any, output_format: str) -> None:
-    """A command's result: its summary as JSON, or its report lines for people (stderr)."""
+def _clean(data: Any) -> Any:
+    """Missing numbers (NaN, pandas' NA) become null: JSON has no NaN."""
+    if isinstance(data, dict):
+        return {key: _clean(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_clean(value) for value in data]
+    if isinstance(data, float) and math.isnan(data):
+        return None
+    if data is not None and type(data).__name__ in ("NAType", "NaTType"):
+        return None
+    return data
+
+
+SEVERITIES = ("challenge", "error", "warning", "info")
+
+
+def result_document(
+    command: str, summary: dict[str, Any], findings: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The one JSON shape of every command's result (docs/json.md).
+
+    `summary` holds the run's counts and facts, with `by_severity` (the findings counted by
+    severity) added here; `findings` one object per finding (`severity`, `code`, `message`
+    and where it is; `basis` where it cites a rate).
+    """
+    counts = {severity: 0 for severity in SEVERITIES}
+    for finding in findings:
+        severity = finding.get("severity")
+        if severity in counts:
+            counts[severity] += 1
+    return {"command": command, "summary": {**summary, "by_severity": counts}, "findings": findings}
+
+
+def print_outcome(command: str, outcome: Any, output_format: str) -> None:
+    """A command's result on stdout: the JSON document, or its report lines for people.
+
+    `outcome` has `summary()`, `finding_records()` and `report_lines()`.
+    """
     if output_format == "json":
-        print_json(outcome.summary())
+        print_json(result_document(command, outcome.summary(), outcome.finding_records()))
     else:
         for line in outcome.report_lines():
-            info(line)
+            result(line)
+
+
+def frame_records(frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame's rows as plain dicts for JSON (missing values as None)."""
+    return [
+        {
+            str(key): _clean(_plain(value) if hasattr(value, "item") else value)
+            for key, value in row.items()
+        }
+        for row in frame.to_dict("records")
+    ]
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -31,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from targetkit.errors import DataFileError
+from targetkit.wording import counted, noun
 
 __all__ = [
     "CONVERSIONS_DIR",
@@ -308,6 +309,26 @@ class ConversionTable:
         present = set(self.frame["prior"])
         order = self.metadata.prior_order or list(pd.unique(self.frame["prior"]))
         return [p for p in order if p in present]
+
+    def basis(self, benchmark: str, subject: str) -> str | None:
+        """What a rate from this table rests on (SPEC §8 "Illustrative numbers are labelled").
+
+        `illustrative` when any of the benchmark's rows for the subject is marked so, else
+        `published: <publisher>, <document> (<year>)`; a table built from local history says
+        `local: <document>`. None when the table has no rows for the subject.
+        """
+        rows = self.frame[self.frame["subject"].eq(subject)]
+        if rows["benchmark"].eq(benchmark).any():
+            rows = rows[rows["benchmark"].eq(benchmark)]
+        if rows.empty:
+            return None
+        if rows["status"].eq("illustrative").any():
+            return "illustrative"
+        source = self.metadata.source
+        if source.publisher in ("local", "unknown"):
+            return f"local: {source.document}"
+        year = f" ({source.year})" if source.year else ""
+        return f"published: {source.publisher}, {source.document}{year}"
 
     def has(self, benchmark: str, subject: str, group: str = DEFAULT_GROUP) -> bool:
         """Whether the table has rows for this benchmark, subject and group (for fallbacks)."""
@@ -685,7 +706,8 @@ def _normalise_frame(frame: pd.DataFrame, source: str | Path | None) -> pd.DataF
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise ConversionTableError(
-            f"missing column(s) {', '.join(missing)}; a conversion table needs "
+            f"missing {noun(len(missing), 'column')} {', '.join(missing)}; "
+            "a conversion table needs "
             f"{', '.join(REQUIRED_COLUMNS)} (optional: {', '.join(OPTIONAL_COLUMNS)})",
             file=source,
         )
@@ -758,7 +780,8 @@ def _metadata_problems(frame: pd.DataFrame, meta: TableMetadata) -> list[str]:
         unlisted = [v for v in present if v not in listed]
         if unlisted:
             problems.append(
-                f"{column} value(s) {', '.join(map(repr, unlisted))} are not in the metadata "
+                f"{column} {noun(len(unlisted), 'value')} {', '.join(map(repr, unlisted))} "
+                f"{noun(len(unlisted), 'is', 'are')} not in the metadata "
                 f"({', '.join(map(repr, listed))})"
             )
         if must_appear:
@@ -779,11 +802,16 @@ def _metadata_problems(frame: pd.DataFrame, meta: TableMetadata) -> list[str]:
             problems.append(f"{label} lists a grade twice")
     unknown_points = [o for o in meta.outcome_points if o not in meta.outcome_order]
     if unknown_points:
-        problems.append(f"outcome_points for unknown outcome(s) {', '.join(unknown_points)}")
+        problems.append(
+            f"outcome_points for unknown {noun(len(unknown_points), 'outcome')} "
+            f"{', '.join(unknown_points)}"
+        )
     priors = set(frame["prior"])
     bad_alias = {a: p for a, p in meta.prior_aliases.items() if p not in priors}
     if bad_alias:
-        problems.append(f"prior_aliases point to unknown prior(s): {bad_alias}")
+        problems.append(
+            f"prior_aliases point to unknown {noun(len(bad_alias), 'prior')}: {bad_alias}"
+        )
     problems += _profile_problems(meta, priors)
     probe = ConversionTable(metadata=meta, frame=frame.iloc[:0])
     for name, target in meta.thresholds.items():
@@ -840,7 +868,7 @@ def _raise_if(problems: list[str], source: str | Path | None) -> None:
     more = len(problems) - len(shown)
     message = "invalid conversion table: " + "; ".join(shown)
     if more:
-        message += f"; and {more} more problem(s)"
+        message += f"; and {more} more {noun(more, 'problem')}"
     raise ConversionTableError(message, file=source)
 
 
@@ -881,15 +909,18 @@ class BuiltConversion:
         """Metadata for the built table; the provenance lists schools kept and small cells."""
         kept = self.schools[self.schools["kept"]]
         small = "; ".join(
-            f"prior {row.prior}: {row.pupils} pupil(s)"
+            f"prior {row.prior}: {counted(row.pupils, 'pupil')}"
             for row in self.small_cells.itertuples(index=False)
         )
         provenance = (
-            f"Built by targetkit build-conversion from {int(self.schools['pupils'].sum())} "
-            f"pupils in {len(self.schools)} schools ({self.excluded_rows} row(s) without a "
+            f"Built by targetkit build-conversion from "
+            f"{counted(int(self.schools['pupils'].sum()), 'pupil')} in "
+            f"{counted(len(self.schools), 'school')} "
+            f"({counted(self.excluded_rows, 'row')} without a "
             f"prior, outcome or school left out). Schools ranked by value added (mean outcome "
             f"points minus the mean for all pupils in the history with the same prior); the "
-            f"{self.benchmark} kept {len(kept)} school(s) ({int(kept['pupils'].sum())} pupils). "
+            f"{self.benchmark} kept {counted(len(kept), 'school')} "
+            f"({counted(int(kept['pupils'].sum()), 'pupil')}). "
             f"Every proportion is derived from these counts. "
             + (
                 f"Small cells (fewer than {self.min_pupils} pupils): {small}."
@@ -947,7 +978,7 @@ def build_conversion(
         raise ValueError(f"top must be a percentage from 1 to 100, not {top}")
     missing = [c for c in (school_col, prior_col, outcome_col) if c not in history.columns]
     if missing:
-        raise ValueError(f"history has no column(s) {', '.join(missing)}")
+        raise ValueError(f"history has no {noun(len(missing), 'column')} {', '.join(missing)}")
     subject = subject or outcome_col.split("_")[0]
     benchmark = f"top{top}"
 
@@ -966,12 +997,16 @@ def build_conversion(
     points = {_grade_text(k): float(v) for k, v in outcome_points.items()}
     unknown = sorted(set(pupils["outcome"]) - set(points))
     if unknown:
-        raise ValueError(f"outcome(s) without points: {', '.join(unknown[:10])}")
+        raise ValueError(
+            f"{noun(len(unknown), 'outcome')} without points: {', '.join(unknown[:10])}"
+        )
     if prior_points is not None:
         prior_points = {_grade_text(k): float(v) for k, v in prior_points.items()}
         unknown = sorted(set(pupils["prior"]) - set(prior_points))
         if unknown:
-            raise ValueError(f"prior(s) without points: {', '.join(unknown[:10])}")
+            raise ValueError(
+                f"{noun(len(unknown), 'prior')} without points: {', '.join(unknown[:10])}"
+            )
 
     pupils = pupils.assign(points=pupils["outcome"].map(points))
     expectation = pupils.groupby("prior")["points"].transform("mean")

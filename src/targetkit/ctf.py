@@ -443,7 +443,8 @@ def _unused_notes(unused: pd.DataFrame) -> pd.DataFrame:
     text = _describe(unused) + " = " + unused["result"].fillna("(blank)")
     listed = text.groupby(unused["row"], sort=True).agg("; ".join)
     counts = unused.groupby("row", sort=True).size()
-    message = counts.astype(str) + " CTF result(s) no targetkit column takes (left out): " + listed
+    nouns = np.where(counts.to_numpy() == 1, " CTF result", " CTF results")
+    message = counts.astype(str) + nouns + " no targetkit column takes (left out): " + listed
     return _note_frame(
         listed.index.to_numpy(),
         "CTF_RESULT_NOT_USED",

@@ -18,6 +18,13 @@ from pydantic import BaseModel, ValidationError
 from targetkit.errors import DataFileError
 
 Model = TypeVar("Model", bound=BaseModel)
+# A data file's kind in a sentence ("unknown policy 'ks5'"), from its folder's name.
+KIND_NAMES = {
+    "policies": "policy",
+    "scales": "scale",
+    "grade_maps": "grade map",
+    "conversions": "conversion table",
+}
 
 
 def data_dirs(kind: str) -> list[Path]:
@@ -37,14 +44,16 @@ def find_data_file(kind: str, name: str, suffixes: tuple[str, ...] = (".yaml", "
     if as_path.suffix in suffixes or as_path.suffix == ".csv":
         if as_path.is_file():
             return as_path
-        raise DataFileError(f"no {kind[:-1]} file here", file=name, hint="check the path")
+        raise DataFileError(
+            f"no {KIND_NAMES.get(kind, kind)} file here", file=name, hint="check the path"
+        )
     for folder in data_dirs(kind):
         for suffix in suffixes:
             candidate = folder / f"{name}{suffix}"
             if candidate.is_file():
                 return candidate
     choices = ", ".join(sorted(available(kind, suffixes))) or "none"
-    raise DataFileError(f"unknown {kind[:-1]} {name!r}; choose one of: {choices}")
+    raise DataFileError(f"unknown {KIND_NAMES.get(kind, kind)} {name!r}; choose one of: {choices}")
 
 
 def available(kind: str, suffixes: tuple[str, ...] = (".yaml", ".yml")) -> dict[str, Path]:
@@ -67,6 +76,13 @@ def load_yaml_model(path: Path, model: type[Model]) -> Model:
         node = yaml.compose(text)
         raw = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:  # one line naming the place, not PyYAML's four
+            raise DataFileError(
+                f"cannot read this YAML file: line {mark.line + 1}, column {mark.column + 1}: "
+                f"{getattr(exc, 'problem', None) or 'not valid YAML'}",
+                file=path,
+            ) from exc
         raise DataFileError(f"cannot read this YAML file: {exc}", file=path) from exc
     try:
         return model.model_validate(raw)

@@ -110,6 +110,13 @@ def read_table(
     if is_known_header is None:
         from targetkit.columns import is_known_header
     data = _read_bytes(path)
+    kind = foreign_kind(data)
+    if kind is not None:
+        raise InputError(
+            f"this is {kind}, not a spreadsheet",
+            file=path,
+            hint="export the data as CSV or Excel (.xlsx) and give that file",
+        )
     if data.startswith(b"PK\x03\x04"):
         formulas = _check_zip(path, data, refuse_uncalculated=uncalculated == "refuse")
         table = _read_workbook(path, data, sheet, is_known_header, prefer_sheet)
@@ -142,11 +149,49 @@ def read_table(
     return _read_csv(path, data, is_known_header)
 
 
+_FOREIGN_MAGIC = (
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+)
+_ZIP_KINDS = (("word/", "a Word document"), ("ppt/", "a PowerPoint presentation"))
+
+
+def foreign_kind(data: bytes) -> str | None:
+    """What a file that is certainly not a spreadsheet is ("a Word document"), from its bytes;
+    None when it may be one (then the readers decide)."""
+    for magic, kind in _FOREIGN_MAGIC:
+        if data.startswith(magic):
+            return kind
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "a web page (HTML)"
+    if data.startswith(_OLE_MAGIC) and "WordDocument".encode("utf-16-le") in data[:65536]:
+        return "a Word document"
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(_io.BytesIO(data)) as archive:
+                names = archive.namelist()
+        except zipfile.BadZipFile:
+            return None  # damaged: _check_zip says so
+        for prefix, kind in _ZIP_KINDS:
+            if any(name.startswith(prefix) for name in names):
+                return kind
+        if not any(name.startswith("xl/") or name == "content.xml" for name in names):
+            return "a zip archive"
+    return None
+
+
 def _read_bytes(path: Path) -> bytes:
     if not path.exists():
         raise InputError("no such file", file=path, hint="check the path and the file name")
     if path.is_dir():
-        raise InputError("this is a folder, not a file", file=path)
+        raise InputError("this is a folder, not a spreadsheet", file=path)
     size = path.stat().st_size
     if size == 0:
         raise InputError("the file is empty", file=path, hint="export it again from your MIS")

@@ -11,6 +11,7 @@ import click
 from targetkit import __version__, console
 from targetkit.cli.build_conversion import build_conversion
 from targetkit.cli.check_ambition import check_ambition
+from targetkit.cli.common import VERBOSITY, TargetkitGroup, verbosity_options
 from targetkit.cli.convert import convert
 from targetkit.cli.demo import demo
 from targetkit.cli.import_ import import_command
@@ -18,10 +19,13 @@ from targetkit.cli.report import report
 from targetkit.cli.set_targets import set_targets
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=TargetkitGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "--version", prog_name="targetkit")
-@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Show details, and tracebacks on errors.")
+@click.option(*VERBOSITY["quiet"][:2], is_flag=True, help=VERBOSITY["quiet"][2])
+@click.option(*VERBOSITY["verbose"][:2], is_flag=True, help=VERBOSITY["verbose"][2])
 def main(quiet: bool, verbose: bool) -> None:
     """Set, check and track pupil attainment targets from school MIS exports.
 
@@ -40,10 +44,13 @@ def main(quiet: bool, verbose: bool) -> None:
     console.settings.verbose = verbose
 
 
-main.add_command(build_conversion)
-main.add_command(check_ambition)
-main.add_command(convert)
-main.add_command(demo)
-main.add_command(import_command)
-main.add_command(report)
-main.add_command(set_targets)
+for command in (
+    build_conversion,
+    check_ambition,
+    convert,
+    demo,
+    import_command,
+    report,
+    set_targets,
+):
+    main.add_command(verbosity_options(command))

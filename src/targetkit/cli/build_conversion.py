@@ -72,5 +72,5 @@ def build_conversion(
         sheet=sheet,
         force=force,
     )
-    console.print_outcome(outcome_, output_format)
+    console.print_outcome("build-conversion", outcome_, output_format)
     return 0

@@ -102,7 +102,9 @@ def check_ambition(
         pseudonymise_key=requested_key(pseudonymise, key_file),
     )
     if output_format == "json":
-        console.print_json(outcome.records())
+        console.print_json(
+            console.result_document("check-ambition", outcome.summary(), outcome.finding_records())
+        )
     else:
         print_tables(outcome)
     files = outcome.files
@@ -112,13 +114,7 @@ def check_ambition(
         # e.g. no policy fits, so only the checks that need none were made
         if isinstance(reason, str) and reason:
             console.warn(f"{file}: {reason}")
-    checked = int((files["status"] == "checked").sum())
-    unreadable = int((files["status"] == "unreadable").sum())
-    severities = outcome.findings["severity"].value_counts()
-    console.info(
-        f"Checked {checked} submission(s); {unreadable} unreadable; "
-        f"{int(severities.get('challenge', 0))} challenge(s), "
-        f"{int(severities.get('warning', 0))} warning(s)."
-        + (f" Written to {outcome.output}." if outcome.output else "")
-    )
+    if output_format != "json":
+        for line in outcome.report_lines():
+            console.result(line)
     return int(outcome.exit_status(fail_on))

@@ -1,12 +1,13 @@
 """What every command shares: error handling, output options and the exit statuses.
 
-Library errors become one line on stderr and an exit status here, in one place; a traceback
-is shown only with --verbose.
+Library errors and usage errors become one line on stderr and an exit status here, in one
+place; a traceback is shown only with --verbose.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from targetkit import console
-from targetkit.errors import ExitStatus, TargetkitError
+from targetkit.errors import ExitStatus, InputError, TargetkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,11 +32,16 @@ def run_command(function: F) -> F:
         except TargetkitError as exc:
             if console.settings.verbose:
                 traceback.print_exc()
-            console.error(str(exc))
+            console.error(one_line(str(exc)))
             sys.exit(int(exc.exit_status))
         except KeyboardInterrupt:
             console.error("interrupted; no output was written")
             sys.exit(130)
+        except BrokenPipeError:
+            # `targetkit ... | head`: the reader stopped reading; the outputs are written.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)  # as a shell reports a pipe closed early (128 + SIGPIPE)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except MemoryError:
@@ -45,13 +51,104 @@ def run_command(function: F) -> F:
             if console.settings.verbose:
                 traceback.print_exc()
             console.error(
-                f"unexpected error ({type(exc).__name__}: {exc}); run again with --verbose "
-                "for details and report it"
+                one_line(
+                    f"unexpected error ({type(exc).__name__}: {exc}); run again with --verbose "
+                    "for details and report it"
+                )
             )
             sys.exit(int(ExitStatus.BAD_INPUT))
         sys.exit(int(status or ExitStatus.DONE))
 
     return wrapper  # type: ignore[return-value]
+
+
+class TargetkitGroup(click.Group):
+    """click's group, but a usage error is one line naming the problem and pointing to --help.
+
+    click prints four lines (usage, "Try …", a blank line, "Error: …"); every other targetkit
+    error is one line, so usage errors are too (exit status 2, as click's).
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            status = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # `targetkit` alone: the help, as click shows it
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            console.error(usage_error_line(exc))
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            console.error("aborted; no output was written")
+            sys.exit(130)
+        sys.exit(status if isinstance(status, int) else int(ExitStatus.DONE))
+
+
+def one_line(message: str) -> str:
+    """A message on one line: a library's multi-line text (a YAML or XML parser's) joined."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
+def usage_error_line(exc: click.ClickException) -> str:
+    """click's message on one line, pointing to the command's --help for a usage error."""
+    message = one_line(exc.format_message())
+    if isinstance(exc, click.NoSuchOption):
+        message = f"no such option {exc.option_name!r}"
+        if exc.possibilities:
+            message += f"; did you mean {' or '.join(map(repr, exc.possibilities))}?"
+    message = message.replace(". Did you mean", "; did you mean")
+    if message[:1].isupper() and not message[1:2].isupper():
+        message = message[0].lower() + message[1:]
+    context = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and context is not None:
+        message = f"{message.removesuffix('.')} (see '{context.command_path} --help')"
+    return message
+
+
+def require_files(*paths: Path) -> None:
+    """Refuse a folder given where a spreadsheet is expected, before any output is named."""
+    for path in paths:
+        if path.is_dir():
+            raise InputError(
+                "this is a folder, not a spreadsheet",
+                file=path,
+                hint="give a CSV or Excel file",
+            )
+
+
+# -q and -v: the group's options, and the same after any command's name
+VERBOSITY = {
+    "quiet": ("-q", "--quiet", "Print only results and errors."),
+    "verbose": ("-v", "--verbose", "Show details, and tracebacks on errors."),
+}
+
+
+def verbosity_options(command: click.Command) -> click.Command:
+    """Accept -q/--quiet and -v/--verbose after the command's name too (`report x.xlsx -q`)."""
+
+    def setter(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+        def set_flag(context: click.Context, parameter: click.Parameter, value: bool) -> None:
+            if value:
+                setattr(console.settings, name, True)
+
+        return set_flag
+
+    command.params.extend(
+        click.Option(
+            [short, long], is_flag=True, expose_value=False, callback=setter(name), help=text
+        )
+        for name, (short, long, text) in VERBOSITY.items()
+    )
+    return command
 
 
 def force_option(function: F) -> F:

@@ -10,6 +10,7 @@ from targetkit.cli.common import (
     force_option,
     format_option,
     pseudonymise_option,
+    require_files,
     run_command,
     sheet_option,
 )
@@ -71,7 +72,8 @@ def convert(
 
         rows = conversion_list()
         if output_format == "json":
-            console.print_json(rows)
+            summary = {"count": len(rows), "conversions": rows}
+            console.print_json(console.result_document("convert", summary, []))
         else:
             console.print_table(
                 "Scales and conversions",
@@ -84,6 +86,7 @@ def convert(
             "convert needs INPUT, at least one --column, --from and --to",
             hint="e.g. targetkit convert cohort.xlsx --column reading_ks1 --from nc --to points",
         )
+    require_files(input_file)
     from targetkit.commands.convert import convert_file
     from targetkit.privacy import requested_key
 
@@ -97,5 +100,5 @@ def convert(
         force=force,
         pseudonymise_key=requested_key(pseudonymise, key_file),
     )
-    console.print_outcome(outcome, output_format)
+    console.print_outcome("convert", outcome, output_format)
     return 0

@@ -10,6 +10,7 @@ from targetkit.cli.common import (
     force_option,
     format_option,
     pseudonymise_option,
+    require_files,
     run_command,
     sheet_option,
 )
@@ -70,6 +71,7 @@ def import_command(
     from targetkit.commands.import_ import import_sources
     from targetkit.privacy import requested_key
 
+    require_files(*sources)
     outcome = import_sources(
         sources,
         output=output,
@@ -79,5 +81,5 @@ def import_command(
         force=force,
         pseudonymise_key=requested_key(pseudonymise, key_file),
     )
-    console.print_outcome(outcome, output_format)
+    console.print_outcome("import", outcome, output_format)
     return 1 if strict and outcome.result.counts()["error"] else 0

@@ -32,8 +32,8 @@ TERMS = ("auto", "aut1", "aut2", "spr1", "spr2", "sum1", "sum2")
     "--output",
     type=click.Path(path_type=Path),
     metavar="OUT|DIR",
-    help="The report workbook, or a folder for report-y<year>-<term>.xlsx. Default: beside "
-    "TRACKING.",
+    help="The report workbook, or a folder for report-y<year>-<term>.xlsx (made if missing: "
+    "a trailing slash, or no .xlsx suffix). Default: beside TRACKING.",
 )
 @click.option(
     "--term",
@@ -100,8 +100,9 @@ def report(
     key questions of pupil progress meetings with pupil lists; group gaps and their trend.
 
     \b
-    Example (cron after each data drop):
-      targetkit report tracking.xlsx --targets targets.xlsx -o reports/
+    Example (cron after each data drop; reports/ is made if missing, and --force replaces
+    this term's report when the run is repeated):
+      targetkit -q report tracking.xlsx --targets targets.xlsx -o reports/ --force
 
     Exit status: 0 when the report was written; 1 only with --fail-on and a finding at least
     that severe; 2 on bad usage or unreadable input.
@@ -125,10 +126,7 @@ def report(
         pseudonymise_key=requested_key(pseudonymise, key_file),
         show_small_groups=show_small_groups,
     )
-    if output_format == "json":
-        console.print_json(outcome.summary())
-    else:
-        console.info(outcome.summary_line())
+    console.print_outcome("report", outcome, output_format)
     worst = outcome.worst_severity()
     if fail_on != "never" and worst is not None and SEVERITY_RANK[worst] >= SEVERITY_RANK[fail_on]:
         return 1

@@ -10,6 +10,7 @@ from targetkit.cli.common import (
     force_option,
     format_option,
     pseudonymise_option,
+    require_files,
     run_command,
     sheet_option,
 )
@@ -79,6 +80,7 @@ def set_targets(
     from targetkit.commands.set_targets import set_targets as run
     from targetkit.privacy import requested_key
 
+    require_files(cohort)
     outcome = run(
         cohort,
         output=output,
@@ -91,5 +93,5 @@ def set_targets(
         force=force,
         pseudonymise_key=requested_key(pseudonymise, key_file),
     )
-    console.print_outcome(outcome, output_format)
+    console.print_outcome("set-targets", outcome, output_format)
     return 0

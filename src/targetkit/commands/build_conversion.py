@@ -19,6 +19,7 @@ from targetkit.conversion_tables import BuiltConversion, build_conversion
 from targetkit.errors import InputError, UsageError
 from targetkit.io import atomic_output, check_output, file_sha256, read_table
 from targetkit.scales import Scale, load_scale
+from targetkit.wording import counted
 
 GUESS_SCALES = ("nc", "gcse91", "gcse", "steps", "eyfs", "ks2ss", "pscales")
 
@@ -44,28 +45,37 @@ class BuildOutcome:
             "schools_kept": schools.loc[schools["kept"], "school"].astype(str).tolist(),
             "pupils_kept": int(schools.loc[schools["kept"], "pupils"].sum()),
             "rows_left_out": self.built.excluded_rows,
-            "small_cells": [
-                {"prior": str(r.prior), "pupils": int(r.pupils)}
-                for r in self.built.small_cells.itertuples(index=False)
-            ],
+            "small_cells": len(self.built.small_cells),
         }
+
+    def finding_records(self) -> list[dict[str, Any]]:
+        """Each prior with too few pupils in the kept schools, as a `SMALL_CELL` warning."""
+        return [
+            {
+                "severity": "warning",
+                "code": "SMALL_CELL",
+                "prior": str(cell.prior),
+                "pupils": int(cell.pupils),
+                "message": f"prior {cell.prior} has {counted(int(cell.pupils), 'pupil')} in the "
+                "kept schools; treat its proportions with care",
+            }
+            for cell in self.built.small_cells.itertuples(index=False)
+        ]
 
     def report_lines(self) -> list[str]:
         data = self.summary()
         lines = [
-            f"Kept {len(data['schools_kept'])} of {data['schools']} schools "
-            f"({data['pupils_kept']} pupils) by value added: {', '.join(data['schools_kept'])}.",
+            f"Kept {len(data['schools_kept'])} of {counted(data['schools'], 'school')} "
+            f"({counted(data['pupils_kept'], 'pupil')}) by value added: "
+            f"{', '.join(data['schools_kept'])}.",
             f"Wrote {self.output} and {self.metadata_file.name}.",
         ]
         if data["rows_left_out"]:
             lines.append(
-                f"{data['rows_left_out']} row(s) without a school, prior or outcome left out."
+                f"{counted(data['rows_left_out'], 'row')} without a school, prior or outcome "
+                "left out."
             )
-        for cell in data["small_cells"]:
-            lines.append(
-                f"Small cell: prior {cell['prior']} has {cell['pupils']} pupil(s) in the kept "
-                "schools; treat its proportions with care."
-            )
+        lines.extend(f"Small cell: {cell['message']}." for cell in self.finding_records())
         return lines
 
 

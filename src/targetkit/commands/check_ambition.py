@@ -19,6 +19,7 @@ import pandas as pd
 
 from targetkit import __version__, console, findings
 from targetkit.columns import PUPIL_COLUMNS, canonical_columns, parse_assessment
+from targetkit.conversion_tables import load_table
 from targetkit.errors import ExitStatus, InputError, TargetkitError, UsageError
 from targetkit.io import TABLE_SUFFIXES, check_output, read_table
 from targetkit.pipeline.ambition import (
@@ -32,6 +33,7 @@ from targetkit.pipeline.ambition import (
     target_subjects,
     text_column,
 )
+from targetkit.wording import counted
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 PREVIOUS_TARGETS_FOLDER = "previous_targets"  # SPEC §7: never read as submissions
@@ -71,6 +73,46 @@ class AmbitionOutcome:
             for record in self.findings.to_dict("records")
         ]
 
+    def summary(self) -> dict[str, Any]:
+        """The batch in counts (`--format json`): files by status, schools, the workbook."""
+        status = self.files["status"].value_counts()
+        return {
+            "output": str(self.output) if self.output else None,
+            "benchmark": self.benchmark,
+            "files": len(self.files),
+            "checked": int(status.get("checked", 0)),
+            "unreadable": int(status.get("unreadable", 0)),
+            "skipped": int(status.get("skipped", 0)),
+            "schools": len(self.schools),
+            "schools_with_challenges": int((self.schools.get("challenges", pd.Series()) > 0).sum()),
+        }
+
+    def finding_records(self) -> list[dict[str, Any]]:
+        """Every finding; those citing a benchmark rate (BELOW_BENCHMARK) with its `basis`:
+        `published: <source>` or `illustrative`, from the school's policy's conversion table."""
+        records = self.records()
+        policies = dict(zip(self.files["file"], self.files["policy"], strict=True))
+        bases: dict[tuple[str, str], str | None] = {}
+        for record in records:
+            if record["code"] not in RATE_CODES:
+                continue
+            key = (str(policies.get(record["file"]) or ""), str(record.get("subject") or ""))
+            if key not in bases:
+                bases[key] = _basis(*key, self.benchmark)
+            record["basis"] = bases[key]
+        return records
+
+    def report_lines(self) -> list[str]:
+        """The batch in one line (after the tables, on stdout)."""
+        data = self.summary()
+        severities = self.findings["severity"].value_counts()
+        return [
+            f"Checked {counted(data['checked'], 'submission')}; {data['unreadable']} unreadable; "
+            f"{counted(int(severities.get('challenge', 0)), 'challenge')}, "
+            f"{counted(int(severities.get('warning', 0)), 'warning')}."
+            + (f" Written to {self.output}." if self.output else "")
+        ]
+
     def exit_status(self, fail_on: str = "challenge") -> ExitStatus:
         """1 when any finding is at or above `fail_on`, else 0 (`never`: always 0)."""
         if fail_on not in FAIL_ON:
@@ -80,6 +122,24 @@ class AmbitionOutcome:
         rank = findings.SEVERITY_RANK[fail_on]
         worst = self.findings["severity"].map(findings.SEVERITY_RANK).max()
         return ExitStatus.FINDINGS if worst >= rank else ExitStatus.DONE
+
+
+RATE_CODES = ("BELOW_BENCHMARK",)  # findings whose message cites a benchmark rate
+
+
+def _basis(policy_name: str, subject: str, benchmark: str) -> str | None:
+    """The basis of a policy's benchmark rates for a subject (None when it has no table)."""
+    from targetkit.policies import load_policy
+
+    if not policy_name or not subject:
+        return None
+    try:
+        policy = load_policy(policy_name)
+        if not policy.conversion:
+            return None
+        return load_table(policy.conversion).basis(benchmark, policy.table_subject(subject))
+    except TargetkitError:
+        return None
 
 
 def _plain(value: Any) -> Any:

@@ -15,6 +15,7 @@ from targetkit.io import Table, check_output, file_sha256, read_table, write_csv
 from targetkit.pipeline.converting import ConversionResult, convert_columns
 from targetkit.privacy import pseudonymise
 from targetkit.scales import POINTS
+from targetkit.wording import counted, noun
 from targetkit.workbook import ReadMe, Sheet, write_workbook
 
 MAX_PROBLEM_LINES = 10
@@ -34,21 +35,36 @@ class ConvertOutcome:
             "rows": self.rows,
             "added_columns": list(self.result.added),
             "approximate": self.result.approximate,
-            "not_converted": [
-                {"row": int(row), **{k: str(v) for k, v in record.items()}}
-                for row, record in zip(problems.index, problems.to_dict("records"), strict=True)
-            ],
+            "not_converted": len(problems),
         }
+
+    def finding_records(self) -> list[dict[str, Any]]:
+        """Each value left blank, as a `NOT_CONVERTED` warning naming its row and column."""
+        return [
+            {
+                "severity": "warning",
+                "code": "NOT_CONVERTED",
+                "row": int(row),
+                **{k: str(v) for k, v in record.items()},
+            }
+            for row, record in zip(
+                self.result.problems.index, self.result.problems.to_dict("records"), strict=True
+            )
+        ]
 
     def report_lines(self) -> list[str]:
         problems = self.result.problems
         lines = [
-            f"Converted {len(self.result.added)} column(s) for {self.rows} rows into {self.output}."
+            f"Converted {counted(len(self.result.added), 'column')} for "
+            f"{counted(self.rows, 'row')} into {self.output}."
         ]
         if self.result.approximate:
             lines.append("Note: this conversion is approximate (see `targetkit convert --list`).")
         if len(problems):
-            lines.append(f"{len(problems)} value(s) could not be converted and were left blank:")
+            lines.append(
+                f"{counted(len(problems), 'value')} could not be converted and "
+                f"{noun(len(problems), 'was', 'were')} left blank:"
+            )
             for row, record in list(zip(problems.index, problems.to_dict("records"), strict=True))[
                 :MAX_PROBLEM_LINES
             ]:

@@ -13,11 +13,13 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from targetkit import __version__
 from targetkit.columns import PUPIL_COLUMNS, canonical_name
+from targetkit.console import frame_records
 from targetkit.ctf import looks_like_xml, read_ctf
 from targetkit.datafiles import load_yaml_model
 from targetkit.errors import UsageError
 from targetkit.io import check_output, file_sha256, read_table, write_csv
 from targetkit.pipeline.importing import ImportResult, SourceTable, import_cohort
+from targetkit.wording import counted
 from targetkit.workbook import ReadMe, Sheet, write_workbook
 
 _ACADEMIC_YEAR = re.compile(r"^(\d{4})\s*[/\-]\s*(\d{2}|\d{4})$")
@@ -90,18 +92,23 @@ class ImportOutcome:
             ],
             "academic_year": _year_text(self.academic_year),
             "joined_on": self.result.key,
-            "issues": self.result.counts(),
             "top_problems": self.result.top_problems(),
             "disadvantaged": self.result.disadvantaged_from,
         }
 
+    def finding_records(self) -> list[dict[str, Any]]:
+        """Every data issue, as the 'Data issues' sheet lists them (`--format json`)."""
+        issues = self.result.issues.rename(columns={"source_file": "file", "source_row": "row"})
+        return frame_records(issues)
+
     def report_lines(self) -> list[str]:
         counts = self.result.counts()
         lines = [
-            f"Imported {len(self.result.pupils)} pupils from {len(self.sources)} file(s) into "
-            f"{self.output}.",
-            f"Data issues: {counts['error']} error(s), {counts['warning']} warning(s), "
-            f"{counts['info']} note(s) (see the 'Data issues' sheet).",
+            f"Imported {counted(len(self.result.pupils), 'pupil')} from "
+            f"{counted(len(self.sources), 'file')} into {self.output}.",
+            f"Data issues: {counted(counts['error'], 'error')}, "
+            f"{counted(counts['warning'], 'warning')}, {counted(counts['info'], 'note')} "
+            "(see the 'Data issues' sheet).",
         ]
         for problem in self.result.top_problems():
             lines.append(

@@ -24,12 +24,13 @@ from targetkit.columns import (
     parse_assessment,
     unambiguous_columns,
 )
-from targetkit.errors import InputError, UsageError
+from targetkit.errors import InputError, OutputError, UsageError
 from targetkit.findings import SEVERITY_RANK, catalogue
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline import reporting as rp
 from targetkit.pipeline.steps import HALF_TERMS, steps_targets
 from targetkit.scales import Scale, load_scale
+from targetkit.wording import counted
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 BASELINE = "baseline"
@@ -303,8 +304,13 @@ class ReportOutcome:
                 }
                 for number, text in rp.QUESTIONS.items()
             ],
-            "findings": self.findings,
         }
+
+    def finding_records(self) -> list[dict[str, Any]]:
+        return self.findings
+
+    def report_lines(self) -> list[str]:
+        return [self.summary_line()]
 
     def summary_line(self) -> str:
         c = self.counts
@@ -312,7 +318,7 @@ class ReportOutcome:
             ", ".join(f"Year {y}" for y in _year_groups(self.tracking.pupils)) or "no year group"
         )
         return (
-            f"Wrote {self.output}: {c['pupils']} pupils ({years}), {self.tracking.term} "
+            f"Wrote {self.output}: {counted(c['pupils'], 'pupil')} ({years}), {self.tracking.term} "
             f"({self.tracking.term_chosen}); {c['on_track_or_ahead']} of {c['pupil_subjects']} "
             f"pupil-subjects on track or ahead, {c['behind']} behind; {c['regressed']} regressed, "
             f"{c['stalled']} stalled, {c['not_on_track']} not on track; targets from "
@@ -332,6 +338,33 @@ def default_name(pupils: pd.DataFrame, term: str) -> str:
     """`report-y4-spr2.xlsx`; several year groups: `report-y3-y4-spr2.xlsx`."""
     years = "-".join(f"y{y}" for y in _year_groups(pupils)) or "all"
     return f"report-{years}-{term}.xlsx"
+
+
+NOT_FOLDER_SUFFIXES = (".csv", ".txt", ".tsv", ".xls", ".xlsm", ".xlsb", ".ods", ".pdf", ".json")
+
+
+def output_folder(output: str | Path) -> Path | None:
+    """The folder `-o` names, made if missing; None when it names the workbook itself.
+
+    SPEC §8: a trailing slash, an existing folder, or a path that does not exist and has no
+    `.xlsx` suffix is a folder (a cron job's `-o reports/` works on its first run). A missing
+    path ending in another file type (`.csv`) is not: that is a mistake, refused later.
+    """
+    path = Path(output)
+    folder_named = path.is_dir() or str(output).endswith(("/", "\\"))
+    if not folder_named and (
+        path.exists() or path.suffix.lower() in (".xlsx", *NOT_FOLDER_SUFFIXES)
+    ):
+        return None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot make the output folder ({exc.strerror or exc})",
+            file=path,
+            hint="check the path, or create the folder first",
+        ) from exc
+    return path
 
 
 def report_file(
@@ -354,10 +387,10 @@ def report_file(
     inputs = [Path(p) for p in (tracking_file, targets, results) if p is not None]
     chosen_settings = rp.load_settings(settings)
     scale = load_scale("steps")
+    folder = output_folder(output) if output is not None else None
     if output is not None:  # refuse an impossible output before any work
-        folder_given = Path(output).is_dir() or str(output).endswith(("/", "\\"))
-        early = Path(output) / "report.xlsx" if folder_given else Path(output)
-        check_output(early, force=force or folder_given, inputs=inputs)
+        early = folder / "report.xlsx" if folder is not None else Path(output)
+        check_output(early, force=force or folder is not None, inputs=inputs)
     tracking = read_tracking(
         tracking_file, sheet=sheet, term=term, academic_year=academic_year, scale=scale
     )
@@ -367,10 +400,8 @@ def report_file(
     if output is None:
         out = tracking_file.with_name(name)
     else:
-        out = Path(output)
-        if out.is_dir() or str(output).endswith(("/", "\\")):
-            out = out / name
-        elif out.suffix.lower() != ".xlsx":
+        out = folder / name if folder is not None else Path(output)
+        if out.suffix.lower() != ".xlsx":
             raise UsageError("the report is a workbook: give -o a folder or a .xlsx file", file=out)
     check_output(out, force=force, inputs=inputs)
 

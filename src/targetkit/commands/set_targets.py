@@ -9,13 +9,16 @@ from typing import Any
 
 import pandas as pd
 
-from targetkit import __version__
+from targetkit import __version__, findings
 from targetkit.columns import unambiguous_columns
+from targetkit.console import frame_records
+from targetkit.conversion_tables import load_table
 from targetkit.errors import InputError, UsageError
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline.targets import TargetResult, compute_targets, threshold_label
 from targetkit.policies import Policy, choose_policy, load_policy
 from targetkit.scales import load_scale
+from targetkit.wording import counted
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 BENCHMARKS = ("top25", "top50", "national")
@@ -29,26 +32,66 @@ class SetTargetsOutcome:
     policy_reason: str
     result: TargetResult
     lines: list[str] = field(default_factory=list)
+    conversion: str | None = None  # --conversion, when it replaced the policy's table
 
     def summary(self) -> dict[str, Any]:
         """The school-level summary as plain data (what `--format json` prints)."""
+        basis = self.basis()
         return {
             "output": str(self.output),
             "pupils": self.rows,
             "policy": self.policy.name,
             "policy_reason": self.policy_reason,
             "benchmark": self.result.benchmark,
+            "subjects": list(self.result.subjects),
             "notes": self.result.notes,
-            "school": [
-                {k: (None if pd.isna(v) else v) for k, v in row.items()}
-                for row in self.result.summary.to_dict("records")
+            "thresholds": [
+                {**row, "basis": basis.get(row["subject"])}
+                for row in frame_records(self.result.summary)
             ],
         }
+
+    def basis(self) -> dict[str, str | None]:
+        """Each subject's benchmark basis: `published: <source>` or `illustrative` (SPEC §8).
+
+        Only for subjects read from the policy's (or --conversion's) table; rows from other
+        tables (a KS4 policy's overall measures) have none."""
+        name = self.conversion or self.policy.conversion
+        if not name:
+            return {}
+        table = load_table(name)
+        return {
+            subject: table.basis(self.result.benchmark, self.policy.table_subject(subject))
+            for subject in self.result.subjects
+        }
+
+    def finding_records(self) -> list[dict[str, Any]]:
+        """One finding per pupil flag (`row`: the cohort file's row), with the catalogue's
+        severity and title; QUOTA_TARGET cites a benchmark rate, so it carries its `basis`
+        where every subject has the same one."""
+        flags = self.result.pupils.get("flags")
+        if flags is None:
+            return []
+        codes = flags.fillna("").astype(str).str.split(";").explode().str.strip()
+        codes = codes[codes.ne("")]
+        known = findings.catalogue()
+        bases = set(self.basis().values())
+        quota_basis = bases.pop() if len(bases) == 1 else None
+        return [
+            {
+                "severity": known[code].severity if code in known else "info",
+                "code": code,
+                "row": int(row) if isinstance(row, int | float) else row,
+                "message": known[code].title if code in known else code,
+                **({"basis": quota_basis} if code == "QUOTA_TARGET" else {}),
+            }
+            for row, code in codes.items()
+        ]
 
     def report_lines(self) -> list[str]:
         lines = [
             f"Policy {self.policy.name}: {self.policy_reason}.",
-            f"Set targets for {self.rows} pupils in {', '.join(self.result.subjects)} "
+            f"Set targets for {counted(self.rows, 'pupil')} in {', '.join(self.result.subjects)} "
             f"into {self.output}.",
         ]
         for row in self.result.summary.itertuples(index=False):
@@ -135,13 +178,26 @@ def set_targets(
         subjects=subject_list,
         conversion=conversion,
     )
+    _refuse_own_columns(table.frame, result, cohort_file)
     pupils = table.frame
     if pseudonymise_key is not None:
         from targetkit.privacy import pseudonymise
 
         pupils = pseudonymise(table.frame, pseudonymise_key)
     _write(out, table, pupils, result, chosen, reason, previous, conversion, force)
-    return SetTargetsOutcome(out, len(table.frame), chosen, reason, result)
+    return SetTargetsOutcome(out, len(table.frame), chosen, reason, result, conversion=conversion)
+
+
+def _refuse_own_columns(frame: pd.DataFrame, result: TargetResult, path: Path) -> None:
+    """A targets workbook given as COHORT would get each added column twice: say what to do."""
+    clash = [column for column in result.pupils.columns if column in frame.columns]
+    if clash:
+        raise InputError(
+            f"this is already a targets workbook (it has {', '.join(clash[:3])}"
+            f"{', …' if len(clash) > 3 else ''})",
+            file=path,
+            hint="give the cohort it was made from, with this workbook as --previous",
+        )
 
 
 def _check_columns(cohort: pd.DataFrame, policy: Policy, subjects: list[str], path: Path) -> None:

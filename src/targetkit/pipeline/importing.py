@@ -28,6 +28,7 @@ from targetkit.errors import InputError, UsageError
 from targetkit.pipeline import values as v
 from targetkit.scales import load_scale
 from targetkit.upn import MISSING, validate_upns
+from targetkit.wording import counted
 
 ISSUE_SHEET_COLUMNS = [
     "severity",
@@ -172,7 +173,8 @@ def map_headers(
                 "",
                 f"{' and '.join(map(repr, [chosen, *others]))} "
                 f"{'both' if len(headers) == 2 else 'all'} mean {canonical!r}: "
-                f"{chosen!r} used, the other(s) kept under their own names",
+                f"{chosen!r} used, {'the other' if len(others) == 1 else 'the others'} kept under "
+                f"{'its' if len(others) == 1 else 'their'} own name{'' if len(others) == 1 else 's'}",
                 "map a header with --mapping to choose another",
             )
         )
@@ -351,7 +353,7 @@ def _blank_means_no_note(source: SourceTable, header: str, raw: pd.Series) -> pd
         header,
         yes,
         f"every value is {yes!r} or blank (an export that writes no as blank): "
-        f"the {blank} blank cell(s) read as no",
+        f"the {counted(blank, 'blank cell')} read as no",
     )
 
 
