@@ -165,7 +165,7 @@ def test_import_of_a_ctf_writes_its_pupils_and_results_to_the_workbook(tmp_path)
     out = tmp_path / "cohort.xlsx"
     result = cli("import", ctf, "-o", out, "--academic-year", "2025/26")
     assert result.exit_code == 0, result.stderr
-    assert "Imported 4 pupils" in result.stderr
+    assert "Imported 4 pupils" in result.stdout
     pupils = sheet(out, "Pupils")
     assert [p["upn"] for p in pupils] == [
         "H880331215001",

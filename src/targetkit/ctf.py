@@ -443,7 +443,7 @@ def _unused_notes(unused: pd.DataFrame) -> pd.DataFrame:
     text = _describe(unused) + " = " + unused["result"].fillna("(blank)")
     listed = text.groupby(unused["row"], sort=True).agg("; ".join)
     counts = unused.groupby("row", sort=True).size()
-    nouns = np.where(counts.to_numpy() == 1, " CTF result", " CTF results")
+    nouns = counts.map({1: " CTF result"}).fillna(" CTF results")
     message = counts.astype(str) + nouns + " no targetkit column takes (left out): " + listed
     return _note_frame(
         listed.index.to_numpy(),

@@ -173,8 +173,9 @@ def map_headers(
                 "",
                 f"{' and '.join(map(repr, [chosen, *others]))} "
                 f"{'both' if len(headers) == 2 else 'all'} mean {canonical!r}: "
-                f"{chosen!r} used, {'the other' if len(others) == 1 else 'the others'} kept under "
-                f"{'its' if len(others) == 1 else 'their'} own name{'' if len(others) == 1 else 's'}",
+                f"{chosen!r} used, "
+                + ("the other kept under its own name" if len(others) == 1
+                   else "the others kept under their own names"),
                 "map a header with --mapping to choose another",
             )
         )
