@@ -76,8 +76,11 @@ def temporaries(folder: Path) -> list[Path]:
 
 
 def surnames_in(workbook: Path) -> list[str]:
-    sheet = openpyxl.load_workbook(workbook, read_only=True)["Converted"]
-    return [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    book = openpyxl.load_workbook(workbook, read_only=True)
+    try:
+        return [row[1] for row in book["Converted"].iter_rows(min_row=2, values_only=True)]
+    finally:
+        book.close()
 
 
 @pytest.fixture
@@ -186,3 +189,100 @@ def test_without_force_the_second_of_two_simultaneous_runs_is_refused_not_mixed(
     assert "the output appeared while writing" in outcomes[1][1]
     assert surnames_in(out) == ["Alpha"]
     assert temporaries(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# No input ever overwritten (issue 17)
+
+
+def submission(path: Path) -> Path:
+    """A tiny targets CSV that check-ambition reads as one school's submission."""
+    path.write_text(
+        "UPN,Surname,Year Group,reading_ks1,reading_target\r\n"
+        "L801200015001,Smith,6,2b,4b\r\nA801200015002,Jones,6,3,5c\r\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("option", ["--previous-targets", "--previous-results"])
+def test_check_ambition_never_writes_over_a_file_it_reads_through_an_option(tmp_path, option):
+    school = submission(tmp_path / "school.csv")
+    previous = submission(tmp_path / "previous.csv")
+    before = previous.read_bytes()
+    result = cli("check-ambition", school, option, previous, "-o", previous, "--force")
+    assert result.exit_code == 2
+    assert "would overwrite an input file" in result.stderr
+    assert previous.read_bytes() == before
+
+
+def test_an_output_that_is_an_input_under_another_name_is_refused(tmp_path):
+    """A hard link is what a case-insensitive file system does to `Cohort.csv` and
+    `cohort.csv`: two names, one file. Names differ, so only the file's identity tells."""
+    source = cohort(tmp_path / "cohort.csv", ["Smith"])
+    other_name = tmp_path / "Cohort-link.csv"
+    os.link(source, other_name)
+    before = source.read_bytes()
+    result = cli(*convert_args(source, other_name))
+    assert result.exit_code == 2
+    assert "would overwrite an input file" in result.stderr
+    assert source.read_bytes() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_an_output_that_is_a_fifo_is_refused_even_with_force(tmp_path):
+    fifo = tmp_path / "out.xlsx"
+    os.mkfifo(fifo)
+    result = cli(*convert_args(cohort(tmp_path / "c.csv", ["Smith"]), fifo))
+    assert result.exit_code == 2
+    assert "not a regular file" in result.stderr
+    assert fifo.is_fifo()
+
+
+def test_an_output_that_is_a_device_is_refused_even_with_force(tmp_path):
+    """A copy of /dev/null made in the test's folder (never the system's own: before the fix,
+    a root run replaced the device with a file)."""
+    import stat
+
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, AttributeError):
+        pytest.skip("making a device node needs root")
+    result = cli(*convert_args(cohort(tmp_path / "c.csv", ["Smith"]), device))
+    assert result.exit_code == 2
+    assert "not a regular file" in result.stderr
+    assert device.is_char_device()
+
+
+def test_force_keeps_the_mode_of_the_file_it_replaces(tmp_path, previous_output):
+    previous_output.chmod(0o600)
+    result = cli(*convert_args(cohort(tmp_path / "new.csv", ["New"]), previous_output))
+    assert result.exit_code == 0, result.stderr
+    assert surnames_in(previous_output) == ["New"]
+    assert previous_output.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_stale_temporary_of_an_output_with_glob_characters_is_cleaned(tmp_path):
+    from targetkit.io import _HOST, remove_stale_temporaries
+
+    out = tmp_path / "[Y6] targets.xlsx"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    stale = tmp_path / f".{out.name}{TEMP_MARK}{_HOST}-{dead}.tmp"
+    stale.write_bytes(b"half")
+    assert remove_stale_temporaries(out) == [stale]
+    assert not stale.exists()
+
+
+def test_a_temporary_of_a_run_on_another_machine_is_never_deleted(tmp_path):
+    """Pids are per machine: a pid that is dead here may be a live run on the file server's
+    other client, so a temporary file with another host's name is left alone."""
+    from targetkit.io import _HOST, remove_stale_temporaries, temporary_path
+
+    out = tmp_path / "targets.xlsx"
+    assert temporary_path(out).name == f".targets.xlsx{TEMP_MARK}{_HOST}-{os.getpid()}.tmp"
+    elsewhere = tmp_path / f".{out.name}{TEMP_MARK}otherpc-999999.tmp"
+    elsewhere.write_bytes(b"someone else's live run")
+    assert remove_stale_temporaries(out) == []
+    assert elsewhere.exists()

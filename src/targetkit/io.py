@@ -648,10 +648,15 @@ def _headers(path: Path, raw: list[object], header_index: int) -> list[str | Non
 
 
 def check_output(path: str | Path, *, force: bool, inputs: Sequence[str | Path] = ()) -> Path:
-    """Refuse an output that would overwrite an input, exists without --force, or cannot be made."""
+    """Refuse an output that would overwrite an input, exists without --force, or cannot be made.
+
+    Files are compared by identity (device and inode), not by their names: on a
+    case-insensitive file system (macOS, SMB shares) `Cohort.xlsx` is `cohort.xlsx`, and a
+    link is the file it points to. Only a regular file may be replaced: `-o /dev/null --force`
+    or a FIFO would otherwise be swapped for a file (as root, the system's own device).
+    """
     path = Path(path)
-    resolved = path.resolve()
-    if any(resolved == Path(source).resolve() for source in inputs):
+    if any(same_file(path, source) for source in inputs):
         raise OutputError(
             "the output would overwrite an input file; targetkit never changes its inputs",
             file=path,
@@ -659,6 +664,13 @@ def check_output(path: str | Path, *, force: bool, inputs: Sequence[str | Path] 
         )
     if path.is_dir():
         raise OutputError("the output is a folder", file=path, hint="give a file name with -o")
+    if path.exists() and not path.is_file():
+        raise OutputError(
+            "the output is not a regular file (a device, pipe or socket); targetkit only "
+            "replaces files",
+            file=path,
+            hint="give the name of a file with -o",
+        )
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(
@@ -679,35 +691,66 @@ def check_output(path: str | Path, *, force: bool, inputs: Sequence[str | Path] 
     return path
 
 
+def same_file(first: str | Path, second: str | Path) -> bool:
+    """Whether two paths name one file: same device and inode when both exist (so case, links
+    and `..` do not matter), else the same resolved path."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return Path(first).resolve() == Path(second).resolve()
+
+
 @contextmanager
-def atomic_output(path: str | Path, *, force: bool = False) -> Iterator[Path]:
+def atomic_output(
+    path: str | Path, *, force: bool = False, inputs: Sequence[str | Path] = ()
+) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it into place only when the block succeeds.
 
     Killed runs can leave a temporary file behind; the next run writing the same output removes
-    those whose process is gone.
+    those whose process is gone. A file replaced with --force keeps its permissions (a 0600
+    file of pupil data stays private).
     """
-    path = check_output(path, force=force)
+    path = check_output(path, force=force, inputs=inputs)
     remove_stale_temporaries(path)
-    temporary = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}.tmp")
+    temporary = temporary_path(path)
     try:
         temporary.touch()  # fail here, before any work, where the folder cannot be written
         yield temporary
-        if not force and path.exists():
-            raise OutputError(
-                "the output appeared while writing", file=path, hint="use --force to overwrite it"
-            )
-        os.replace(temporary, path)
+        commit_temporary(temporary, path, force=force)
     except BaseException as exc:
         with suppress(OSError):
             temporary.unlink(missing_ok=True)
-        cause = _os_error(exc)
-        if cause is not None:
+        raise _write_error(exc, path) from exc
+
+
+def temporary_path(path: Path, tag: str = "") -> Path:
+    """The temporary file a run writes `path` into: `.NAME.targetkit-HOST-PID.tmp`."""
+    return path.with_name(f".{path.name}{TEMP_MARK}{_HOST}-{os.getpid()}{tag}.tmp")
+
+
+def commit_temporary(temporary: Path, path: Path, *, force: bool) -> None:
+    """Rename a finished temporary file over `path`, keeping the replaced file's mode."""
+    if path.exists():
+        if not force:
             raise OutputError(
-                f"cannot write the output ({cause.strerror or cause})",
-                file=path,
-                hint="check that its folder exists, can be written to and has free space",
-            ) from exc
-        raise
+                "the output appeared while writing", file=path, hint="use --force to overwrite it"
+            )
+        if not path.is_file():
+            raise OutputError("the output is not a regular file", file=path)
+        os.chmod(temporary, path.stat().st_mode & 0o7777)
+    os.replace(temporary, path)
+
+
+def _write_error(exc: BaseException, path: Path) -> BaseException:
+    """The error to raise for a failed write: one line for an operating-system error."""
+    cause = _os_error(exc)
+    if cause is None:
+        return exc
+    return OutputError(
+        f"cannot write the output ({cause.strerror or cause})",
+        file=path,
+        hint="check that its folder exists, can be written to and has free space",
+    )
 
 
 def _os_error(exc: BaseException) -> OSError | None:
@@ -722,15 +765,42 @@ def _os_error(exc: BaseException) -> OSError | None:
     return None
 
 
+def _host_name() -> str:
+    """This machine's name as it can appear in a file name (no dots, dashes or odd characters)."""
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname()) or "host"
+
+
+_HOST = _host_name()
+
+
 def remove_stale_temporaries(path: Path) -> list[Path]:
-    """Delete temporary files for `path` left by runs that no longer exist."""
-    pattern = re.compile(rf"^\.{re.escape(path.name)}{re.escape(TEMP_MARK)}(\d+)\.tmp$")
+    """Delete temporary files for `path` left by runs of this machine that no longer exist.
+
+    The name holds the host as well as the process id: another computer sharing the folder
+    may have a live run with any pid, so its temporary files are never touched. The name is
+    matched literally, so `[Y6] targets.xlsx` is not read as a glob pattern.
+    """
+    pattern = re.compile(
+        rf"^\.{re.escape(path.name)}{re.escape(TEMP_MARK)}{re.escape(_HOST)}-(\d+)(?:\.[a-z]+)?\.tmp$"
+    )
     removed = []
     folder = path.parent if str(path.parent) else Path(".")
-    for candidate in folder.glob(f".{path.name}{TEMP_MARK}*.tmp"):
-        match = pattern.match(candidate.name)
+    try:
+        candidates = [entry for entry in os.scandir(folder) if pattern.match(entry.name)]
+    except OSError:
+        return removed
+    for entry in candidates:
+        match = pattern.match(entry.name)
         if match and not _process_alive(int(match[1])):
-            candidate.unlink(missing_ok=True)
+            candidate = folder / entry.name
+            if entry.is_dir(follow_symlinks=False):
+                import shutil
+
+                shutil.rmtree(candidate, ignore_errors=True)
+            else:
+                candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed
 

@@ -495,7 +495,8 @@ def check_ambition(
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, not {jobs}")
     inputs = [Path(p) for p in submissions]
-    out = check_output(output, force=force, inputs=inputs) if output else None
+    read = _read_files(inputs, previous_targets, previous_results)
+    out = check_output(output, force=force, inputs=read) if output else None
     exclude = [previous_targets] if previous_targets and Path(previous_targets).is_dir() else []
     files, skipped = find_submissions(inputs, exclude=exclude)
     not_submissions = {Path(p).resolve() for p in (previous_targets, out) if p is not None}
@@ -520,6 +521,21 @@ def check_ambition(
         write_la_workbook(outcome, out, force=force)
         outcome.output = out
     return outcome
+
+
+def _read_files(
+    submissions: list[Path],
+    previous_targets: str | Path | None,
+    previous_results: str | Path | None,
+) -> list[Path]:
+    """Every file the run reads, whatever the option: none may be the output."""
+    files = list(submissions)
+    for source in (previous_targets, previous_results):
+        if source is not None and Path(source).is_dir():
+            files += find_submissions([source])[0]
+        elif source is not None:
+            files.append(Path(source))
+    return files
 
 
 def _pseudonymised(found: pd.DataFrame, key: bytes) -> pd.DataFrame:
