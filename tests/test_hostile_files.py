@@ -248,8 +248,12 @@ def test_formula_like_headers_are_text_too(tmp_path):
         '<c t="inlineStr" r="XFD1048576"><is><t>x</t></is></c>',  # r not the first attribute
         '<c\tr="XFD1048576" t="inlineStr"><is><t>x</t></is></c>',  # a tab, not a space
         '<c\nr="A99999999" t="inlineStr"><is><t>x</t></is></c>',  # a row past Excel's last
+        "<c r='XFD1048576' t='inlineStr'><is><t>x</t></is></c>",  # single quotes
+        '<c r = "XFD1048576" t="inlineStr"><is><t>x</t></is></c>',  # spaces around =
+        '<c r="XFD3"/></row><row r="1048576"><c t="inlineStr"><is><t>x</t></is></c>',  # no r
     ],
-    ids=["usual", "r-attribute-later", "tab-before-r", "row-past-excel"],
+    ids=["usual", "r-attribute-later", "tab-before-r", "row-past-excel", "single-quotes",
+         "spaced", "row-number-only"],  # fmt: skip
 )
 def test_a_far_cell_is_refused_however_its_xml_is_spelt(far_cell, tmp_path):
     data = with_part(
@@ -289,3 +293,57 @@ def test_a_formula_never_calculated_is_refused_naming_its_cell(tmp_path):
     # openpyxl writes =F2*1 as <c r="F2"><f>F2*1</f><v/></c> (no value); so do scripts
     message = refused(CORPUS / "formulas_not_calculated.xlsx")
     assert "cell F2" in message and "never calculated" in message
+
+
+# --- issue 17: what a crafted zip or sheet could still do ---------------------------------------
+
+
+def understating(data: bytes, name: str, claimed: int) -> bytes:
+    """`data` with the zip directory (and local header) saying `name` unpacks to `claimed`
+    bytes: a zip's sizes are whatever its writer put there."""
+    raw = bytearray(data)
+    encoded = name.encode()
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = 0
+        while (start := raw.find(signature, start)) != -1:
+            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
+            if raw[name_at : name_at + len(encoded)] == encoded:
+                raw[start + size_at : start + size_at + 4] = claimed.to_bytes(4, "little")
+            start += 4
+    return bytes(raw)
+
+
+def test_a_zip_directory_that_understates_a_part_is_refused_by_what_is_really_inflated(
+    tmp_path,
+):
+    # sheet1.xml is 60 MiB of one letter (packs to ~60 KB) but the directory says 1 MiB:
+    # directory sizes pass every check, and the reader would inflate all 60 MiB.
+    big = with_part(
+        workbook(GOOD),
+        "xl/worksheets/sheet1.xml",
+        lambda xml: xml.replace(b"<c ", b"<c " + b" " * (60 << 20), 1),
+    )
+    path = tmp_path / "understated.xlsx"
+    path.write_bytes(understating(big, "xl/worksheets/sheet1.xml", 1 << 20))
+    infos = zipfile.ZipFile(path).infolist()
+    assert max(info.file_size for info in infos) == 1 << 20  # what a directory check sees
+    message = refused(path)
+    assert "zip bomb" in message and "more than its zip directory says" in message
+
+
+def test_a_shared_text_number_out_of_range_names_the_cell(tmp_path):
+    """Cell B2 points at shared text 99 of 6: a reader shows string 0 ("UPN") as a surname."""
+    data = workbook(GOOD)
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    assert b'<c r="B2" t="s"><v>4</v></c>' in sheet  # xlsxwriter: Smith is shared text 4
+    path = tmp_path / "strings.xlsx"
+    path.write_bytes(
+        with_part(
+            data,
+            "xl/worksheets/sheet1.xml",
+            lambda xml: xml.replace(b'<c r="B2" t="s"><v>4</v>', b'<c r="B2" t="s"><v>98</v>'),
+        )
+    )
+    message = refused(path)
+    assert "cell B2" in message and "shared text number 99" in message
+    assert "holds only 6" in message

@@ -185,15 +185,131 @@ def _check_zip(
             hint="if it is genuine, save it as CSV and use that",
         )
     found: dict[str, list[str]] = {}
+    string_refs: dict[str, tuple[int, str]] = {}
+    strings = 0
+    strings_first = sorted(infos, key=lambda info: not _is_shared_strings(info.filename))
     with zipfile.ZipFile(_io.BytesIO(data)) as archive:
-        for info in infos:
-            cells = _check_xml_part(path, archive, info, refuse_uncalculated)
+        for info in strings_first:
+            content = _inflate(path, data, info)
+            if _is_shared_strings(info.filename):
+                strings = len(_STRING_ITEM.findall(content))
+            cells = _check_xml_part(path, info, content, refuse_uncalculated)
             if cells:
                 found[info.filename] = cells
+            if _is_sheet(info.filename) and _is_shared_strings(strings_first[0].filename):
+                string_refs[info.filename] = _largest_string_index(content, strings)
+        for part, (index, cell) in string_refs.items():
+            if index >= strings and cell:
+                raise InputError(
+                    f"cell {cell} of {part} refers to shared text number {index + 1}, but the "
+                    f"workbook holds only {strings}; the file is damaged",
+                    file=path,
+                    hint="save it again from Excel or re-export it",
+                )
         if not found:
             return {}
         names = _sheet_parts(archive)
     return {names.get(part, part): cells for part, cells in found.items()}
+
+
+_STRING_ITEM = re.compile(rb"<(?:\w+:)?si[\s>/]")
+
+
+def _is_shared_strings(name: str) -> bool:
+    return name.lower() == "xl/sharedstrings.xml"
+
+
+def _is_sheet(name: str) -> bool:
+    return re.fullmatch(r"xl/worksheets/[^/]+\.xml", name) is not None
+
+
+_INFLATE_CHUNK = 1 << 20
+
+
+def _inflate(path: Path, data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """A part's bytes (the first `XML_PROLOG_BYTES` for a part that is not a sheet or the shared
+    strings), inflated here with a bound on what is actually produced.
+
+    The zip directory's sizes are written by whoever made the file: one that says 3.5 MB for a
+    part inflating to 1 GiB passes any check of the directory and then fills memory in the
+    reader. The part is inflated in steps and refused as soon as it produces more than its
+    directory says (or more than `MAX_UNZIPPED_BYTES`).
+    """
+    import zlib
+
+    keep = _is_sheet(info.filename) or _is_shared_strings(info.filename)
+    header = data[info.header_offset : info.header_offset + 30]
+    if len(header) < 30 or not header.startswith(b"PK\x03\x04"):
+        raise _damaged(path, "a part's header is missing")
+    start = info.header_offset + 30 + int.from_bytes(header[26:28], "little")
+    start += int.from_bytes(header[28:30], "little")
+    packed = memoryview(data)[start : start + info.compress_size]
+    limit = min(info.file_size, MAX_UNZIPPED_BYTES)
+    if info.compress_type == zipfile.ZIP_STORED:
+        if len(packed) > limit:
+            raise _bomb(path, info, len(packed))
+        return bytes(packed if keep else packed[:XML_PROLOG_BYTES])
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise _damaged(path, f"part {info.filename} uses a compression Excel never writes")
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    pieces: list[bytes] = []
+    produced = 0
+    pending: bytes | memoryview = packed
+    try:
+        while not inflater.eof:
+            piece = inflater.decompress(pending, _INFLATE_CHUNK)
+            pending = inflater.unconsumed_tail
+            produced += len(piece)
+            if produced > limit:
+                raise _bomb(path, info, produced)
+            if keep or produced - len(piece) < XML_PROLOG_BYTES:
+                pieces.append(piece)
+            if not piece and not pending:
+                break  # the packed data ended before the stream did: the reader will say
+    except zlib.error as exc:
+        raise _damaged(path, f"part {info.filename}: {exc}") from exc
+    return b"".join(pieces)
+
+
+def _bomb(path: Path, info: zipfile.ZipInfo, produced: int) -> InputError:
+    return InputError(
+        f"the workbook's part {info.filename} unpacks to more than its zip directory says "
+        f"({produced / 2**20:.0f} MiB so far, {info.file_size / 2**20:.0f} MiB declared); "
+        "refused as a possible zip bomb",
+        file=path,
+        hint="if it is genuine, save it again from Excel or as CSV and use that",
+    )
+
+
+def _damaged(path: Path, why: str) -> InputError:
+    return InputError(
+        f"the workbook is damaged ({why})",
+        file=path,
+        hint="save it again from Excel or re-export it",
+    )
+
+
+# A cell holding shared text: `<c r="B2" t="s"><v>17</v></c>` (17 counts from 0).
+_SHARED_STRING_CELL = re.compile(
+    rb"""<c\b([^>]*\st\s*=\s*["']s["'][^>]*)>\s*<v>\s*([0-9]+)\s*</v>"""
+)
+
+
+def _largest_string_index(xml: bytes, strings: int) -> tuple[int, str]:
+    """The largest shared-text number a sheet uses and its cell ("" when it uses none).
+
+    A quick search first: a number with fewer digits than the count of strings is in range.
+    """
+    digits = len(str(max(strings, 1)))
+    if not re.search(rb"<v>\s*[0-9]{%d,}\s*</v>" % digits, xml):
+        return -1, ""
+    best, cell = -1, ""
+    for match in _SHARED_STRING_CELL.finditer(xml):
+        index = int(match[2]) if len(match[2]) < 12 else 10**12
+        if index > best:
+            ref = _CELL_REF.search(match[1])
+            best, cell = index, ref[1].decode() if ref else "(unnamed)"
+    return best, cell
 
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
@@ -241,19 +357,29 @@ def _uncalculated_cells(table: Table, refs: list[str]) -> list[tuple[int, str]]:
     return cells
 
 
-# A cell's reference: the only attribute named `r` holding letters (a row's `r` is digits only).
-_CELL_COLUMN = re.compile(rb'\sr="([A-Z]+)[0-9]+"')
-_CELL_ROW = re.compile(rb'\sr="[A-Z]+([0-9]+)"')
+# A cell's or a row's reference however the XML spells it: `r="B2"`, `r='B2'`, `r = "B2"`
+# (a row's `r` is digits only). Readers accept all of these, so the extent check must too.
+_ANY_REF = re.compile(rb"""\sr\s*=\s*["']\s*([A-Za-z]*)([0-9]+)""")
+# Spellings the quick bound does not look for (then every reference is read exactly):
+# whitespace other than one space before `r`, around `=`, single quotes, lower-case letters.
+_UNUSUAL_SPACES = (b"\tr", b"\nr", b"\rr")
+_UNUSUAL_REF = re.compile(rb""" r(?:[ \t\n\r]|=[ \t\n\r']|="[a-z])""")
+
+
+def _unusual_references(xml: bytes) -> bool:
+    return any(space in xml for space in _UNUSUAL_SPACES) or bool(_UNUSUAL_REF.search(xml))
+
+
 # A formula cell with no saved value: no <v>, or an empty one that is not a text result
 # (Excel saves a formula giving "" as t="str" with <v></v>; programs write <v/> or nothing).
 _UNCALCULATED = re.compile(
     rb"<c\b([^>]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)?\s*</c>"
 )
-_CELL_REF = re.compile(rb'\sr="([A-Z]+[0-9]+)"')
+_CELL_REF = re.compile(rb"""\sr\s*=\s*["']([A-Z]+[0-9]+)["']""")
 
 
 def _check_xml_part(
-    path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, refuse_uncalculated: bool
+    path: Path, info: zipfile.ZipInfo, content: bytes, refuse_uncalculated: bool
 ) -> list[str]:
     """Refuse what a workbook's XML could do to the reader before any parser sees it.
 
@@ -261,15 +387,7 @@ def _check_xml_part(
     Office files never need one; a single cell far away (XFD1048576) makes a reader lay out
     billions of empty cells; a formula with no saved value would be read as a silent blank.
     """
-    try:
-        with archive.open(info) as part:
-            prolog = part.read(XML_PROLOG_BYTES)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-        raise InputError(
-            f"the workbook is damaged ({_short(exc)})",
-            file=path,
-            hint="save it again from Excel or re-export it",
-        ) from exc
+    prolog = content[:XML_PROLOG_BYTES]
     if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
         raise InputError(
             f"the workbook's part {info.filename} declares XML entities (a DTD), which Excel "
@@ -277,9 +395,9 @@ def _check_xml_part(
             file=path,
             hint="save it again from Excel, or export the data as CSV",
         )
-    if not re.fullmatch(r"xl/worksheets/[^/]+\.xml", info.filename):
+    if not _is_sheet(info.filename):
         return []
-    xml = archive.read(info)
+    xml = content
     _check_sheet_extent(path, info.filename, xml)
     if b"<f" not in xml:
         return []
@@ -303,22 +421,26 @@ def _check_xml_part(
 def _check_sheet_extent(path: Path, part: str, xml: bytes) -> None:
     """Refuse a sheet whose furthest cell would make the reader allocate too many cells.
 
-    First a cheap bound from the longest column letters and row digits any cell has (a few
-    searches that match almost nothing in a normal sheet); only when that bound is over the
-    limit are all cell references read to find the exact extent.
+    First a cheap bound from the longest column letters and row digits any cell or row has (a
+    few searches that match almost nothing in a normal sheet); only when that bound is over
+    the limit, or a reference is spelt unusually (single quotes, spaces around `=`), are all
+    references read to find the exact extent. A row's own number counts as well as its
+    cells': cells with no reference sit in their row, after the cell before them.
     """
-    usual_spacing = not any(space + b'r="' in xml for space in (b"\t", b"\n", b"\r"))
-    if usual_spacing and _extent_bound(xml) <= MAX_CELLS:
+    if not _unusual_references(xml) and _extent_bound(xml) <= MAX_CELLS:
         return
-    letters = set(_CELL_COLUMN.findall(xml))
-    if not letters:
-        return
-    width = max(_column_number(name) for name in letters)
-    height = max(int(row) for row in set(_CELL_ROW.findall(xml)))
+    width = height = 0
+    for letters, digits in set(_ANY_REF.findall(xml)):
+        height = max(height, int(digits) if len(digits) < 12 else MAX_ROWS + 1)
+        if letters:
+            width = max(
+                width, _column_number(letters.upper()) if len(letters) < 5 else MAX_COLUMNS + 1
+            )
+    width = max(width, 1)
     if width > MAX_COLUMNS or height > MAX_ROWS or width * height > MAX_CELLS:
         raise InputError(
-            f"{part} reaches column {column_letter(width - 1)} and row {height}: "
-            f"{width * height:,} cells, far more than a school export; refused",
+            f"{part} reaches column {column_letter(min(width, MAX_COLUMNS + 1) - 1)} and row "
+            f"{height}: {width * height:,} cells, far more than a school export; refused",
             file=path,
             hint="delete the stray cells far from the table in Excel, or export the data as CSV",
         )
@@ -326,17 +448,17 @@ def _check_sheet_extent(path: Path, part: str, xml: bytes) -> None:
 
 def _extent_bound(xml: bytes) -> int:
     """An upper bound of columns x rows: 26, 702 or 16,384 columns by the longest column
-    letters, times 10^d - 1 rows for the longest row number (d digits) any cell has.
+    letters, times 10^d - 1 rows for the longest row or cell number (d digits).
 
-    Searches for a literal ` r="` (fast); a sheet spacing its attributes otherwise is
+    Searches for a literal ` r="` (fast); a sheet spelling its references otherwise is
     counted exactly instead (see the caller).
     """
     width = 26
     if re.search(rb' r="[A-Z]{2}', xml):
         width = MAX_COLUMNS if re.search(rb' r="[A-Z]{3}', xml) else 702
-    if re.search(rb' r="[A-Z]+[0-9]{7}', xml):
+    if re.search(rb' r="[A-Z]*[0-9]{7}', xml):
         return MAX_CELLS + 1  # a million rows or more: count exactly
-    digits = next((d for d in range(6, 0, -1) if re.search(rb' r="[A-Z]+[0-9]{%d}"' % d, xml)), 1)
+    digits = next((d for d in range(6, 0, -1) if re.search(rb' r="[A-Z]*[0-9]{%d}"' % d, xml)), 1)
     return width * (10**digits - 1)
 
 
