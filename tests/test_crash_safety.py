@@ -32,6 +32,7 @@ from targetkit.cli import main
 real_close = xlsxwriter.Workbook.close
 
 def paused_close(self):
+    print("SPOOL", self.tmpdir, flush=True)
     with open(self.filename, "wb") as partial:
         partial.write(b"PK\x03\x04 half a workbook")
     print("WRITING", flush=True)
@@ -67,6 +68,8 @@ def start_paused(source: Path, out: Path) -> subprocess.Popen[str]:
     )
     assert process.stdout is not None
     line = process.stdout.readline()
+    process.spool = line.split(" ", 1)[1].strip() if line.startswith("SPOOL") else ""  # type: ignore[attr-defined]
+    line = process.stdout.readline() if line.startswith("SPOOL") else line
     assert line.strip() == "WRITING", process.stderr.read() if process.stderr else line
     return process
 
@@ -102,7 +105,7 @@ def test_sigkill_while_writing_leaves_the_previous_output_and_the_next_run_clear
     assert process.returncode == -signal.SIGKILL
     assert previous_output.read_bytes() == before
     assert surnames_in(previous_output) == ["Old", "Run"]
-    left = temporaries(tmp_path)
+    left = [p for p in temporaries(tmp_path) if p.is_file()]  # and the spool folder
     assert len(left) == 1 and left[0].read_bytes().startswith(b"PK\x03\x04 half")
 
     again = cli(*convert_args(tmp_path / "new.csv", previous_output))
@@ -153,7 +156,8 @@ def test_two_runs_writing_one_output_at_once_end_with_one_complete_file(tmp_path
     out = tmp_path / "converted.xlsx"
     first = start_paused(cohort(tmp_path / "a.csv", ["Alpha", "Apple", "Acorn"]), out)
     second = start_paused(cohort(tmp_path / "b.csv", ["Beta", "Bear"]), out)
-    assert len(temporaries(tmp_path)) == 2  # each run writes its own temporary
+    # each run writes its own temporary file (and spools into its own folder)
+    assert len([p for p in temporaries(tmp_path) if p.is_file()]) == 2
     for process in (first, second):
         process.stdin.write("go\n")
         process.stdin.flush()
@@ -178,6 +182,7 @@ def test_without_force_the_second_of_two_simultaneous_runs_is_refused_not_mixed(
             text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         )
+        assert process.stdout.readline().startswith("SPOOL")
         assert process.stdout.readline().strip() == "WRITING"
         runs.append(process)
     outcomes = []
@@ -286,3 +291,108 @@ def test_a_temporary_of_a_run_on_another_machine_is_never_deleted(tmp_path):
     elsewhere.write_bytes(b"someone else's live run")
     assert remove_stale_temporaries(out) == []
     assert elsewhere.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# One file never ends the batch; Ctrl-C and SIGTERM give one line (issue 17)
+
+
+def batch(folder: Path, names: list[str]) -> Path:
+    folder.mkdir()
+    for name in names:
+        submission(folder / f"{name}.csv")
+    return folder
+
+
+def test_a_worker_killed_by_one_file_makes_that_file_unreadable_and_the_batch_goes_on(
+    tmp_path, monkeypatch
+):
+    """A native reader aborting (SIGABRT) on a crafted file kills its worker process and, with
+    it, the pool. The workers are forked from this process, so the patched reader is theirs."""
+    from targetkit.commands import check_ambition as module
+
+    real = module.read_submission
+
+    def aborting(path):
+        if Path(path).stem == "crafted":
+            import faulthandler
+
+            faulthandler.disable()  # pytest's would print the dying worker's stack
+            os.abort()
+        return real(path)
+
+    monkeypatch.setattr(module, "read_submission", aborting)
+    folder = batch(tmp_path / "subs", ["alpha", "beta", "crafted", "delta", "gamma"])
+    out = tmp_path / "la.xlsx"
+    outcome = module.check_ambition([folder], jobs=2, output=out)
+    status = dict(zip(outcome.files["file"].map(lambda f: Path(f).name), outcome.files["status"],
+                      strict=True))  # fmt: skip
+    assert status == {"alpha.csv": "checked", "beta.csv": "checked", "crafted.csv": "unreadable",
+                      "delta.csv": "checked", "gamma.csv": "checked"}  # fmt: skip
+    unreadable = outcome.findings[outcome.findings["code"] == "FILE_UNREADABLE"]
+    assert unreadable["file"].map(lambda f: Path(f).name).tolist() == ["crafted.csv"]
+    assert out.is_file()  # the LA workbook was written
+
+
+SLOW_CHECK_DRIVER = r"""
+import sys, time
+from targetkit.commands import check_ambition
+from targetkit.cli import main
+
+real = check_ambition.check_files
+
+def slow(paths):
+    print("CHECKING", flush=True)
+    time.sleep(60)
+    return real(paths)
+
+check_ambition.check_files = slow
+main(sys.argv[1:], prog_name="targetkit")
+"""
+
+
+@pytest.mark.parametrize(("signal_number", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_during_a_parallel_check_is_one_line(tmp_path, signal_number, status):
+    """Ctrl-C on a terminal reaches every process of the group: the workers leave quietly and
+    the main process says one line (no worker traceback); SIGTERM is handled the same way."""
+    folder = batch(tmp_path / "subs", ["alpha", "beta", "gamma", "delta"])
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_CHECK_DRIVER, "check-ambition", str(folder), "--jobs", "2",
+         "-o", str(tmp_path / "la.xlsx")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert process.stdout.readline().startswith("CHECKING")  # both workers may say it at once
+    os.killpg(process.pid, signal_number)
+    _, stderr = process.communicate(timeout=HANG_GUARD_SECONDS)
+    assert process.returncode == status
+    assert stderr == "targetkit: error: interrupted; no output was written\n"
+    assert not (tmp_path / "la.xlsx").exists()
+
+
+def test_xlsxwriter_spools_into_a_private_folder_beside_the_output_cleared_after_sigkill(
+    tmp_path, previous_output
+):
+    """Not $TMPDIR: a killed run would leave pupil data there for anyone to read."""
+    process = start_paused(cohort(tmp_path / "new.csv", ["New"]), previous_output)
+    spool = Path(process.spool)
+    assert spool.parent == tmp_path and spool.is_dir()
+    assert spool.name.startswith(f".{previous_output.name}{TEMP_MARK}")
+    assert spool.stat().st_mode & 0o777 == 0o700
+    process.kill()
+    process.communicate(timeout=HANG_GUARD_SECONDS)
+    assert spool.is_dir()  # nothing can run on SIGKILL
+    again = cli(*convert_args(tmp_path / "new.csv", previous_output))
+    assert again.exit_code == 0, again.stderr
+    assert temporaries(tmp_path) == []
+
+
+def test_sigterm_while_writing_is_one_line_exit_143_and_leaves_nothing(tmp_path, previous_output):
+    before = previous_output.read_bytes()
+    process = start_paused(cohort(tmp_path / "new.csv", ["New"]), previous_output)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=HANG_GUARD_SECONDS)
+    assert process.returncode == 143
+    assert stderr == "targetkit: error: interrupted; no output was written\n"
+    assert previous_output.read_bytes() == before
+    assert temporaries(tmp_path) == []

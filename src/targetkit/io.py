@@ -845,6 +845,24 @@ def atomic_output(
         raise _write_error(exc, path) from exc
 
 
+@contextmanager
+def private_folder(path: str | Path) -> Iterator[Path]:
+    """A folder only this user can read, beside `path`, removed when the block ends.
+
+    Writers that spool data to temporary files (xlsxwriter's constant-memory mode) put them
+    here rather than in the shared $TMPDIR; after a SIGKILL the next run writing the same
+    output removes it with the other stale temporaries.
+    """
+    import shutil
+
+    folder = temporary_path(Path(path), ".spool")
+    folder.mkdir(mode=0o700)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def temporary_path(path: Path, tag: str = "") -> Path:
     """The temporary file a run writes `path` into: `.NAME.targetkit-HOST-PID.tmp`."""
     return path.with_name(f".{path.name}{TEMP_MARK}{_HOST}-{os.getpid()}{tag}.tmp")

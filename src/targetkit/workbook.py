@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from targetkit.io import atomic_output, column_letter
+from targetkit.io import atomic_output, column_letter, private_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,11 +91,12 @@ def write_workbook(
     """Write the sheets, then `Read me` and `About`, atomically to `path`."""
     import xlsxwriter
 
-    with atomic_output(path, force=force) as temporary:
+    with atomic_output(path, force=force) as temporary, private_folder(path) as spool:
         workbook = xlsxwriter.Workbook(
             str(temporary),
             {
                 "constant_memory": True,
+                "tmpdir": str(spool),  # pupil data never spooled to the shared $TMPDIR
                 "strings_to_formulas": False,
                 "strings_to_urls": False,
                 "strings_to_numbers": False,

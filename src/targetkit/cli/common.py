@@ -7,6 +7,7 @@ is shown only with --verbose.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -26,32 +27,49 @@ def run_command(function: F) -> F:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        previous = signal.signal(signal.SIGTERM, _terminated)
         try:
-            status = function(*args, **kwargs)
-        except TargetkitError as exc:
-            if console.settings.verbose:
-                traceback.print_exc()
-            console.error(str(exc))
-            sys.exit(int(exc.exit_status))
-        except KeyboardInterrupt:
-            console.error("interrupted; no output was written")
-            sys.exit(130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except MemoryError:
-            console.error("not enough memory for this input; try a smaller file")
-            sys.exit(int(ExitStatus.BAD_INPUT))
-        except Exception as exc:
-            if console.settings.verbose:
-                traceback.print_exc()
-            console.error(
-                f"unexpected error ({type(exc).__name__}: {exc}); run again with --verbose "
-                "for details and report it"
-            )
-            sys.exit(int(ExitStatus.BAD_INPUT))
-        sys.exit(int(status or ExitStatus.DONE))
+            _run_guarded(function, args, kwargs)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _run_guarded(function: Callable[..., Any], args: Any, kwargs: Any) -> None:
+    try:
+        status = function(*args, **kwargs)
+    except TargetkitError as exc:
+        if console.settings.verbose:
+            traceback.print_exc()
+        console.error(str(exc))
+        sys.exit(int(exc.exit_status))
+    except KeyboardInterrupt as exc:
+        console.error("interrupted; no output was written")
+        sys.exit(143 if isinstance(exc, Terminated) else 130)
+    except (click.exceptions.Exit, click.ClickException, SystemExit):
+        raise
+    except MemoryError:
+        console.error("not enough memory for this input; try a smaller file")
+        sys.exit(int(ExitStatus.BAD_INPUT))
+    except Exception as exc:
+        if console.settings.verbose:
+            traceback.print_exc()
+        console.error(
+            f"unexpected error ({type(exc).__name__}: {exc}); run again with --verbose "
+            "for details and report it"
+        )
+        sys.exit(int(ExitStatus.BAD_INPUT))
+    sys.exit(int(status or ExitStatus.DONE))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service stopping, `kill`): handled like Ctrl-C, so temporary files are
+    removed on the way out and the user gets one line (exit 143)."""
+
+
+def _terminated(_number: int, _frame: object) -> None:
+    raise Terminated
 
 
 def force_option(function: F) -> F:
