@@ -252,8 +252,15 @@ def test_formula_like_headers_are_text_too(tmp_path):
         '<c r = "XFD1048576" t="inlineStr"><is><t>x</t></is></c>',  # spaces around =
         '<c r="XFD3"/></row><row r="1048576"><c t="inlineStr"><is><t>x</t></is></c>',  # no r
     ],
-    ids=["usual", "r-attribute-later", "tab-before-r", "row-past-excel", "single-quotes",
-         "spaced", "row-number-only"],  # fmt: skip
+    ids=[
+        "usual",
+        "r-attribute-later",
+        "tab-before-r",
+        "row-past-excel",
+        "single-quotes",
+        "spaced",
+        "row-number-only",
+    ],
 )
 def test_a_far_cell_is_refused_however_its_xml_is_spelt(far_cell, tmp_path):
     data = with_part(
