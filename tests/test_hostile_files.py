@@ -354,3 +354,42 @@ def test_a_shared_text_number_out_of_range_names_the_cell(tmp_path):
     message = refused(path)
     assert "cell B2" in message and "shared text number 99" in message
     assert "holds only 6" in message
+
+
+# --- issue 17: nothing from a file reaches the terminal raw --------------------------------------
+
+RAW_CONTROLS = ["\x1b", "\x07", "\x9b", "\u202e"]
+
+
+def assert_nothing_raw(text: str) -> None:
+    assert not [c for c in RAW_CONTROLS if c in text], repr(text)
+
+
+def test_a_file_name_with_escape_sequences_is_printed_escaped_on_one_line(tmp_path):
+    missing = tmp_path / "evil\x1b]0;owned\x07\nname.csv"
+    result = cli("convert", missing, "--column", "x", "--from", "nc", "--to", "points")
+    assert result.exit_code == 2
+    assert_nothing_raw(result.stderr)
+    assert result.stderr.count("\n") == 1
+    assert "evil\\x1b]0;owned\\x07\\nname.csv" in result.stderr
+
+
+def test_a_school_name_with_escape_sequences_is_printed_escaped(tmp_path):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "school.csv").write_text(
+        "UPN,Surname,school,Year Group,reading_ks1,reading_target\r\n"
+        "L801200015001,Sm\x1b[2Jith,Evil\x1b]0;owned\x07 \u202eSchool,6,2b,four\r\n",
+        encoding="utf-8",
+    )
+    result = cli("check-ambition", folder)
+    output = result.stdout + result.stderr
+    assert result.exit_code in (0, 1), output
+    assert_nothing_raw(output)
+    assert "Evil\\x1b]0;owned\\x07 \\u202eSchool" in output
+
+
+def test_the_control_characters_corpus_file_prints_nothing_raw(tmp_path):
+    result = cli("-v", "import", CORPUS / "control_characters.csv", "-o", tmp_path / "c.xlsx")
+    assert result.exit_code in (0, 1)
+    assert_nothing_raw(result.stdout + result.stderr)
