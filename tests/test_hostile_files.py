@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
-from helpers import cli
+from helpers import ROOT, cli
 
 from targetkit import io as tk_io
 from targetkit.errors import InputError
@@ -393,3 +395,107 @@ def test_the_control_characters_corpus_file_prints_nothing_raw(tmp_path):
     result = cli("-v", "import", CORPUS / "control_characters.csv", "-o", tmp_path / "c.xlsx")
     assert result.exit_code in (0, 1)
     assert_nothing_raw(result.stdout + result.stderr)
+
+
+# --- issue 17: one line, always ------------------------------------------------------------------
+
+
+def test_formula_like_headers_are_neutralised_in_csv_output(tmp_path):
+    source = tmp_path / "cohort.csv"
+    source.write_text('UPN,"=HYPERLINK(""http://x"")",Reading KS1\r\nL801200015001,x,2b\r\n')
+    out = tmp_path / "out.csv"
+    result = cli("convert", source, "--column", "Reading KS1", "--from", "nc", "--to", "points",
+                 "-o", out)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    with open(out, encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header[1] == '\'=HYPERLINK("http://x")'
+
+
+def test_a_subject_that_looks_like_a_formula_is_text_in_the_conversion_table(tmp_path):
+    history = tmp_path / "history.csv"
+    rows = ["School,Reading KS1,Reading KS2"] + [f"S{i % 3},2b,{4 + i % 2}" for i in range(12)]
+    history.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    out = tmp_path / "table.csv"
+    result = cli("build-conversion", history, "--prior", "Reading KS1", "--outcome", "Reading KS2",
+                 "--subject", "=cmd|' /C calc'!A0", "-o", out)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    with open(out, encoding="utf-8", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert table and {row["subject"] for row in table} == {"'=cmd|' /C calc'!A0"}
+
+
+def test_a_csv_field_longer_than_pythons_default_limit_is_read_whole(tmp_path):
+    source = tmp_path / "long.csv"
+    note = "x" * 140_000  # over csv's default field limit of 131,072, which sniffing hit
+    source.write_text(f"UPN,Surname,Notes,Reading KS1\r\nL801200015001,Smith,{note},2b\r\n")
+    assert read_table(source).frame.loc[2, "Notes"] == note
+
+
+def test_a_5000_digit_year_group_is_a_data_issue_not_a_crash(tmp_path):
+    source = tmp_path / "year.csv"
+    source.write_text(
+        f"UPN,Surname,Year Group,Reading KS1\r\nL801200015001,Smith,{'9' * 5000},2b\r\n"
+    )
+    result = cli("import", source, "-o", tmp_path / "cohort.xlsx")
+    assert result.exit_code == 0, result.stderr
+    issues = openpyxl.load_workbook(tmp_path / "cohort.xlsx")["Data issues"]
+    messages = [row for row in issues.iter_rows(min_row=2, values_only=True)]
+    assert any("not a year group" in " ".join(map(str, row)) for row in messages)
+
+
+def test_a_folder_nested_1200_deep_is_searched(tmp_path):
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    here = os.getcwd()
+    try:  # short relative steps: the whole path is 2,400 characters
+        os.chdir(folder)
+        for _ in range(1200):
+            os.mkdir("d")
+            os.chdir("d")
+        with open("school.csv", "w", encoding="utf-8") as handle:
+            handle.write("UPN,Surname,reading_ks1,reading_target\nL801200015001,Smith,2b,4b\n")
+        os.chdir(here)
+        from targetkit.commands.check_ambition import find_submissions
+
+        files, _ = find_submissions([folder])
+        assert [f.name for f in files] == ["school.csv"] and len(files[0].parts) > 1200
+    finally:
+        os.chdir(here)
+        remove_deep(folder)  # pytest's own clean-up (shutil.rmtree) would recurse too deep
+
+
+def remove_deep(folder: Path) -> None:
+    """Delete a deeply nested tree of `d` folders without recursion."""
+    here = os.getcwd()
+    try:
+        os.chdir(folder)
+        depth = 0
+        while os.path.isdir("d"):
+            os.chdir("d")
+            depth += 1
+        for _ in range(depth + 1):
+            for name in os.listdir("."):
+                if os.path.isdir(name):
+                    os.rmdir(name)
+                else:
+                    os.remove(name)
+            os.chdir("..")
+    finally:
+        os.chdir(here)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_results_to_a_full_disk_give_one_line_and_no_exception_ignored(tmp_path):
+    source = tmp_path / "school.csv"
+    source.write_text("UPN,Surname,reading_ks1,reading_target\nL801200015001,Smith,2b,4b\n")
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run(
+            [sys.executable, "-m", "targetkit", "check-ambition", source, "--format", "json"],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )  # fmt: skip
+    assert completed.returncode == 2
+    assert completed.stderr == (
+        "targetkit: error: cannot print the results (No space left on device)\n"
+    )

@@ -10,6 +10,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -67,7 +68,8 @@ def warn(message: str) -> None:
 
 
 def error(message: str) -> None:
-    print(f"targetkit: error: {escape(message)}", file=sys.stderr)
+    with suppress(OSError):  # stderr itself cannot be written (a full disk): nowhere to say it
+        print(f"targetkit: error: {escape(message)}", file=sys.stderr, flush=True)
 
 
 def result(message: str) -> None:

@@ -596,8 +596,8 @@ def _read_csv(path: Path, data: bytes, is_known_header: Callable[[str], bool] | 
             row=text.count("\n", 0, text.index("\x00")) + 1,
             hint="export it again as CSV, or give the workbook itself",
         )
+    csv.field_size_limit(MAX_INPUT_BYTES)  # before sniffing: a 140,000-character note is data
     delimiter = sniff_delimiter(text)
-    csv.field_size_limit(1 << 30)
     rows = _csv_rows(path, text, delimiter)
     cells = [[value if value.strip() else None for value in row] for row in rows]
     table = _table_from_rows(path, cells, is_known_header)
@@ -974,6 +974,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, force: bool = False) -> 
         column = out[name]
         if column.dtype == object or str(column.dtype) in ("str", "string"):
             out[name] = column.map(_csv_cell, na_action="ignore")
+    out.columns = [neutralise_formula(name) for name in out.columns]  # headers are cells too
     with atomic_output(path, force=force) as temporary:
         out.to_csv(temporary, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return Path(path)

@@ -6,11 +6,13 @@ is shown only with --verbose.
 
 from __future__ import annotations
 
+import errno
 import functools
 import signal
 import sys
 import traceback
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +34,7 @@ def run_command(function: F) -> F:
             _run_guarded(function, args, kwargs)
         finally:
             signal.signal(signal.SIGTERM, previous)
+            _flush_or_silence()
 
     return wrapper  # type: ignore[return-value]
 
@@ -52,6 +55,11 @@ def _run_guarded(function: Callable[..., Any], args: Any, kwargs: Any) -> None:
     except MemoryError:
         console.error("not enough memory for this input; try a smaller file")
         sys.exit(int(ExitStatus.BAD_INPUT))
+    except OSError as exc:
+        if exc.errno not in _CANNOT_PRINT:
+            raise
+        console.error(f"cannot print the results ({exc.strerror})")
+        sys.exit(int(ExitStatus.BAD_INPUT))
     except Exception as exc:
         if console.settings.verbose:
             traceback.print_exc()
@@ -61,6 +69,24 @@ def _run_guarded(function: Callable[..., Any], args: Any, kwargs: Any) -> None:
         )
         sys.exit(int(ExitStatus.BAD_INPUT))
     sys.exit(int(status or ExitStatus.DONE))
+
+
+# Errors writing to the terminal or its redirection (`> /dev/full`, a full disk, a closed pipe).
+_CANNOT_PRINT = (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EDQUOT)
+
+
+def _flush_or_silence() -> None:
+    """Flush stdout and stderr now; if that fails (disk full), point them at /dev/null so
+    Python's own flush at exit does not print an 'Exception ignored' traceback after the
+    one line already given."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            with suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 class Terminated(KeyboardInterrupt):

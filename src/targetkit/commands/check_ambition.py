@@ -112,17 +112,14 @@ def find_submissions(
         if given.is_file():
             found.setdefault(given, None)
             continue
-        for path in sorted(given.rglob("*")):
-            if not path.is_file():
-                continue
+        for path in _files_under(given):
             relative = path.relative_to(given).parts
-            folders = [given.joinpath(*relative[:i]).resolve() for i in range(1, len(relative))]
             if any(part.startswith(".") for part in relative):
                 skipped.append((path, "hidden file"))
             elif path.name.startswith("~$"):
                 skipped.append((path, "Excel lock file (the workbook is open somewhere)"))
-            elif any(part.lower() == PREVIOUS_TARGETS_FOLDER for part in relative[:-1]) or any(
-                folder in excluded for folder in folders
+            elif any(part.lower() == PREVIOUS_TARGETS_FOLDER for part in relative[:-1]) or (
+                excluded and not excluded.isdisjoint(path.resolve().parents)
             ):
                 continue  # previous targets: read through --previous-targets, not checked
             elif path.suffix.lower() not in TABLE_SUFFIXES:
@@ -130,6 +127,24 @@ def find_submissions(
             else:
                 found.setdefault(path, None)
     return list(found), skipped
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every file below `folder`, sorted; walked with a list, not recursion, so a folder nested
+    1,200 deep is read like any other (links to folders are not followed)."""
+    files: list[Path] = []
+    pending = [folder]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+            elif entry.is_file():
+                files.append(Path(entry.path))
+    return sorted(files)
 
 
 # ---------------------------------------------------------------------------------------------
