@@ -499,3 +499,38 @@ def test_results_to_a_full_disk_give_one_line_and_no_exception_ignored(tmp_path)
     assert completed.stderr == (
         "targetkit: error: cannot print the results (No space left on device)\n"
     )
+
+
+# --- issue 17: checks that could be dodged -------------------------------------------------------
+
+UPN_LIST = ["L801200015001", "A801200015002", "P801200015003", "D801200015004", "H801200015005",
+            "K801200015006", "M801200015007", "R801200015008"]  # fmt: skip
+
+
+def test_a_target_typed_off_the_scale_is_an_invalid_target_challenge(tmp_path):
+    from targetkit.commands.check_ambition import check_ambition
+
+    targets = ["four", "4+", "99999", "-1", "4.5", "EXS", "4", "4b"]  # the last two are grades
+    rows = ["UPN,Surname,Year Group,reading_ks1,reading_target"]
+    rows += [
+        f"{upn},P{i},6,2b,{t}" for i, (upn, t) in enumerate(zip(UPN_LIST, targets, strict=True))
+    ]
+    (tmp_path / "school.csv").write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    found = check_ambition([tmp_path / "school.csv"]).findings
+    invalid = found[found["code"] == "INVALID_TARGET"]
+    assert invalid["upn"].tolist() == UPN_LIST[:6]
+    assert set(invalid["severity"]) == {"challenge"}
+    assert "reading target 'four' is not a grade of the nc scale" in invalid["message"].iloc[0]
+
+
+def test_a_deleted_target_column_is_a_missing_target_for_every_pupil(tmp_path):
+    from targetkit.commands.check_ambition import check_ambition
+
+    rows = ["UPN,Surname,Year Group,reading_ks1,reading_minimum,reading_suggested,"
+            "maths_ks1,maths_target"]  # fmt: skip
+    rows += [f"{upn},P{i},6,2b,4c,4b,2b,4b" for i, upn in enumerate(UPN_LIST[:3])]
+    (tmp_path / "school.csv").write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    found = check_ambition([tmp_path / "school.csv"]).findings
+    missing = found[(found["code"] == "MISSING_TARGET") & (found["subject"] == "reading")]
+    assert missing["upn"].tolist() == UPN_LIST[:3]
+    assert set(missing["severity"]) == {"challenge"}
