@@ -362,3 +362,78 @@ def test_import_and_convert_give_a_pupil_the_same_pseudonym(tmp_path, key_file):
         for r in range(2, 2 + len(UPNS))
     ]
     assert from_import == from_convert == [expected_pseudonym(KEY, "upn", u) for u in UPNS]
+
+
+# --- issue 17: every identifying column, once; what stayed is said ---------------------------
+
+IDENTIFYING_HEADERS = {  # header as MIS exports spell it -> the kind its pseudonym is keyed by
+    "Name": "full_name",
+    "Full Name": "full_name",
+    "Pupil Name": "full_name",
+    "Student": "full_name",
+    "Known As": "preferred_name",
+    "Middle Name": "middle_names",
+    "Preferred Name": "preferred_name",
+    "Email": "email",
+}
+
+
+@pytest.mark.parametrize(("header", "kind"), IDENTIFYING_HEADERS.items())
+def test_every_column_recognised_as_identifying_is_pseudonymised(header, kind):
+    frame = pd.DataFrame({"UPN": [UPNS[0], UPNS[1]], header: ["Amy Smith", None]}, dtype=object)
+    out = pseudonymise(frame, KEY)
+    # a name, keyed with the pupil's UPN and case-folded, as surnames are; blanks stay blank
+    assert out[header].tolist() == [expected_pseudonym(KEY, kind, f"{UPNS[0]}\x1famy smith"), None]
+
+
+def test_an_exam_number_is_an_identifier_compared_in_upper_case():
+    frame = pd.DataFrame({"Exam No.": ["ab123", " AB123 "]}, dtype=object)
+    out = pseudonymise(frame, KEY)
+    assert out["Exam No."].tolist() == [expected_pseudonym(KEY, "candidate_number", "AB123")] * 2
+
+
+def test_the_identifying_columns_are_defined_once_in_privacy():
+    from targetkit import privacy
+
+    assert set(privacy.IDENTIFYING_COLUMNS) == {
+        "upn", "pupil_id", "surname", "forename", "full_name", "preferred_name",
+        "preferred_forename", "preferred_surname", "middle_names", "former_surname",
+        "candidate_number", "email",
+    }  # fmt: skip
+
+
+def test_an_already_pseudonymised_file_is_not_hashed_again_and_says_so(capsys):
+    once = pseudonymise(cohort(), KEY)
+    capsys.readouterr()
+    twice = pseudonymise(once, KEY)
+    assert twice["UPN"].tolist() == once["UPN"].tolist()
+    assert twice["Legal Surname"].tolist() == once["Legal Surname"].tolist()
+    said = capsys.readouterr().err
+    assert "column 'UPN' already holds pseudonyms (P-…); kept as it is, not hashed again" in said
+
+
+def test_text_columns_not_recognised_are_listed_so_the_user_knows_what_stayed(capsys):
+    frame = cohort().assign(Notes=["lives with gran", None, "", "x"], Score=["12", "3", None, "4"])
+    pseudonymise(frame, KEY)
+    said = capsys.readouterr().err
+    assert "left as they are" in said
+    listed = said.split("): ", 1)[1].strip()
+    assert listed == "Class, Notes"  # Score holds numbers only; Reading KS1 is a known column
+
+
+def test_import_prints_counts_and_rows_of_problems_but_no_values_without_verbose(tmp_path):
+    source = tmp_path / "export.csv"
+    source.write_text(
+        "UPN,Surname,Forename,DOB,NC Year\r\n"
+        "L801200015001,Smith,Amy,01/09/2018,Year 3\r\n"
+        "L801200015001,Jones,Bo,01/09/2018,Year 3\r\n"  # the same UPN again
+        "A801200015002,Patel,Zoe,01/09/2010,Year 3\r\n",  # born for Year 11 in 2026/27
+        encoding="utf-8",
+    )
+    args = ["import", source, "--academic-year", "2026/27", "-o"]
+    quiet = cli(*args, tmp_path / "a.xlsx")
+    assert "2010" not in quiet.stderr
+    assert "(DUPLICATE_UPN): rows 2, 3\n" in quiet.stderr
+    assert "(DOB_OUTSIDE_YEAR_GROUP): row 4\n" in quiet.stderr
+    loud = cli("-v", *args, tmp_path / "b.xlsx")
+    assert "(DOB_OUTSIDE_YEAR_GROUP): row 4: born 01/09/2010" in loud.stderr

@@ -85,7 +85,10 @@ class ImportOutcome:
             "academic_year": _year_text(self.academic_year),
             "joined_on": self.result.key,
             "issues": self.result.counts(),
-            "top_problems": self.result.top_problems(),
+            "top_problems": [
+                {k: v for k, v in problem.items() if k != "rows"}
+                for problem in self.result.top_problems()
+            ],
             "disadvantaged": self.result.disadvantaged_from,
         }
 
@@ -98,12 +101,24 @@ class ImportOutcome:
             f"{counts['info']} note(s) (see the 'Data issues' sheet).",
         ]
         for problem in self.result.top_problems():
-            lines.append(
-                f"  {problem['severity']:<7} {problem['count']:>5} x {problem['column']}: "
-                f"{problem['example']}"
-            )
+            lines.append(_problem_line(problem))
         lines.append(f"disadvantaged: {self.result.disadvantaged_from}.")
         return lines
+
+
+def _problem_line(problem: dict[str, object]) -> str:
+    """One kind of problem: count, column, code and rows. The example message quotes pupils'
+    values (names, dates of birth), so it is shown only with --verbose: a screen or a log is
+    not the place for them."""
+    from targetkit import console
+
+    rows = problem["rows"]
+    more = ", …" if int(problem["count"]) > len(rows) else ""  # type: ignore[arg-type]
+    line = (
+        f"  {problem['severity']:<7} {problem['count']:>5} x {problem['column']} "
+        f"({problem['code']}): row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))}{more}"  # type: ignore[call-overload]
+    )
+    return f"{line}: {problem['example']}" if console.settings.verbose else line
 
 
 def import_sources(
