@@ -396,3 +396,27 @@ def test_sigterm_while_writing_is_one_line_exit_143_and_leaves_nothing(tmp_path,
     assert stderr == "targetkit: error: interrupted; no output was written\n"
     assert previous_output.read_bytes() == before
     assert temporaries(tmp_path) == []
+
+
+def test_import_csv_and_its_issues_csv_are_replaced_together_or_not_at_all(tmp_path, monkeypatch):
+    """The disk fills up as the second file is renamed: the old pair stays, never a new
+    `X.csv` beside the old `X-issues.csv`."""
+    out = tmp_path / "cohort.csv"
+    first = cli("import", cohort(tmp_path / "old.csv", ["Old"]), "-o", out)
+    assert first.exit_code == 0, first.stderr
+    issues = tmp_path / "cohort-issues.csv"
+    before = (out.read_bytes(), issues.read_bytes())
+    real_replace = os.replace
+
+    def disk_full_on_the_issues(source, destination):
+        new = TEMP_MARK in str(source) and ".old" not in str(source)
+        if new and str(destination).endswith("cohort-issues.csv"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", disk_full_on_the_issues)
+    again = cli("import", cohort(tmp_path / "new.csv", ["New", "Pupil"]), "-o", out, "--force")
+    assert again.exit_code == 2
+    assert again.stderr.count("\n") == 1 and "No space left on device" in again.stderr
+    assert (out.read_bytes(), issues.read_bytes()) == before
+    assert temporaries(tmp_path) == []

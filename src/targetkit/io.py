@@ -868,8 +868,9 @@ def temporary_path(path: Path, tag: str = "") -> Path:
     return path.with_name(f".{path.name}{TEMP_MARK}{_HOST}-{os.getpid()}{tag}.tmp")
 
 
-def commit_temporary(temporary: Path, path: Path, *, force: bool) -> None:
-    """Rename a finished temporary file over `path`, keeping the replaced file's mode."""
+def commit_temporary(temporary: Path, path: Path, *, force: bool, keep: Path | None = None) -> None:
+    """Rename a finished temporary file over `path`, keeping the replaced file's mode; with
+    `keep`, the replaced file is moved there first (for the caller to restore or delete)."""
     if path.exists():
         if not force:
             raise OutputError(
@@ -878,6 +879,8 @@ def commit_temporary(temporary: Path, path: Path, *, force: bool) -> None:
         if not path.is_file():
             raise OutputError("the output is not a regular file", file=path)
         os.chmod(temporary, path.stat().st_mode & 0o7777)
+        if keep is not None:
+            os.replace(path, keep)
     os.replace(temporary, path)
 
 
@@ -969,15 +972,65 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, force: bool = False) -> 
 
     Dates are written as ISO 8601 (yyyy-mm-dd), which no program reads the wrong way round.
     """
+    return write_csvs([(frame, path)], force=force)[0]
+
+
+def write_csvs(
+    tables: Sequence[tuple[pd.DataFrame, str | Path]], *, force: bool = False
+) -> list[Path]:
+    """Write CSVs that belong together (import's `X.csv` and `X-issues.csv`) all or none.
+
+    Each is written to a temporary file first; only when all are complete are the old files
+    moved aside and the new ones renamed into place, and if a rename fails (a full disk, a
+    file locked on a share) the old ones are put back, so the pair never mixes two runs.
+    """
+    paths = [check_output(path, force=force) for _, path in tables]
+    for path in paths:
+        remove_stale_temporaries(path)
+    temporaries = [temporary_path(path) for path in paths]
+    saved: list[tuple[Path, Path]] = []
+    placed: list[Path] = []
+    current = paths[0]
+    try:
+        for (frame, path), temporary in zip(tables, temporaries, strict=True):
+            current = Path(path)
+            temporary.touch()  # fail here, before any work, where the folder cannot be written
+            _csv_frame(frame).to_csv(
+                temporary, index=False, encoding="utf-8-sig", lineterminator="\r\n"
+            )
+        for path, temporary in zip(paths, temporaries, strict=True):
+            current = path
+            backup = temporary_path(path, ".old") if path.exists() else None
+            if backup is not None:
+                saved.append((path, backup))  # before the move: restored whatever fails next
+            commit_temporary(temporary, path, force=force, keep=backup)
+            placed.append(path)
+    except BaseException as exc:
+        kept = {path for path, _ in saved}
+        for path in placed:
+            if path not in kept:
+                path.unlink(missing_ok=True)
+        for path, backup in saved:
+            with suppress(OSError):
+                os.replace(backup, path)
+        for temporary in temporaries:
+            with suppress(OSError):
+                temporary.unlink(missing_ok=True)
+        raise _write_error(exc, current) from exc
+    for _, backup in saved:
+        backup.unlink(missing_ok=True)
+    return paths
+
+
+def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as written to CSV: text cells and headers neutralised, dates in ISO form."""
     out = frame.copy()
     for name in out.columns:
         column = out[name]
         if column.dtype == object or str(column.dtype) in ("str", "string"):
             out[name] = column.map(_csv_cell, na_action="ignore")
     out.columns = [neutralise_formula(name) for name in out.columns]  # headers are cells too
-    with atomic_output(path, force=force) as temporary:
-        out.to_csv(temporary, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-    return Path(path)
+    return out
 
 
 def _csv_cell(value: object) -> object:

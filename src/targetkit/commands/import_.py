@@ -15,7 +15,7 @@ from targetkit import __version__
 from targetkit.columns import PUPIL_COLUMNS, canonical_name
 from targetkit.datafiles import load_yaml_model
 from targetkit.errors import UsageError
-from targetkit.io import check_output, file_sha256, read_table, write_csv
+from targetkit.io import check_output, file_sha256, read_table, write_csvs
 from targetkit.pipeline.importing import ImportResult, SourceTable, import_cohort
 from targetkit.workbook import ReadMe, Sheet, write_workbook
 
@@ -179,8 +179,7 @@ def import_sources(
     for item, name in zip(described, (t.name for t in tables), strict=True):
         item["pupils"] = int((result.pupils["source_file"] == name).sum())
     if out.suffix.lower() == ".csv":
-        write_csv(result.pupils, out, force=force)
-        write_csv(result.issues, issues_csv_path(out), force=force)
+        write_csvs([(result.pupils, out), (result.issues, issues_csv_path(out))], force=force)
     else:
         _write_xlsx(out, result, described, mapping, year, force)
     return ImportOutcome(out, result, described, year)
