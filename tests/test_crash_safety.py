@@ -8,6 +8,7 @@ depend on timing: the parent waits for "WRITING" and then kills, interrupts or r
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 import signal
@@ -420,3 +421,56 @@ def test_import_csv_and_its_issues_csv_are_replaced_together_or_not_at_all(tmp_p
     assert again.stderr.count("\n") == 1 and "No space left on device" in again.stderr
     assert (out.read_bytes(), issues.read_bytes()) == before
     assert temporaries(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing cut silently (issue 17)
+
+
+def test_a_cell_longer_than_excel_holds_is_kept_to_the_limit_and_named(tmp_path):
+    source = tmp_path / "notes.csv"
+    note = "n" * 40_000
+    source.write_text(f"UPN,Surname,Notes,Reading KS1\r\nL801200015001,Smith,{note},2b\r\n")
+    out = tmp_path / "out.xlsx"
+    result = cli("convert", source, "--column", "Reading KS1", "--from", "nc", "--to", "points",
+                 "-o", out)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "sheet 'Converted', row 2, column 'Notes': text of 40,000 characters kept to Excel's "
+        "limit of 32,767"
+    ) in result.stderr
+    book = openpyxl.load_workbook(out)
+    assert book["Converted"]["C2"].value == "n" * 32_767
+
+
+def test_more_columns_than_excel_holds_is_an_error_before_writing(tmp_path):
+    source = tmp_path / "wide.csv"
+    header = ["UPN", "Reading KS1", *[f"c{i}" for i in range(16_400)]]
+    source.write_text(
+        ",".join(header) + "\r\n" + ",".join(["L801200015001", "2b"] + ["x"] * 16_400)
+    )
+    out = tmp_path / "out.xlsx"
+    result = cli("convert", source, "--column", "Reading KS1", "--from", "nc", "--to", "points",
+                 "-o", out)  # fmt: skip
+    assert result.exit_code == 2
+    assert "more than an Excel sheet holds" in result.stderr and "CSV" in result.stderr
+    assert not out.exists() and temporaries(tmp_path) == []
+
+
+def test_data_issues_beyond_a_sheets_rows_go_to_a_csv_beside_the_workbook(tmp_path, monkeypatch):
+    """A sheet of 1,048,576 rows is too slow for a test: the limit is lowered to 3 rows."""
+    from targetkit import workbook
+
+    monkeypatch.setattr(workbook, "MAX_SHEET_ROWS", 3)
+    source = tmp_path / "export.csv"
+    rows = "".join(f"BADUPN{i},P{i},9z\r\n" for i in range(2))  # a bad UPN, an unknown grade
+    source.write_text("UPN,Surname,Reading KS1\r\n" + rows)
+    out = tmp_path / "cohort.xlsx"
+    result = cli("import", source, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    beside = tmp_path / "cohort-issues.csv"
+    assert f"written to {beside}" in result.stderr
+    assert "Data issues" not in openpyxl.load_workbook(out).sheetnames
+    with open(beside, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 4  # each pupil: a bad UPN and an unknown grade

@@ -275,7 +275,26 @@ def _write_xlsx(
         ("grade scales", "; ".join(f"{c}: {s}" for c, s in result.scales.items()) or "none"),
     ]
     sheets = [Sheet("Pupils", pupils, descriptions=descriptions, freeze_columns=1), issues_sheet]
+    sheets = _issues_beside_if_too_many(out, sheets, result, force)
     write_workbook(out, sheets, readme=readme, about=about, force=force)
+
+
+def _issues_beside_if_too_many(
+    out: Path, sheets: list[Sheet], result: ImportResult, force: bool
+) -> list[Sheet]:
+    """More data issues than an Excel sheet holds go to `X-issues.csv` beside the workbook
+    (said on screen) instead of being cut at the sheet's last row."""
+    from targetkit import console, workbook
+
+    if len(result.issues) + 1 <= workbook.MAX_SHEET_ROWS:
+        return sheets
+    issues = issues_csv_path(out)
+    write_csvs([(result.issues, issues)], force=force)
+    console.info(
+        f"Data issues: {len(result.issues):,} rows, more than an Excel sheet holds; written "
+        f"to {issues} instead of the 'Data issues' sheet."
+    )
+    return [sheet for sheet in sheets if sheet.name != "Data issues"]
 
 
 def _pseudonymise(result: ImportResult, key: bytes) -> None:
