@@ -437,3 +437,56 @@ def test_import_prints_counts_and_rows_of_problems_but_no_values_without_verbose
     assert "(DOB_OUTSIDE_YEAR_GROUP): row 4\n" in quiet.stderr
     loud = cli("-v", *args, tmp_path / "b.xlsx")
     assert "(DOB_OUTSIDE_YEAR_GROUP): row 4: born 01/09/2010" in loud.stderr
+
+
+# --- issue 17: a small group's figures hidden with those they could be worked out from -------
+
+
+def test_a_small_groups_row_is_blanked_but_its_count_and_the_school_totals_stay():
+    from targetkit.privacy import hide_small_groups
+
+    table = pd.DataFrame(
+        {
+            "group": ["all", "eal", "fsm"],
+            "drop": ["aut1", "aut1", "aut1"],
+            "pupils": [3, 2, 7],  # the school itself is small: its totals are never hidden
+            "avg_steps": [2.0, 1.0, 2.5],
+            "others_avg_steps": [None, 2.5, 1.0],  # others - gap = the group's own figure
+            "gap_steps": [None, 1.5, -1.5],
+            "previous_gap_steps": [None, 1.0, -1.0],
+            "small": ["", "small", ""],
+        }
+    )
+    out = hide_small_groups(table)
+    assert out.loc[0, "avg_steps"] == 2.0  # the school's totals
+    assert out.loc[1, "pupils"] == 2 and out.loc[1, "drop"] == "aut1"
+    hidden = ["avg_steps", "others_avg_steps", "gap_steps", "previous_gap_steps"]
+    assert out.loc[1, hidden].isna().all()
+    assert out.loc[2, hidden].tolist() == [2.5, 1.0, -1.5, -1.0]
+    assert table.loc[1, "avg_steps"] == 1.0  # the input is unchanged
+    assert hide_small_groups(table, show=True).equals(table)
+
+
+def test_set_targets_summary_by_group_hides_a_one_pupil_groups_figures(tmp_path):
+    rows = ["UPN,Surname,Year Group,EAL,Reading KS1,Writing KS1,Maths KS1"]
+    upns = ["L801200015001", "A801200015002", "P801200015003", "D801200015004", "H801200015005",
+            "K801200015006"]  # fmt: skip
+    for i, upn in enumerate(upns):
+        rows.append(f"{upn},P{i},6,{'Y' if i == 0 else 'N'},2b,2b,2b")
+    source = tmp_path / "cohort.csv"
+    source.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    out = tmp_path / "targets.xlsx"
+    result = cli("set-targets", source, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    sheet = openpyxl.load_workbook(out)["Summary by group"]
+    header = [c.value for c in sheet[1]]
+    records = [
+        dict(zip(header, [c.value for c in row], strict=True)) for row in sheet.iter_rows(min_row=2)
+    ]
+    eal_one = [r for r in records if r["group"] == "eal" and r["pupils"] == 1]
+    assert eal_one, records
+    for record in eal_one:
+        assert record["pct_targeted"] is None and record["targeted"] is None
+        assert record["average_target_points"] is None
+    others = [r for r in records if r["group"] == "eal" and r["pupils"] == 5]
+    assert others and all(r["pct_targeted"] is not None for r in others)

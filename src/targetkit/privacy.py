@@ -229,3 +229,41 @@ def suppress_small_groups(
         for column in value_columns:
             out[column] = out[column].astype("float64").where(~small)
     return out
+
+
+def hide_small_groups(
+    table: pd.DataFrame,
+    count_column: str = "pupils",
+    *,
+    keep: Sequence[str] = (),
+    minimum: int = SMALL_GROUP,
+    show: bool = False,
+    total: tuple[str, str] = ("group", "all"),
+) -> pd.DataFrame:
+    """A copy of a group breakdown with every figure of a small group's row blanked.
+
+    A row whose `count_column` is under `minimum` keeps its count and its labels; every other
+    number in it is blanked: its own figures, and those they could be worked out from (the
+    "others" figures and the gaps: others − gap = the group's own). The school's totals (rows
+    whose `total[0]` is `total[1]`) are never hidden; `keep` names numeric columns that are
+    labels (a drop number). With `show=True` (`--show-small-groups`) nothing is blanked.
+    """
+    import pandas as pd
+
+    out = table.copy()
+    if show or out.empty or count_column not in out:
+        return out
+    small = out[count_column].isna() | (out[count_column].astype("float64") < minimum)
+    if total[0] in out:
+        small &= out[total[0]].astype(str) != total[1]
+    for column in out.columns:
+        values = out[column]
+        if (
+            column == count_column
+            or column in keep
+            or not pd.api.types.is_numeric_dtype(values)
+            or pd.api.types.is_bool_dtype(values)
+        ):
+            continue
+        out[column] = values.astype("float64").where(~small.to_numpy())
+    return out

@@ -15,6 +15,7 @@ from targetkit.errors import InputError, UsageError
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline.targets import TargetResult, compute_targets, threshold_label
 from targetkit.policies import Policy, choose_policy, load_policy
+from targetkit.privacy import hide_small_groups
 from targetkit.scales import load_scale
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
@@ -214,7 +215,7 @@ def _write(
         ),
         Sheet(
             "Summary by group",
-            result.by_group,
+            hide_small_groups(result.by_group),
             descriptions={
                 "group": "The pupil characteristic (disadvantaged, sen, eal, lac, gender, "
                 "ethnicity).",
