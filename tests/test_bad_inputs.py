@@ -225,6 +225,9 @@ HOSTILE_SAMPLE = [
     "zip_bomb.xlsx",
     "billion_laughs.xlsx",
     "far_away_cell.xlsx",
+    "far_cell_single_quotes.xlsx",  # a reader abort (SIGABRT) before issue 17
+    "understated_zip.xlsx",
+    "shared_string_out_of_range.xlsx",
     "password_protected.xlsx",
     "unclosed_quote.csv",
     "formulas_not_calculated.xlsx",
