@@ -217,7 +217,7 @@ def flags_instead(command: str, name: str, output: str) -> bool:
     return (
         command == "import"
         and name == "formulas_not_calculated.xlsx"
-        and ("never calculated" in output)
+        and ("never calculated" in output or "FORMULA_NOT_CALCULATED" in output)
     )
 
 
