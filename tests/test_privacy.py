@@ -490,3 +490,20 @@ def test_set_targets_summary_by_group_hides_a_one_pupil_groups_figures(tmp_path)
         assert record["average_target_points"] is None
     others = [r for r in records if r["group"] == "eal" and r["pupils"] == 5]
     assert others and all(r["pct_targeted"] is not None for r in others)
+
+
+def test_set_targets_about_names_what_was_replaced_and_what_stayed(tmp_path, key_file):
+    source = tmp_path / "cohort.csv"
+    source.write_text(
+        "UPN,Full Name,Notes,Year Group,Reading KS1,Writing KS1,Maths KS1\r\n"
+        "L801200015001,Amy Smith,lives with gran,6,2b,2b,2b\r\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "targets.xlsx"
+    result = cli("set-targets", source, "-o", out, "--pseudonymise", "--key-file", key_file)
+    assert result.exit_code == 0, result.stderr
+    about = dict(openpyxl.load_workbook(out)["About"].iter_rows(min_row=2, values_only=True))
+    assert about["pseudonymised"] == (
+        "yes (replaced: UPN, Full Name; text columns left as they are: Notes)"
+    )
+    assert "left as they are" in result.stderr and "Notes" in result.stderr

@@ -173,6 +173,14 @@ def left_in_clear(frame: pd.DataFrame) -> list[str]:
     return left
 
 
+def pseudonymised_about(frame: pd.DataFrame) -> str:
+    """What an `About` sheet says of a pseudonymised output: which columns were replaced and
+    which text columns were left as they are."""
+    replaced = ", ".join(str(c) for c in identifying_columns(frame.columns)) or "none"
+    left = ", ".join(left_in_clear(frame)) or "none"
+    return f"yes (replaced: {replaced}; text columns left as they are: {left})"
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
