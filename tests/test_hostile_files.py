@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
-from helpers import cli
+from helpers import ROOT, cli
 
 from targetkit import io as tk_io
 from targetkit.errors import InputError
@@ -248,8 +250,19 @@ def test_formula_like_headers_are_text_too(tmp_path):
         '<c t="inlineStr" r="XFD1048576"><is><t>x</t></is></c>',  # r not the first attribute
         '<c\tr="XFD1048576" t="inlineStr"><is><t>x</t></is></c>',  # a tab, not a space
         '<c\nr="A99999999" t="inlineStr"><is><t>x</t></is></c>',  # a row past Excel's last
+        "<c r='XFD1048576' t='inlineStr'><is><t>x</t></is></c>",  # single quotes
+        '<c r = "XFD1048576" t="inlineStr"><is><t>x</t></is></c>',  # spaces around =
+        '<c r="XFD3"/></row><row r="1048576"><c t="inlineStr"><is><t>x</t></is></c>',  # no r
     ],
-    ids=["usual", "r-attribute-later", "tab-before-r", "row-past-excel"],
+    ids=[
+        "usual",
+        "r-attribute-later",
+        "tab-before-r",
+        "row-past-excel",
+        "single-quotes",
+        "spaced",
+        "row-number-only",
+    ],
 )
 def test_a_far_cell_is_refused_however_its_xml_is_spelt(far_cell, tmp_path):
     data = with_part(
@@ -289,3 +302,235 @@ def test_a_formula_never_calculated_is_refused_naming_its_cell(tmp_path):
     # openpyxl writes =F2*1 as <c r="F2"><f>F2*1</f><v/></c> (no value); so do scripts
     message = refused(CORPUS / "formulas_not_calculated.xlsx")
     assert "cell F2" in message and "never calculated" in message
+
+
+# --- issue 17: what a crafted zip or sheet could still do ---------------------------------------
+
+
+def understating(data: bytes, name: str, claimed: int) -> bytes:
+    """`data` with the zip directory (and local header) saying `name` unpacks to `claimed`
+    bytes: a zip's sizes are whatever its writer put there."""
+    raw = bytearray(data)
+    encoded = name.encode()
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = 0
+        while (start := raw.find(signature, start)) != -1:
+            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
+            if raw[name_at : name_at + len(encoded)] == encoded:
+                raw[start + size_at : start + size_at + 4] = claimed.to_bytes(4, "little")
+            start += 4
+    return bytes(raw)
+
+
+def test_a_zip_directory_that_understates_a_part_is_refused_by_what_is_really_inflated(
+    tmp_path,
+):
+    # sheet1.xml is 60 MiB of one letter (packs to ~60 KB) but the directory says 1 MiB:
+    # directory sizes pass every check, and the reader would inflate all 60 MiB.
+    big = with_part(
+        workbook(GOOD),
+        "xl/worksheets/sheet1.xml",
+        lambda xml: xml.replace(b"<c ", b"<c " + b" " * (60 << 20), 1),
+    )
+    path = tmp_path / "understated.xlsx"
+    path.write_bytes(understating(big, "xl/worksheets/sheet1.xml", 1 << 20))
+    infos = zipfile.ZipFile(path).infolist()
+    assert max(info.file_size for info in infos) == 1 << 20  # what a directory check sees
+    message = refused(path)
+    assert "zip bomb" in message and "more than its zip directory says" in message
+
+
+def test_a_shared_text_number_out_of_range_names_the_cell(tmp_path):
+    """Cell B2 points at shared text 99 of 6: a reader shows string 0 ("UPN") as a surname."""
+    data = workbook(GOOD)
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    assert b'<c r="B2" t="s"><v>4</v></c>' in sheet  # xlsxwriter: Smith is shared text 4
+    path = tmp_path / "strings.xlsx"
+    path.write_bytes(
+        with_part(
+            data,
+            "xl/worksheets/sheet1.xml",
+            lambda xml: xml.replace(b'<c r="B2" t="s"><v>4</v>', b'<c r="B2" t="s"><v>98</v>'),
+        )
+    )
+    message = refused(path)
+    assert "cell B2" in message and "shared text number 99" in message
+    assert "holds only 6" in message
+
+
+# --- issue 17: nothing from a file reaches the terminal raw --------------------------------------
+
+RAW_CONTROLS = ["\x1b", "\x07", "\x9b", "\u202e"]
+
+
+def assert_nothing_raw(text: str) -> None:
+    assert not [c for c in RAW_CONTROLS if c in text], repr(text)
+
+
+def test_a_file_name_with_escape_sequences_is_printed_escaped_on_one_line(tmp_path):
+    missing = tmp_path / "evil\x1b]0;owned\x07\nname.csv"
+    result = cli("convert", missing, "--column", "x", "--from", "nc", "--to", "points")
+    assert result.exit_code == 2
+    assert_nothing_raw(result.stderr)
+    assert result.stderr.count("\n") == 1
+    assert "evil\\x1b]0;owned\\x07\\nname.csv" in result.stderr
+
+
+def test_a_school_name_with_escape_sequences_is_printed_escaped(tmp_path):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "school.csv").write_text(
+        "UPN,Surname,school,Year Group,reading_ks1,reading_target\r\n"
+        "L801200015001,Sm\x1b[2Jith,Evil\x1b]0;owned\x07 \u202eSchool,6,2b,four\r\n",
+        encoding="utf-8",
+    )
+    result = cli("check-ambition", folder)
+    output = result.stdout + result.stderr
+    assert result.exit_code in (0, 1), output
+    assert_nothing_raw(output)
+    assert "Evil\\x1b]0;owned\\x07 \\u202eSchool" in output
+
+
+def test_the_control_characters_corpus_file_prints_nothing_raw(tmp_path):
+    result = cli("-v", "import", CORPUS / "control_characters.csv", "-o", tmp_path / "c.xlsx")
+    assert result.exit_code in (0, 1)
+    assert_nothing_raw(result.stdout + result.stderr)
+
+
+# --- issue 17: one line, always ------------------------------------------------------------------
+
+
+def test_formula_like_headers_are_neutralised_in_csv_output(tmp_path):
+    source = tmp_path / "cohort.csv"
+    source.write_text('UPN,"=HYPERLINK(""http://x"")",Reading KS1\r\nL801200015001,x,2b\r\n')
+    out = tmp_path / "out.csv"
+    result = cli("convert", source, "--column", "Reading KS1", "--from", "nc", "--to", "points",
+                 "-o", out)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    with open(out, encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header[1] == '\'=HYPERLINK("http://x")'
+
+
+def test_a_subject_that_looks_like_a_formula_is_text_in_the_conversion_table(tmp_path):
+    history = tmp_path / "history.csv"
+    rows = ["School,Reading KS1,Reading KS2"] + [f"S{i % 3},2b,{4 + i % 2}" for i in range(12)]
+    history.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    out = tmp_path / "table.csv"
+    result = cli("build-conversion", history, "--prior", "Reading KS1", "--outcome", "Reading KS2",
+                 "--subject", "=cmd|' /C calc'!A0", "-o", out)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    with open(out, encoding="utf-8", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert table and {row["subject"] for row in table} == {"'=cmd|' /C calc'!A0"}
+
+
+def test_a_csv_field_longer_than_pythons_default_limit_is_read_whole(tmp_path):
+    source = tmp_path / "long.csv"
+    note = "x" * 140_000  # over csv's default field limit of 131,072, which sniffing hit
+    source.write_text(f"UPN,Surname,Notes,Reading KS1\r\nL801200015001,Smith,{note},2b\r\n")
+    assert read_table(source).frame.loc[2, "Notes"] == note
+
+
+def test_a_5000_digit_year_group_is_a_data_issue_not_a_crash(tmp_path):
+    source = tmp_path / "year.csv"
+    source.write_text(
+        f"UPN,Surname,Year Group,Reading KS1\r\nL801200015001,Smith,{'9' * 5000},2b\r\n"
+    )
+    result = cli("import", source, "-o", tmp_path / "cohort.xlsx")
+    assert result.exit_code == 0, result.stderr
+    issues = openpyxl.load_workbook(tmp_path / "cohort.xlsx")["Data issues"]
+    messages = [row for row in issues.iter_rows(min_row=2, values_only=True)]
+    assert any("not a year group" in " ".join(map(str, row)) for row in messages)
+
+
+def test_a_folder_nested_1200_deep_is_searched(tmp_path):
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    here = os.getcwd()
+    try:  # short relative steps: the whole path is 2,400 characters
+        os.chdir(folder)
+        for _ in range(1200):
+            os.mkdir("d")
+            os.chdir("d")
+        with open("school.csv", "w", encoding="utf-8") as handle:
+            handle.write("UPN,Surname,reading_ks1,reading_target\nL801200015001,Smith,2b,4b\n")
+        os.chdir(here)
+        from targetkit.commands.check_ambition import find_submissions
+
+        files, _ = find_submissions([folder])
+        assert [f.name for f in files] == ["school.csv"] and len(files[0].parts) > 1200
+    finally:
+        os.chdir(here)
+        remove_deep(folder)  # pytest's own clean-up (shutil.rmtree) would recurse too deep
+
+
+def remove_deep(folder: Path) -> None:
+    """Delete a deeply nested tree of `d` folders without recursion."""
+    here = os.getcwd()
+    try:
+        os.chdir(folder)
+        depth = 0
+        while os.path.isdir("d"):
+            os.chdir("d")
+            depth += 1
+        for _ in range(depth + 1):
+            for name in os.listdir("."):
+                if os.path.isdir(name):
+                    os.rmdir(name)
+                else:
+                    os.remove(name)
+            os.chdir("..")
+    finally:
+        os.chdir(here)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_results_to_a_full_disk_give_one_line_and_no_exception_ignored(tmp_path):
+    source = tmp_path / "school.csv"
+    source.write_text("UPN,Surname,reading_ks1,reading_target\nL801200015001,Smith,2b,4b\n")
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run(
+            [sys.executable, "-m", "targetkit", "check-ambition", source, "--format", "json"],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )  # fmt: skip
+    assert completed.returncode == 2
+    assert completed.stderr == (
+        "targetkit: error: cannot print the results (No space left on device)\n"
+    )
+
+
+# --- issue 17: checks that could be dodged -------------------------------------------------------
+
+UPN_LIST = ["L801200015001", "A801200015002", "P801200015003", "D801200015004", "H801200015005",
+            "K801200015006", "M801200015007", "R801200015008"]  # fmt: skip
+
+
+def test_a_target_typed_off_the_scale_is_an_invalid_target_challenge(tmp_path):
+    from targetkit.commands.check_ambition import check_ambition
+
+    targets = ["four", "4+", "99999", "-1", "4.5", "EXS", "4", "4b"]  # the last two are grades
+    rows = ["UPN,Surname,Year Group,reading_ks1,reading_target"]
+    rows += [
+        f"{upn},P{i},6,2b,{t}" for i, (upn, t) in enumerate(zip(UPN_LIST, targets, strict=True))
+    ]
+    (tmp_path / "school.csv").write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    found = check_ambition([tmp_path / "school.csv"]).findings
+    invalid = found[found["code"] == "INVALID_TARGET"]
+    assert invalid["upn"].tolist() == UPN_LIST[:6]
+    assert set(invalid["severity"]) == {"challenge"}
+    assert "reading target 'four' is not a grade of the nc scale" in invalid["message"].iloc[0]
+
+
+def test_a_deleted_target_column_is_a_missing_target_for_every_pupil(tmp_path):
+    from targetkit.commands.check_ambition import check_ambition
+
+    rows = ["UPN,Surname,Year Group,reading_ks1,reading_minimum,reading_suggested,"
+            "maths_ks1,maths_target"]  # fmt: skip
+    rows += [f"{upn},P{i},6,2b,4c,4b,2b,4b" for i, upn in enumerate(UPN_LIST[:3])]
+    (tmp_path / "school.csv").write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    found = check_ambition([tmp_path / "school.csv"]).findings
+    missing = found[(found["code"] == "MISSING_TARGET") & (found["subject"] == "reading")]
+    assert missing["upn"].tolist() == UPN_LIST[:3]
+    assert set(missing["severity"]) == {"challenge"}

@@ -189,8 +189,16 @@ def test_the_terminal_summary_names_pupils_issues_and_top_problems(sims):
     result = cli("import", sims, "--academic-year", "2026/27")
     assert "Imported 6 pupils from 1 file into" in result.stdout  # results on stdout
     assert "Data issues: 5 errors, 1 warning, 9 notes" in result.stdout
-    assert "error       2 x UPN: the same UPN is on rows 5, 10" in result.stdout
+    assert "error       2 x UPN (DUPLICATE_UPN): rows 5, 10" in result.stdout
     assert result.stderr == ""
+    # the example message (it may quote a name or a date of birth) only with --verbose
+    assert "the same UPN is on rows 5, 10" not in result.stdout
+    verbose = cli(
+        "-v", "import", sims, "--academic-year", "2026/27", "-o", sims.with_name("v.xlsx")
+    )
+    assert "error       2 x UPN (DUPLICATE_UPN): rows 5, 10: the same UPN is on rows 5, 10" in (
+        verbose.stdout
+    )
 
 
 def test_exit_status_is_1_with_strict_when_there_are_errors(sims):

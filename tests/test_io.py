@@ -16,7 +16,7 @@ import xlsxwriter
 
 from targetkit.columns import canonical_name
 from targetkit.errors import InputError, OutputError, UsageError
-from targetkit.io import atomic_output, read_table, remove_stale_temporaries, write_csv
+from targetkit.io import _HOST, atomic_output, read_table, remove_stale_temporaries, write_csv
 
 
 def known(header: str) -> bool:
@@ -206,9 +206,10 @@ def test_a_killed_runs_temporary_file_is_cleared_by_the_next_run(tmp_path):
         text=True,
         check=True,
     )
-    stale = tmp_path / f".out.csv.targetkit-{dead.stdout.strip()}.tmp"
+    host = _HOST
+    stale = tmp_path / f".out.csv.targetkit-{host}-{dead.stdout.strip()}.tmp"
     stale.write_text("half-written", encoding="utf-8")
-    alive = tmp_path / f".out.csv.targetkit-{os.getppid()}.tmp"
+    alive = tmp_path / f".out.csv.targetkit-{host}-{os.getppid()}.tmp"
     alive.write_text("someone else's run", encoding="utf-8")
     assert remove_stale_temporaries(out) == [stale]
     assert alive.exists() and not stale.exists()

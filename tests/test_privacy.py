@@ -362,3 +362,148 @@ def test_import_and_convert_give_a_pupil_the_same_pseudonym(tmp_path, key_file):
         for r in range(2, 2 + len(UPNS))
     ]
     assert from_import == from_convert == [expected_pseudonym(KEY, "upn", u) for u in UPNS]
+
+
+# --- issue 17: every identifying column, once; what stayed is said ---------------------------
+
+IDENTIFYING_HEADERS = {  # header as MIS exports spell it -> the kind its pseudonym is keyed by
+    "Name": "full_name",
+    "Full Name": "full_name",
+    "Pupil Name": "full_name",
+    "Student": "full_name",
+    "Known As": "preferred_name",
+    "Middle Name": "middle_names",
+    "Preferred Name": "preferred_name",
+    "Email": "email",
+}
+
+
+@pytest.mark.parametrize(("header", "kind"), IDENTIFYING_HEADERS.items())
+def test_every_column_recognised_as_identifying_is_pseudonymised(header, kind):
+    frame = pd.DataFrame({"UPN": [UPNS[0], UPNS[1]], header: ["Amy Smith", None]}, dtype=object)
+    out = pseudonymise(frame, KEY)
+    # a name, keyed with the pupil's UPN and case-folded, as surnames are; blanks stay blank
+    assert out[header].tolist() == [expected_pseudonym(KEY, kind, f"{UPNS[0]}\x1famy smith"), None]
+
+
+def test_an_exam_number_is_an_identifier_compared_in_upper_case():
+    frame = pd.DataFrame({"Exam No.": ["ab123", " AB123 "]}, dtype=object)
+    out = pseudonymise(frame, KEY)
+    assert out["Exam No."].tolist() == [expected_pseudonym(KEY, "candidate_number", "AB123")] * 2
+
+
+def test_the_identifying_columns_are_defined_once_in_privacy():
+    from targetkit import privacy
+
+    assert set(privacy.IDENTIFYING_COLUMNS) == {
+        "upn", "pupil_id", "surname", "forename", "full_name", "preferred_name",
+        "preferred_forename", "preferred_surname", "middle_names", "former_surname",
+        "candidate_number", "email", "former_upn",
+    }  # fmt: skip
+
+
+def test_an_already_pseudonymised_file_is_not_hashed_again_and_says_so(capsys):
+    once = pseudonymise(cohort(), KEY)
+    capsys.readouterr()
+    twice = pseudonymise(once, KEY)
+    assert twice["UPN"].tolist() == once["UPN"].tolist()
+    assert twice["Legal Surname"].tolist() == once["Legal Surname"].tolist()
+    said = capsys.readouterr().err
+    assert "column 'UPN' already holds pseudonyms (P-…); kept as it is, not hashed again" in said
+
+
+def test_text_columns_not_recognised_are_listed_so_the_user_knows_what_stayed(capsys):
+    frame = cohort().assign(Notes=["lives with gran", None, "", "x"], Score=["12", "3", None, "4"])
+    pseudonymise(frame, KEY)
+    said = capsys.readouterr().err
+    assert "left as they are" in said
+    listed = said.split("): ", 1)[1].strip()
+    assert listed == "Class, Notes"  # Score holds numbers only; Reading KS1 is a known column
+
+
+def test_import_prints_counts_and_rows_of_problems_but_no_values_without_verbose(tmp_path):
+    source = tmp_path / "export.csv"
+    source.write_text(
+        "UPN,Surname,Forename,DOB,NC Year\r\n"
+        "L801200015001,Smith,Amy,01/09/2018,Year 3\r\n"
+        "L801200015001,Jones,Bo,01/09/2018,Year 3\r\n"  # the same UPN again
+        "A801200015002,Patel,Zoe,01/09/2010,Year 3\r\n",  # born for Year 11 in 2026/27
+        encoding="utf-8",
+    )
+    args = ["import", source, "--academic-year", "2026/27", "-o"]
+    quiet = cli(*args, tmp_path / "a.xlsx")
+    assert "2010" not in quiet.stdout + quiet.stderr
+    assert "(DUPLICATE_UPN): rows 2, 3\n" in quiet.stdout  # results on stdout
+    assert "(DOB_OUTSIDE_YEAR_GROUP): row 4\n" in quiet.stdout
+    loud = cli("-v", *args, tmp_path / "b.xlsx")
+    assert "(DOB_OUTSIDE_YEAR_GROUP): row 4: born 01/09/2010" in loud.stdout
+
+
+# --- issue 17: a small group's figures hidden with those they could be worked out from -------
+
+
+def test_a_small_groups_row_is_blanked_but_its_count_and_the_school_totals_stay():
+    from targetkit.privacy import hide_small_groups
+
+    table = pd.DataFrame(
+        {
+            "group": ["all", "eal", "fsm"],
+            "drop": ["aut1", "aut1", "aut1"],
+            "pupils": [3, 2, 7],  # the school itself is small: its totals are never hidden
+            "avg_steps": [2.0, 1.0, 2.5],
+            "others_avg_steps": [None, 2.5, 1.0],  # others - gap = the group's own figure
+            "gap_steps": [None, 1.5, -1.5],
+            "previous_gap_steps": [None, 1.0, -1.0],
+            "small": ["", "small", ""],
+        }
+    )
+    out = hide_small_groups(table)
+    assert out.loc[0, "avg_steps"] == 2.0  # the school's totals
+    assert out.loc[1, "pupils"] == 2 and out.loc[1, "drop"] == "aut1"
+    hidden = ["avg_steps", "others_avg_steps", "gap_steps", "previous_gap_steps"]
+    assert out.loc[1, hidden].isna().all()
+    assert out.loc[2, hidden].tolist() == [2.5, 1.0, -1.5, -1.0]
+    assert table.loc[1, "avg_steps"] == 1.0  # the input is unchanged
+    assert hide_small_groups(table, show=True).equals(table)
+
+
+def test_set_targets_summary_by_group_hides_a_one_pupil_groups_figures(tmp_path):
+    rows = ["UPN,Surname,Year Group,EAL,Reading KS1,Writing KS1,Maths KS1"]
+    upns = ["L801200015001", "A801200015002", "P801200015003", "D801200015004", "H801200015005",
+            "K801200015006"]  # fmt: skip
+    for i, upn in enumerate(upns):
+        rows.append(f"{upn},P{i},6,{'Y' if i == 0 else 'N'},2b,2b,2b")
+    source = tmp_path / "cohort.csv"
+    source.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    out = tmp_path / "targets.xlsx"
+    result = cli("set-targets", source, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    sheet = openpyxl.load_workbook(out)["Summary by group"]
+    header = [c.value for c in sheet[1]]
+    records = [
+        dict(zip(header, [c.value for c in row], strict=True)) for row in sheet.iter_rows(min_row=2)
+    ]
+    eal_one = [r for r in records if r["group"] == "eal" and r["pupils"] == 1]
+    assert eal_one, records
+    for record in eal_one:
+        assert record["pct_targeted"] is None and record["targeted"] is None
+        assert record["average_target_points"] is None
+    others = [r for r in records if r["group"] == "eal" and r["pupils"] == 5]
+    assert others and all(r["pct_targeted"] is not None for r in others)
+
+
+def test_set_targets_about_names_what_was_replaced_and_what_stayed(tmp_path, key_file):
+    source = tmp_path / "cohort.csv"
+    source.write_text(
+        "UPN,Full Name,Notes,Year Group,Reading KS1,Writing KS1,Maths KS1\r\n"
+        "L801200015001,Amy Smith,lives with gran,6,2b,2b,2b\r\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "targets.xlsx"
+    result = cli("set-targets", source, "-o", out, "--pseudonymise", "--key-file", key_file)
+    assert result.exit_code == 0, result.stderr
+    about = dict(openpyxl.load_workbook(out)["About"].iter_rows(min_row=2, values_only=True))
+    assert about["pseudonymised"] == (
+        "yes (replaced: UPN, Full Name; text columns left as they are: Notes)"
+    )
+    assert "left as they are" in result.stderr and "Notes" in result.stderr

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -44,23 +46,40 @@ def _console(stderr: bool):  # type: ignore[no-untyped-def]
     )
 
 
+# Characters that a terminal acts on instead of showing: C0 and C1 controls (ESC starts colour,
+# cursor and title sequences), DEL, and the bidirectional overrides that reorder what is shown.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape(text: object) -> str:
+    """Text from data or file names made safe to print: each control character is shown as
+    its escape (`\\x1b`, `\\n`, `\\u202e`), so one message stays one line and nothing a
+    file holds can recolour, move or retitle the terminal."""
+    return _UNSAFE.sub(_escaped, str(text))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match[0].encode("unicode_escape").decode("ascii")
+
+
 def info(message: str) -> None:
     """A progress or summary line on stderr (suppressed by --quiet)."""
     if not settings.quiet:
-        print(message, file=sys.stderr)
+        print(escape(message), file=sys.stderr)
 
 
 def warn(message: str) -> None:
-    print(f"targetkit: warning: {message}", file=sys.stderr)
+    print(f"targetkit: warning: {escape(message)}", file=sys.stderr)
 
 
 def error(message: str) -> None:
-    print(f"targetkit: error: {message}", file=sys.stderr)
+    with suppress(OSError):  # stderr itself cannot be written (a full disk): nowhere to say it
+        print(f"targetkit: error: {escape(message)}", file=sys.stderr, flush=True)
 
 
 def result(message: str) -> None:
     """A line of the command's result on stdout."""
-    print(message)
+    print(escape(message))
 
 
 def print_json(data: Any) -> None:
@@ -135,12 +154,14 @@ def frame_records(frame: Any) -> list[dict[str, Any]]:
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """A rich table on stdout; plain aligned text when not on a terminal."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
+    # Text(...) keeps `[red]` in a school's name as text, not rich markup.
+    table = Table(title=Text(escape(title)), title_justify="left")
     for column in columns:
-        table.add_column(column)
+        table.add_column(Text(escape(column)))
     for row in rows:
-        table.add_row(*["" if value is None else str(value) for value in row])
+        table.add_row(*[Text("" if value is None else escape(value)) for value in row])
     _console(stderr=False).print(table)
 
 

@@ -598,7 +598,13 @@ class ConversionTable:
             columns.append("group")
         if "pupils" in frame and frame["pupils"].notna().any():
             columns.append("pupils")
-        return frame[columns].to_csv(index=False, lineterminator="\n", float_format="%.6g")
+        from targetkit.io import neutralise_formula
+
+        text = frame[columns].copy()
+        for name in text.columns:  # a subject named =cmd|… stays text
+            if not pd.api.types.is_numeric_dtype(text[name]):
+                text[name] = text[name].map(neutralise_formula)
+        return text.to_csv(index=False, lineterminator="\n", float_format="%.6g")
 
 
 # --------------------------------------------------------------------------------------------

@@ -238,15 +238,131 @@ def _check_zip(
             hint="if it is genuine, save it as CSV and use that",
         )
     found: dict[str, list[str]] = {}
+    string_refs: dict[str, tuple[int, str]] = {}
+    strings = 0
+    strings_first = sorted(infos, key=lambda info: not _is_shared_strings(info.filename))
     with zipfile.ZipFile(_io.BytesIO(data)) as archive:
-        for info in infos:
-            cells = _check_xml_part(path, archive, info, refuse_uncalculated)
+        for info in strings_first:
+            content = _inflate(path, data, info)
+            if _is_shared_strings(info.filename):
+                strings = len(_STRING_ITEM.findall(content))
+            cells = _check_xml_part(path, info, content, refuse_uncalculated)
             if cells:
                 found[info.filename] = cells
+            if _is_sheet(info.filename) and _is_shared_strings(strings_first[0].filename):
+                string_refs[info.filename] = _largest_string_index(content, strings)
+        for part, (index, cell) in string_refs.items():
+            if index >= strings and cell:
+                raise InputError(
+                    f"cell {cell} of {part} refers to shared text number {index + 1}, but the "
+                    f"workbook holds only {strings}; the file is damaged",
+                    file=path,
+                    hint="save it again from Excel or re-export it",
+                )
         if not found:
             return {}
         names = _sheet_parts(archive)
     return {names.get(part, part): cells for part, cells in found.items()}
+
+
+_STRING_ITEM = re.compile(rb"<(?:\w+:)?si[\s>/]")
+
+
+def _is_shared_strings(name: str) -> bool:
+    return name.lower() == "xl/sharedstrings.xml"
+
+
+def _is_sheet(name: str) -> bool:
+    return re.fullmatch(r"xl/worksheets/[^/]+\.xml", name) is not None
+
+
+_INFLATE_CHUNK = 1 << 20
+
+
+def _inflate(path: Path, data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """A part's bytes (the first `XML_PROLOG_BYTES` for a part that is not a sheet or the shared
+    strings), inflated here with a bound on what is actually produced.
+
+    The zip directory's sizes are written by whoever made the file: one that says 3.5 MB for a
+    part inflating to 1 GiB passes any check of the directory and then fills memory in the
+    reader. The part is inflated in steps and refused as soon as it produces more than its
+    directory says (or more than `MAX_UNZIPPED_BYTES`).
+    """
+    import zlib
+
+    keep = _is_sheet(info.filename) or _is_shared_strings(info.filename)
+    header = data[info.header_offset : info.header_offset + 30]
+    if len(header) < 30 or not header.startswith(b"PK\x03\x04"):
+        raise _damaged(path, "a part's header is missing")
+    start = info.header_offset + 30 + int.from_bytes(header[26:28], "little")
+    start += int.from_bytes(header[28:30], "little")
+    packed = memoryview(data)[start : start + info.compress_size]
+    limit = min(info.file_size, MAX_UNZIPPED_BYTES)
+    if info.compress_type == zipfile.ZIP_STORED:
+        if len(packed) > limit:
+            raise _bomb(path, info, len(packed))
+        return bytes(packed if keep else packed[:XML_PROLOG_BYTES])
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise _damaged(path, f"part {info.filename} uses a compression Excel never writes")
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    pieces: list[bytes] = []
+    produced = 0
+    pending: bytes | memoryview = packed
+    try:
+        while not inflater.eof:
+            piece = inflater.decompress(pending, _INFLATE_CHUNK)
+            pending = inflater.unconsumed_tail
+            produced += len(piece)
+            if produced > limit:
+                raise _bomb(path, info, produced)
+            if keep or produced - len(piece) < XML_PROLOG_BYTES:
+                pieces.append(piece)
+            if not piece and not pending:
+                break  # the packed data ended before the stream did: the reader will say
+    except zlib.error as exc:
+        raise _damaged(path, f"part {info.filename}: {exc}") from exc
+    return b"".join(pieces)
+
+
+def _bomb(path: Path, info: zipfile.ZipInfo, produced: int) -> InputError:
+    return InputError(
+        f"the workbook's part {info.filename} unpacks to more than its zip directory says "
+        f"({produced / 2**20:.0f} MiB so far, {info.file_size / 2**20:.0f} MiB declared); "
+        "refused as a possible zip bomb",
+        file=path,
+        hint="if it is genuine, save it again from Excel or as CSV and use that",
+    )
+
+
+def _damaged(path: Path, why: str) -> InputError:
+    return InputError(
+        f"the workbook is damaged ({why})",
+        file=path,
+        hint="save it again from Excel or re-export it",
+    )
+
+
+# A cell holding shared text: `<c r="B2" t="s"><v>17</v></c>` (17 counts from 0).
+_SHARED_STRING_CELL = re.compile(
+    rb"""<c\b([^>]*\st\s*=\s*["']s["'][^>]*)>\s*<v>\s*([0-9]+)\s*</v>"""
+)
+
+
+def _largest_string_index(xml: bytes, strings: int) -> tuple[int, str]:
+    """The largest shared-text number a sheet uses and its cell ("" when it uses none).
+
+    A quick search first: a number with fewer digits than the count of strings is in range.
+    """
+    digits = len(str(max(strings, 1)))
+    if not re.search(rb"<v>\s*[0-9]{%d,}\s*</v>" % digits, xml):
+        return -1, ""
+    best, cell = -1, ""
+    for match in _SHARED_STRING_CELL.finditer(xml):
+        index = int(match[2]) if len(match[2]) < 12 else 10**12
+        if index > best:
+            ref = _CELL_REF.search(match[1])
+            best, cell = index, ref[1].decode() if ref else "(unnamed)"
+    return best, cell
 
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
@@ -294,19 +410,29 @@ def _uncalculated_cells(table: Table, refs: list[str]) -> list[tuple[int, str]]:
     return cells
 
 
-# A cell's reference: the only attribute named `r` holding letters (a row's `r` is digits only).
-_CELL_COLUMN = re.compile(rb'\sr="([A-Z]+)[0-9]+"')
-_CELL_ROW = re.compile(rb'\sr="[A-Z]+([0-9]+)"')
+# A cell's or a row's reference however the XML spells it: `r="B2"`, `r='B2'`, `r = "B2"`
+# (a row's `r` is digits only). Readers accept all of these, so the extent check must too.
+_ANY_REF = re.compile(rb"""\sr\s*=\s*["']\s*([A-Za-z]*)([0-9]+)""")
+# Spellings the quick bound does not look for (then every reference is read exactly):
+# whitespace other than one space before `r`, around `=`, single quotes, lower-case letters.
+_UNUSUAL_SPACES = (b"\tr", b"\nr", b"\rr")
+_UNUSUAL_REF = re.compile(rb""" r(?:[ \t\n\r]|=[ \t\n\r']|="[a-z])""")
+
+
+def _unusual_references(xml: bytes) -> bool:
+    return any(space in xml for space in _UNUSUAL_SPACES) or bool(_UNUSUAL_REF.search(xml))
+
+
 # A formula cell with no saved value: no <v>, or an empty one that is not a text result
 # (Excel saves a formula giving "" as t="str" with <v></v>; programs write <v/> or nothing).
 _UNCALCULATED = re.compile(
     rb"<c\b([^>]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)?\s*</c>"
 )
-_CELL_REF = re.compile(rb'\sr="([A-Z]+[0-9]+)"')
+_CELL_REF = re.compile(rb"""\sr\s*=\s*["']([A-Z]+[0-9]+)["']""")
 
 
 def _check_xml_part(
-    path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, refuse_uncalculated: bool
+    path: Path, info: zipfile.ZipInfo, content: bytes, refuse_uncalculated: bool
 ) -> list[str]:
     """Refuse what a workbook's XML could do to the reader before any parser sees it.
 
@@ -314,15 +440,7 @@ def _check_xml_part(
     Office files never need one; a single cell far away (XFD1048576) makes a reader lay out
     billions of empty cells; a formula with no saved value would be read as a silent blank.
     """
-    try:
-        with archive.open(info) as part:
-            prolog = part.read(XML_PROLOG_BYTES)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-        raise InputError(
-            f"the workbook is damaged ({_short(exc)})",
-            file=path,
-            hint="save it again from Excel or re-export it",
-        ) from exc
+    prolog = content[:XML_PROLOG_BYTES]
     if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
         raise InputError(
             f"the workbook's part {info.filename} declares XML entities (a DTD), which Excel "
@@ -330,9 +448,9 @@ def _check_xml_part(
             file=path,
             hint="save it again from Excel, or export the data as CSV",
         )
-    if not re.fullmatch(r"xl/worksheets/[^/]+\.xml", info.filename):
+    if not _is_sheet(info.filename):
         return []
-    xml = archive.read(info)
+    xml = content
     _check_sheet_extent(path, info.filename, xml)
     if b"<f" not in xml:
         return []
@@ -356,22 +474,26 @@ def _check_xml_part(
 def _check_sheet_extent(path: Path, part: str, xml: bytes) -> None:
     """Refuse a sheet whose furthest cell would make the reader allocate too many cells.
 
-    First a cheap bound from the longest column letters and row digits any cell has (a few
-    searches that match almost nothing in a normal sheet); only when that bound is over the
-    limit are all cell references read to find the exact extent.
+    First a cheap bound from the longest column letters and row digits any cell or row has (a
+    few searches that match almost nothing in a normal sheet); only when that bound is over
+    the limit, or a reference is spelt unusually (single quotes, spaces around `=`), are all
+    references read to find the exact extent. A row's own number counts as well as its
+    cells': cells with no reference sit in their row, after the cell before them.
     """
-    usual_spacing = not any(space + b'r="' in xml for space in (b"\t", b"\n", b"\r"))
-    if usual_spacing and _extent_bound(xml) <= MAX_CELLS:
+    if not _unusual_references(xml) and _extent_bound(xml) <= MAX_CELLS:
         return
-    letters = set(_CELL_COLUMN.findall(xml))
-    if not letters:
-        return
-    width = max(_column_number(name) for name in letters)
-    height = max(int(row) for row in set(_CELL_ROW.findall(xml)))
+    width = height = 0
+    for letters, digits in set(_ANY_REF.findall(xml)):
+        height = max(height, int(digits) if len(digits) < 12 else MAX_ROWS + 1)
+        if letters:
+            width = max(
+                width, _column_number(letters.upper()) if len(letters) < 5 else MAX_COLUMNS + 1
+            )
+    width = max(width, 1)
     if width > MAX_COLUMNS or height > MAX_ROWS or width * height > MAX_CELLS:
         raise InputError(
-            f"{part} reaches column {column_letter(width - 1)} and row {height}: "
-            f"{width * height:,} cells, far more than a school export; refused",
+            f"{part} reaches column {column_letter(min(width, MAX_COLUMNS + 1) - 1)} and row "
+            f"{height}: {width * height:,} cells, far more than a school export; refused",
             file=path,
             hint="delete the stray cells far from the table in Excel, or export the data as CSV",
         )
@@ -379,17 +501,17 @@ def _check_sheet_extent(path: Path, part: str, xml: bytes) -> None:
 
 def _extent_bound(xml: bytes) -> int:
     """An upper bound of columns x rows: 26, 702 or 16,384 columns by the longest column
-    letters, times 10^d - 1 rows for the longest row number (d digits) any cell has.
+    letters, times 10^d - 1 rows for the longest row or cell number (d digits).
 
-    Searches for a literal ` r="` (fast); a sheet spacing its attributes otherwise is
+    Searches for a literal ` r="` (fast); a sheet spelling its references otherwise is
     counted exactly instead (see the caller).
     """
     width = 26
     if re.search(rb' r="[A-Z]{2}', xml):
         width = MAX_COLUMNS if re.search(rb' r="[A-Z]{3}', xml) else 702
-    if re.search(rb' r="[A-Z]+[0-9]{7}', xml):
+    if re.search(rb' r="[A-Z]*[0-9]{7}', xml):
         return MAX_CELLS + 1  # a million rows or more: count exactly
-    digits = next((d for d in range(6, 0, -1) if re.search(rb' r="[A-Z]+[0-9]{%d}"' % d, xml)), 1)
+    digits = next((d for d in range(6, 0, -1) if re.search(rb' r="[A-Z]*[0-9]{%d}"' % d, xml)), 1)
     return width * (10**digits - 1)
 
 
@@ -527,8 +649,8 @@ def _read_csv(path: Path, data: bytes, is_known_header: Callable[[str], bool] | 
             row=text.count("\n", 0, text.index("\x00")) + 1,
             hint="export it again as CSV, or give the workbook itself",
         )
+    csv.field_size_limit(MAX_INPUT_BYTES)  # before sniffing: a 140,000-character note is data
     delimiter = sniff_delimiter(text)
-    csv.field_size_limit(1 << 30)
     rows = _csv_rows(path, text, delimiter)
     cells = [[value if value.strip() else None for value in row] for row in rows]
     table = _table_from_rows(path, cells, is_known_header)
@@ -701,10 +823,15 @@ def _headers(path: Path, raw: list[object], header_index: int) -> list[str | Non
 
 
 def check_output(path: str | Path, *, force: bool, inputs: Sequence[str | Path] = ()) -> Path:
-    """Refuse an output that would overwrite an input, exists without --force, or cannot be made."""
+    """Refuse an output that would overwrite an input, exists without --force, or cannot be made.
+
+    Files are compared by identity (device and inode), not by their names: on a
+    case-insensitive file system (macOS, SMB shares) `Cohort.xlsx` is `cohort.xlsx`, and a
+    link is the file it points to. Only a regular file may be replaced: `-o /dev/null --force`
+    or a FIFO would otherwise be swapped for a file (as root, the system's own device).
+    """
     path = Path(path)
-    resolved = path.resolve()
-    if any(resolved == Path(source).resolve() for source in inputs):
+    if any(same_file(path, source) for source in inputs):
         raise OutputError(
             "the output would overwrite an input file; targetkit never changes its inputs",
             file=path,
@@ -712,6 +839,13 @@ def check_output(path: str | Path, *, force: bool, inputs: Sequence[str | Path] 
         )
     if path.is_dir():
         raise OutputError("the output is a folder", file=path, hint="give a file name with -o")
+    if path.exists() and not path.is_file():
+        raise OutputError(
+            "the output is not a regular file (a device, pipe or socket); targetkit only "
+            "replaces files",
+            file=path,
+            hint="give the name of a file with -o",
+        )
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(
@@ -732,35 +866,87 @@ def check_output(path: str | Path, *, force: bool, inputs: Sequence[str | Path] 
     return path
 
 
+def same_file(first: str | Path, second: str | Path) -> bool:
+    """Whether two paths name one file: same device and inode when both exist (so case, links
+    and `..` do not matter), else the same resolved path."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return Path(first).resolve() == Path(second).resolve()
+
+
 @contextmanager
-def atomic_output(path: str | Path, *, force: bool = False) -> Iterator[Path]:
+def atomic_output(
+    path: str | Path, *, force: bool = False, inputs: Sequence[str | Path] = ()
+) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it into place only when the block succeeds.
 
     Killed runs can leave a temporary file behind; the next run writing the same output removes
-    those whose process is gone.
+    those whose process is gone. A file replaced with --force keeps its permissions (a 0600
+    file of pupil data stays private).
     """
-    path = check_output(path, force=force)
+    path = check_output(path, force=force, inputs=inputs)
     remove_stale_temporaries(path)
-    temporary = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}.tmp")
+    temporary = temporary_path(path)
     try:
         temporary.touch()  # fail here, before any work, where the folder cannot be written
         yield temporary
-        if not force and path.exists():
-            raise OutputError(
-                "the output appeared while writing", file=path, hint="use --force to overwrite it"
-            )
-        os.replace(temporary, path)
+        commit_temporary(temporary, path, force=force)
     except BaseException as exc:
         with suppress(OSError):
             temporary.unlink(missing_ok=True)
-        cause = _os_error(exc)
-        if cause is not None:
+        raise _write_error(exc, path) from exc
+
+
+@contextmanager
+def private_folder(path: str | Path) -> Iterator[Path]:
+    """A folder only this user can read, beside `path`, removed when the block ends.
+
+    Writers that spool data to temporary files (xlsxwriter's constant-memory mode) put them
+    here rather than in the shared $TMPDIR; after a SIGKILL the next run writing the same
+    output removes it with the other stale temporaries.
+    """
+    import shutil
+
+    folder = temporary_path(Path(path), ".spool")
+    folder.mkdir(mode=0o700)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def temporary_path(path: Path, tag: str = "") -> Path:
+    """The temporary file a run writes `path` into: `.NAME.targetkit-HOST-PID.tmp`."""
+    return path.with_name(f".{path.name}{TEMP_MARK}{_HOST}-{os.getpid()}{tag}.tmp")
+
+
+def commit_temporary(temporary: Path, path: Path, *, force: bool, keep: Path | None = None) -> None:
+    """Rename a finished temporary file over `path`, keeping the replaced file's mode; with
+    `keep`, the replaced file is moved there first (for the caller to restore or delete)."""
+    if path.exists():
+        if not force:
             raise OutputError(
-                f"cannot write the output ({cause.strerror or cause})",
-                file=path,
-                hint="check that its folder exists, can be written to and has free space",
-            ) from exc
-        raise
+                "the output appeared while writing", file=path, hint="use --force to overwrite it"
+            )
+        if not path.is_file():
+            raise OutputError("the output is not a regular file", file=path)
+        os.chmod(temporary, path.stat().st_mode & 0o7777)
+        if keep is not None:
+            os.replace(path, keep)
+    os.replace(temporary, path)
+
+
+def _write_error(exc: BaseException, path: Path) -> BaseException:
+    """The error to raise for a failed write: one line for an operating-system error."""
+    cause = _os_error(exc)
+    if cause is None:
+        return exc
+    return OutputError(
+        f"cannot write the output ({cause.strerror or cause})",
+        file=path,
+        hint="check that its folder exists, can be written to and has free space",
+    )
 
 
 def _os_error(exc: BaseException) -> OSError | None:
@@ -775,15 +961,42 @@ def _os_error(exc: BaseException) -> OSError | None:
     return None
 
 
+def _host_name() -> str:
+    """This machine's name as it can appear in a file name (no dots, dashes or odd characters)."""
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname()) or "host"
+
+
+_HOST = _host_name()
+
+
 def remove_stale_temporaries(path: Path) -> list[Path]:
-    """Delete temporary files for `path` left by runs that no longer exist."""
-    pattern = re.compile(rf"^\.{re.escape(path.name)}{re.escape(TEMP_MARK)}(\d+)\.tmp$")
+    """Delete temporary files for `path` left by runs of this machine that no longer exist.
+
+    The name holds the host as well as the process id: another computer sharing the folder
+    may have a live run with any pid, so its temporary files are never touched. The name is
+    matched literally, so `[Y6] targets.xlsx` is not read as a glob pattern.
+    """
+    pattern = re.compile(
+        rf"^\.{re.escape(path.name)}{re.escape(TEMP_MARK)}{re.escape(_HOST)}-(\d+)(?:\.[a-z]+)?\.tmp$"
+    )
     removed = []
     folder = path.parent if str(path.parent) else Path(".")
-    for candidate in folder.glob(f".{path.name}{TEMP_MARK}*.tmp"):
-        match = pattern.match(candidate.name)
+    try:
+        candidates = [entry for entry in os.scandir(folder) if pattern.match(entry.name)]
+    except OSError:
+        return removed
+    for entry in candidates:
+        match = pattern.match(entry.name)
         if match and not _process_alive(int(match[1])):
-            candidate.unlink(missing_ok=True)
+            candidate = folder / entry.name
+            if entry.is_dir(follow_symlinks=False):
+                import shutil
+
+                shutil.rmtree(candidate, ignore_errors=True)
+            else:
+                candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed
 
@@ -812,14 +1025,65 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, force: bool = False) -> 
 
     Dates are written as ISO 8601 (yyyy-mm-dd), which no program reads the wrong way round.
     """
+    return write_csvs([(frame, path)], force=force)[0]
+
+
+def write_csvs(
+    tables: Sequence[tuple[pd.DataFrame, str | Path]], *, force: bool = False
+) -> list[Path]:
+    """Write CSVs that belong together (import's `X.csv` and `X-issues.csv`) all or none.
+
+    Each is written to a temporary file first; only when all are complete are the old files
+    moved aside and the new ones renamed into place, and if a rename fails (a full disk, a
+    file locked on a share) the old ones are put back, so the pair never mixes two runs.
+    """
+    paths = [check_output(path, force=force) for _, path in tables]
+    for path in paths:
+        remove_stale_temporaries(path)
+    temporaries = [temporary_path(path) for path in paths]
+    saved: list[tuple[Path, Path]] = []
+    placed: list[Path] = []
+    current = paths[0]
+    try:
+        for (frame, path), temporary in zip(tables, temporaries, strict=True):
+            current = Path(path)
+            temporary.touch()  # fail here, before any work, where the folder cannot be written
+            _csv_frame(frame).to_csv(
+                temporary, index=False, encoding="utf-8-sig", lineterminator="\r\n"
+            )
+        for path, temporary in zip(paths, temporaries, strict=True):
+            current = path
+            backup = temporary_path(path, ".old") if path.exists() else None
+            if backup is not None:
+                saved.append((path, backup))  # before the move: restored whatever fails next
+            commit_temporary(temporary, path, force=force, keep=backup)
+            placed.append(path)
+    except BaseException as exc:
+        kept = {path for path, _ in saved}
+        for path in placed:
+            if path not in kept:
+                path.unlink(missing_ok=True)
+        for path, backup in saved:
+            with suppress(OSError):
+                os.replace(backup, path)
+        for temporary in temporaries:
+            with suppress(OSError):
+                temporary.unlink(missing_ok=True)
+        raise _write_error(exc, current) from exc
+    for _, backup in saved:
+        backup.unlink(missing_ok=True)
+    return paths
+
+
+def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as written to CSV: text cells and headers neutralised, dates in ISO form."""
     out = frame.copy()
     for name in out.columns:
         column = out[name]
         if column.dtype == object or str(column.dtype) in ("str", "string"):
             out[name] = column.map(_csv_cell, na_action="ignore")
-    with atomic_output(path, force=force) as temporary:
-        out.to_csv(temporary, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-    return Path(path)
+    out.columns = [neutralise_formula(name) for name in out.columns]  # headers are cells too
+    return out
 
 
 def _csv_cell(value: object) -> object:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,9 +28,18 @@ KEY_ENV = "TARGETKIT_KEY"
 MIN_KEY_LENGTH = 16
 PSEUDONYM_PREFIX = "P-"
 PSEUDONYM_HEX_DIGITS = 12  # 48 bits: a clash among a million pupils is about 1 in 500
-_NUMBERS = ("former_upn", "candidate_number", "email")  # compared like identifiers
-IDENTIFIER_COLUMNS = ("upn", "pupil_id", *_NUMBERS)
-NAME_COLUMNS = ("surname", "forename", *(c for c in IDENTITY_COLUMNS if c not in _NUMBERS))
+# Every column recognised as identifying a pupil, by canonical name (the one list: import,
+# convert, set-targets, report and check-ambition all pseudonymise these; import recognises
+# them from the header aliases in data/columns/aliases.yaml). Identifiers are compared in upper
+# case, names (and e-mail addresses) case-folded. Dates of birth are kept.
+IDENTIFIER_COLUMNS = ("upn", "pupil_id", "former_upn", "candidate_number")
+NAME_COLUMNS = (
+    "surname",
+    "forename",
+    *(c for c in IDENTITY_COLUMNS if c not in IDENTIFIER_COLUMNS),
+)
+IDENTIFYING_COLUMNS = IDENTIFIER_COLUMNS + NAME_COLUMNS
+ALREADY_PSEUDONYMISED = re.compile(r"P-[0-9A-F]{12}")
 SMALL_GROUP = 5
 SMALL_GROUP_COLUMN = "small_group"
 
@@ -86,20 +96,32 @@ def pseudonym(key: bytes, kind: str, value: str) -> str:
 
 
 def pseudonymise(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
-    """A copy of `frame` with its UPN, admission number and name columns pseudonymised.
+    """A copy of `frame` with every identifying column pseudonymised (`IDENTIFYING_COLUMNS`).
 
-    Needs: nothing; replaces the columns whose header means `upn`, `pupil_id`, `surname` or
-    `forename` (recognised by `columns.canonical_name`, so `UPN` and `Legal Surname` count).
+    Needs: nothing; a column counts when its header means one of those names (recognised by
+    `columns.canonical_name`, so `UPN` and `Legal Surname` count, or spelt as the name itself).
     Identifiers are compared trimmed and in upper case, so `a123…` and `A123… ` are one pupil.
     A name is pseudonymised together with the pupil's UPN when the frame has one, so pupils
     who share a surname (siblings) do not share a pseudonym; blanks stay blank; every other
-    column and the row order are unchanged.
+    column and the row order are unchanged. A column whose values are all pseudonyms already
+    (`P-` and 12 hex digits) is kept as it is and said so, never hashed again; text columns
+    that are not recognised are listed on screen, so the user knows what was left in clear.
     """
-    from targetkit.columns import canonical_name
+    from targetkit import console
 
-    canonical = {column: canonical_name(column) for column in frame.columns}
-    wanted = IDENTIFIER_COLUMNS + NAME_COLUMNS
-    targets = {column: name for column, name in canonical.items() if name in wanted}
+    targets = identifying_columns(frame.columns)
+    already = [c for c in targets if _already_pseudonymised(frame[c])]
+    for column in already:
+        console.warn(
+            f"column {column!r} already holds pseudonyms (P-…); kept as it is, not hashed again"
+        )
+    left = left_in_clear(frame)
+    if left:
+        console.info(
+            "left as they are (not recognised as identifying; remove them before sharing if "
+            f"they name a pupil): {', '.join(left)}"
+        )
+    targets = {c: name for c, name in targets.items() if c not in already}
     if not targets:
         return frame.copy()
     upn_column = next((c for c, name in targets.items() if name == "upn"), None)
@@ -117,6 +139,56 @@ def pseudonymise(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
             )
         out[column] = text.map(lookup).astype(object).where(text.notna(), None)
     return out
+
+
+def identifying_columns(headers: Sequence[object]) -> dict[object, str]:
+    """Header → canonical identifying name, for the headers that identify a pupil."""
+    from targetkit.columns import canonical_name, header_key
+
+    found = {}
+    for header in headers:
+        name = canonical_name(header)
+        name = name if name in IDENTIFYING_COLUMNS else header_key(header)
+        if name in IDENTIFYING_COLUMNS:
+            found[header] = name
+    return found
+
+
+def left_in_clear(frame: pd.DataFrame) -> list[str]:
+    """Text columns targetkit does not recognise (notes, comments, a teacher's name): they
+    are not pseudonymised, so the user is told which they are."""
+    from targetkit.columns import canonical_name
+
+    left = []
+    for column in frame.columns:
+        if canonical_name(column) is not None or column in identifying_columns([column]):
+            continue
+        values = frame[column].dropna()
+        if any(isinstance(v, str) and v.strip() and not _is_number(v) for v in values.head(200)):
+            left.append(str(column))
+    return left
+
+
+def pseudonymised_about(frame: pd.DataFrame) -> str:
+    """What an `About` sheet says of a pseudonymised output: which columns were replaced and
+    which text columns were left as they are."""
+    replaced = ", ".join(str(c) for c in identifying_columns(frame.columns)) or "none"
+    left = ", ".join(left_in_clear(frame)) or "none"
+    return f"yes (replaced: {replaced}; text columns left as they are: {left})"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _already_pseudonymised(values: pd.Series) -> bool:
+    present = values.dropna().astype(str).str.strip()
+    present = present[present != ""]
+    return bool(len(present)) and bool(present.str.fullmatch(ALREADY_PSEUDONYMISED.pattern).all())
 
 
 def _normalised(values: pd.Series, *, identifier: bool) -> pd.Series:
@@ -160,4 +232,42 @@ def suppress_small_groups(
     if not show:
         for column in value_columns:
             out[column] = out[column].astype("float64").where(~small)
+    return out
+
+
+def hide_small_groups(
+    table: pd.DataFrame,
+    count_column: str = "pupils",
+    *,
+    keep: Sequence[str] = (),
+    minimum: int = SMALL_GROUP,
+    show: bool = False,
+    total: tuple[str, str] = ("group", "all"),
+) -> pd.DataFrame:
+    """A copy of a group breakdown with every figure of a small group's row blanked.
+
+    A row whose `count_column` is under `minimum` keeps its count and its labels; every other
+    number in it is blanked: its own figures, and those they could be worked out from (the
+    "others" figures and the gaps: others − gap = the group's own). The school's totals (rows
+    whose `total[0]` is `total[1]`) are never hidden; `keep` names numeric columns that are
+    labels (a drop number). With `show=True` (`--show-small-groups`) nothing is blanked.
+    """
+    import pandas as pd
+
+    out = table.copy()
+    if show or out.empty or count_column not in out:
+        return out
+    small = out[count_column].isna() | (out[count_column].astype("float64") < minimum)
+    if total[0] in out:
+        small &= out[total[0]].astype(str) != total[1]
+    for column in out.columns:
+        values = out[column]
+        if (
+            column == count_column
+            or column in keep
+            or not pd.api.types.is_numeric_dtype(values)
+            or pd.api.types.is_bool_dtype(values)
+        ):
+            continue
+        out[column] = values.astype("float64").where(~small.to_numpy())
     return out

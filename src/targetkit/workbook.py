@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from targetkit.io import atomic_output, column_letter
+from targetkit.io import atomic_output, column_letter, private_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,11 +91,13 @@ def write_workbook(
     """Write the sheets, then `Read me` and `About`, atomically to `path`."""
     import xlsxwriter
 
-    with atomic_output(path, force=force) as temporary:
+    _check_fits(path, sheets)
+    with atomic_output(path, force=force) as temporary, private_folder(path) as spool:
         workbook = xlsxwriter.Workbook(
             str(temporary),
             {
                 "constant_memory": True,
+                "tmpdir": str(spool),  # pupil data never spooled to the shared $TMPDIR
                 "strings_to_formulas": False,
                 "strings_to_urls": False,
                 "strings_to_numbers": False,
@@ -112,6 +114,38 @@ def write_workbook(
         lists.finish()
         workbook.close()
     return Path(path)
+
+
+MAX_CELL_TEXT = 32_767  # Excel's limits: a longer text is cut by Excel, more rows are lost
+MAX_SHEET_ROWS = 1_048_576
+MAX_SHEET_COLUMNS = 16_384
+
+
+def _check_fits(path: str | Path, sheets: Sequence[Sheet]) -> None:
+    """Refuse, before writing, a sheet with more columns or rows than Excel holds: it would
+    otherwise be cut without a word."""
+    from targetkit.errors import OutputError
+
+    for sheet in sheets:
+        rows, columns = sheet.frame.shape
+        if columns > MAX_SHEET_COLUMNS or rows + 1 > MAX_SHEET_ROWS:
+            raise OutputError(
+                f"sheet {sheet.name!r} would have {rows + 1:,} rows and {columns:,} columns, "
+                f"more than an Excel sheet holds ({MAX_SHEET_ROWS:,} x {MAX_SHEET_COLUMNS:,})",
+                file=path,
+                hint="write CSV instead (-o NAME.csv), or split the input",
+            )
+
+
+def _kept_to_excel_limit(sheet: str, row: int, column: str, value: str) -> str:
+    """A text longer than an Excel cell holds: kept to the limit, and said where."""
+    from targetkit import console
+
+    console.warn(
+        f"sheet {sheet!r}, row {row + 1}, column {column!r}: text of {len(value):,} characters "
+        f"kept to Excel's limit of {MAX_CELL_TEXT:,}"
+    )
+    return value[:MAX_CELL_TEXT]
 
 
 class _Formats:
@@ -224,6 +258,10 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
                         worksheet.write_blank(excel_row, position, None, fmt)
                     continue
                 if isinstance(value, str):
+                    if len(value) > MAX_CELL_TEXT:
+                        value = _kept_to_excel_limit(
+                            sheet.name, excel_row, headers[position], value
+                        )
                     worksheet.write_string(excel_row, position, value, fmt)
                 elif isinstance(value, (dt.date, dt.datetime)):
                     worksheet.write_datetime(excel_row, position, value, fmt)

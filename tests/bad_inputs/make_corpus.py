@@ -498,7 +498,8 @@ def main() -> None:
         "formulas_not_calculated.xlsx",
         "formulas saved by a program, never calculated",
         "exit 2",
-        "`never calculated`, naming the cell; save it in Excel",
+        "`never calculated`, naming the cell; save it in Excel (`import` instead keeps the pupils "
+        "and flags each such cell as an error)",
         xlsx_bytes(
             {"Pupils": [[*HEADER, "Points"], *[[*p, f"=F{i + 2}*1"] for i, p in enumerate(PUPILS)]]}
         ),
@@ -611,6 +612,34 @@ def main() -> None:
         rezip(good_xlsx, {"xl/worksheets/sheet1.xml": far.encode()}),
     )
 
+    # Issue 17: the same far cell spelt otherwise, a shared-text number out of range, and a zip
+    # directory that understates what a part inflates to
+    quoted = sheet_xml(good_xlsx).replace(
+        "</sheetData>",
+        "<row r='1048576'><c r='XFD1048576' t='inlineStr'><is><t>x</t></is></c></row></sheetData>",
+    )
+    add(
+        "far_cell_single_quotes.xlsx",
+        "the stray cell at XFD1048576 written with single quotes (r='XFD1048576')",
+        "exit 2",
+        "`far more than a school export`",
+        rezip(good_xlsx, {"xl/worksheets/sheet1.xml": quoted.encode()}),
+    )
+    add(
+        "shared_string_out_of_range.xlsx",
+        "a cell pointing at shared text 999 of a handful (a reader shows text 0, 'UPN')",
+        "exit 2",
+        "`shared text number`, naming the cell",
+        shared_string_out_of_range(),
+    )
+    add(
+        "understated_zip.xlsx",
+        "a sheet inflating to 60 MiB whose zip directory says 1 MiB",
+        "exit 2",
+        "`zip bomb`, at once",
+        understated_zip(good_xlsx),
+    )
+
     # A folder where a file should be (git keeps it by its .gitkeep)
     folder = HERE / "a_folder.xlsx"
     folder.mkdir(exist_ok=True)
@@ -657,6 +686,38 @@ def formulas_with_values_xlsx() -> bytes:
         sheet.write_formula(row, 5, "=ROW()*2", None, (row + 1) * 2)
     workbook.close()
     return buffer.getvalue()
+
+
+def shared_string_out_of_range() -> bytes:
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet("Pupils")
+    for row, values in enumerate([HEADER, *PUPILS]):
+        sheet.write_row(row, 0, values)
+    workbook.close()
+    data = buffer.getvalue()
+    xml = sheet_xml(data)
+    start = xml.index('<c r="B2" t="s"><v>')
+    end = xml.index("</v>", start)
+    xml = xml[:start] + '<c r="B2" t="s"><v>999' + xml[end:]
+    return rezip(data, {"xl/worksheets/sheet1.xml": xml.encode()})
+
+
+def understated_zip(data: bytes) -> bytes:
+    """`data` with a 60 MiB sheet whose sizes, in the local header and the directory, say
+    1 MiB (a zip's sizes are whatever its writer puts there)."""
+    xml = sheet_xml(data).replace("<c ", "<c " + " " * (60 << 20), 1)
+    raw = bytearray(rezip(data, {"xl/worksheets/sheet1.xml": xml.encode()}))
+    name = b"xl/worksheets/sheet1.xml"
+    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        start = 0
+        while (start := raw.find(signature, start)) != -1:
+            if raw[start + name_at : start + name_at + len(name)] == name:
+                raw[start + size_at : start + size_at + 4] = (1 << 20).to_bytes(4, "little")
+            start += 4
+    return bytes(raw)
 
 
 def write_readme() -> None:

@@ -6,11 +6,14 @@ place; a traceback is shown only with --verbose.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,37 +30,12 @@ def run_command(function: F) -> F:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        previous = signal.signal(signal.SIGTERM, _terminated)
         try:
-            status = function(*args, **kwargs)
-        except TargetkitError as exc:
-            if console.settings.verbose:
-                traceback.print_exc()
-            console.error(one_line(str(exc)))
-            sys.exit(int(exc.exit_status))
-        except KeyboardInterrupt:
-            console.error("interrupted; no output was written")
-            sys.exit(130)
-        except BrokenPipeError:
-            # `targetkit ... | head`: the reader stopped reading; the outputs are written.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(141)  # as a shell reports a pipe closed early (128 + SIGPIPE)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except MemoryError:
-            console.error("not enough memory for this input; try a smaller file")
-            sys.exit(int(ExitStatus.BAD_INPUT))
-        except Exception as exc:
-            if console.settings.verbose:
-                traceback.print_exc()
-            console.error(
-                one_line(
-                    f"unexpected error ({type(exc).__name__}: {exc}); run again with --verbose "
-                    "for details and report it"
-                )
-            )
-            sys.exit(int(ExitStatus.BAD_INPUT))
-        sys.exit(int(status or ExitStatus.DONE))
+            _run_guarded(function, args, kwargs)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            _flush_or_silence()
 
     return wrapper  # type: ignore[return-value]
 
@@ -149,6 +127,69 @@ def verbosity_options(command: click.Command) -> click.Command:
         for name, (short, long, text) in VERBOSITY.items()
     )
     return command
+
+
+def _run_guarded(function: Callable[..., Any], args: Any, kwargs: Any) -> None:
+    try:
+        status = function(*args, **kwargs)
+    except TargetkitError as exc:
+        if console.settings.verbose:
+            traceback.print_exc()
+        console.error(one_line(str(exc)))
+        sys.exit(int(exc.exit_status))
+    except KeyboardInterrupt as exc:
+        console.error("interrupted; no output was written")
+        sys.exit(143 if isinstance(exc, Terminated) else 130)
+    except BrokenPipeError:
+        # `targetkit ... | head`: the reader stopped reading; the outputs are written.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)  # as a shell reports a pipe closed early (128 + SIGPIPE)
+    except (click.exceptions.Exit, click.ClickException, SystemExit):
+        raise
+    except MemoryError:
+        console.error("not enough memory for this input; try a smaller file")
+        sys.exit(int(ExitStatus.BAD_INPUT))
+    except OSError as exc:
+        if exc.errno not in _CANNOT_PRINT:
+            raise
+        console.error(f"cannot print the results ({exc.strerror})")
+        sys.exit(int(ExitStatus.BAD_INPUT))
+    except Exception as exc:
+        if console.settings.verbose:
+            traceback.print_exc()
+        console.error(
+            one_line(
+                f"unexpected error ({type(exc).__name__}: {exc}); run again with --verbose "
+                "for details and report it"
+            )
+        )
+        sys.exit(int(ExitStatus.BAD_INPUT))
+    sys.exit(int(status or ExitStatus.DONE))
+
+
+# Errors writing to the terminal or its redirection (`> /dev/full`, a full disk, a closed pipe).
+_CANNOT_PRINT = (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EDQUOT)
+
+
+def _flush_or_silence() -> None:
+    """Flush stdout and stderr now; if that fails (disk full), point them at /dev/null so
+    Python's own flush at exit does not print an 'Exception ignored' traceback after the
+    one line already given."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            with suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service stopping, `kill`): handled like Ctrl-C, so temporary files are
+    removed on the way out and the user gets one line (exit 143)."""
+
+
+def _terminated(_number: int, _frame: object) -> None:
+    raise Terminated
 
 
 def force_option(function: F) -> F:

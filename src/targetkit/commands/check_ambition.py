@@ -172,17 +172,14 @@ def find_submissions(
         if given.is_file():
             found.setdefault(given, None)
             continue
-        for path in sorted(given.rglob("*")):
-            if not path.is_file():
-                continue
+        for path in _files_under(given):
             relative = path.relative_to(given).parts
-            folders = [given.joinpath(*relative[:i]).resolve() for i in range(1, len(relative))]
             if any(part.startswith(".") for part in relative):
                 skipped.append((path, "hidden file"))
             elif path.name.startswith("~$"):
                 skipped.append((path, "Excel lock file (the workbook is open somewhere)"))
-            elif any(part.lower() == PREVIOUS_TARGETS_FOLDER for part in relative[:-1]) or any(
-                folder in excluded for folder in folders
+            elif any(part.lower() == PREVIOUS_TARGETS_FOLDER for part in relative[:-1]) or (
+                excluded and not excluded.isdisjoint(path.resolve().parents)
             ):
                 continue  # previous targets: read through --previous-targets, not checked
             elif path.suffix.lower() not in TABLE_SUFFIXES:
@@ -190,6 +187,24 @@ def find_submissions(
             else:
                 found.setdefault(path, None)
     return list(found), skipped
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every file below `folder`, sorted; walked with a list, not recursion, so a folder nested
+    1,200 deep is read like any other (links to folders are not followed)."""
+    files: list[Path] = []
+    pending = [folder]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+            elif entry.is_file():
+                files.append(Path(entry.path))
+    return sorted(files)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,9 +221,23 @@ class _Context:
 _context: _Context | None = None
 
 
-def _init_worker(context: _Context) -> None:
+def _init_worker(context: _Context | None) -> None:
     global _context
     _context = context
+
+
+def _init_pool_worker(context: _Context) -> None:
+    """A worker process: its context, and quiet on Ctrl-C or SIGTERM (the main process says
+    the one line; a worker's traceback would only add noise)."""
+    import signal
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _quiet_exit)
+    _init_worker(context)
+
+
+def _quiet_exit(number: int, _frame: object) -> None:
+    os._exit(128 + number)
 
 
 def read_submission(path: str | Path) -> pd.DataFrame:
@@ -555,7 +584,8 @@ def check_ambition(
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, not {jobs}")
     inputs = [Path(p) for p in submissions]
-    out = check_output(output, force=force, inputs=inputs) if output else None
+    read = _read_files(inputs, previous_targets, previous_results)
+    out = check_output(output, force=force, inputs=read) if output else None
     exclude = [previous_targets] if previous_targets and Path(previous_targets).is_dir() else []
     files, skipped = find_submissions(inputs, exclude=exclude)
     not_submissions = {Path(p).resolve() for p in (previous_targets, out) if p is not None}
@@ -582,6 +612,21 @@ def check_ambition(
     return outcome
 
 
+def _read_files(
+    submissions: list[Path],
+    previous_targets: str | Path | None,
+    previous_results: str | Path | None,
+) -> list[Path]:
+    """Every file the run reads, whatever the option: none may be the output."""
+    files = list(submissions)
+    for source in (previous_targets, previous_results):
+        if source is not None and Path(source).is_dir():
+            files += find_submissions([source])[0]
+        elif source is not None:
+            files.append(Path(source))
+    return files
+
+
 def _pseudonymised(found: pd.DataFrame, key: bytes) -> pd.DataFrame:
     """Findings with UPNs and pupil names replaced by keyed pseudonyms (the same UPN gets the
     same pseudonym as in every other targetkit file made with the key)."""
@@ -599,7 +644,13 @@ MAX_CHUNK = 40  # files per worker task: big enough to batch compute_targets, sm
 
 def _run(files: list[Path], context: _Context, jobs: int) -> list[FileResult]:
     """Check the files in chunks (one worker task each), in order; the result does not depend
-    on the chunking, so it is the same for any --jobs."""
+    on the chunking, so it is the same for any --jobs.
+
+    A worker that dies (a native reader aborting on a crafted file) breaks the pool and every
+    chunk still in it; those chunks' files are then retried one by one in a fresh pool, and a
+    file that still fails alone in its own worker is FILE_UNREADABLE: one file's crash never
+    ends the batch.
+    """
     jobs = min(jobs, len(files))
     size = min(MAX_CHUNK, -(-len(files) // jobs))
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
@@ -609,10 +660,58 @@ def _run(files: list[Path], context: _Context, jobs: int) -> list[FileResult]:
             done = map(check_files, chunks)
             return [r for _ in console.progress(chunks, "Checking submissions") for r in next(done)]
         finally:
-            _init_worker(None)  # type: ignore[arg-type]
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(context,)) as pool:
-        done = pool.map(check_files, chunks)
-        return [r for _ in console.progress(chunks, "Checking submissions") for r in next(done)]
+            _init_worker(None)
+    results, broken = _in_pool(chunks, context, jobs, progress=True)
+    if broken:
+        alone = [[path] for chunk in broken for path in chunk]
+        retried, broken = _in_pool(alone, context, jobs)
+        results.update(retried)
+        for (path,) in broken:
+            again, crashed = _in_pool([[path]], context, 1)
+            results.update(again)
+            if crashed:
+                reason = "the reader stopped working on this file (the file is damaged or crafted)"
+                results[(path,)] = [_unreadable(path, reason)]
+    return [r for chunk in chunks for path in chunk for r in _results_for(results, chunk, path)]
+
+
+def _results_for(
+    results: dict[tuple[Path, ...], list[FileResult]], chunk: list[Path], path: Path
+) -> list[FileResult]:
+    """The result of `path`: from its chunk's task (once, at the chunk's first file), else its
+    own retry."""
+    if tuple(chunk) in results:
+        return results[tuple(chunk)] if path == chunk[0] else []
+    return results.get((path,), [])
+
+
+def _in_pool(
+    chunks: list[list[Path]], context: _Context, jobs: int, *, progress: bool = False
+) -> tuple[dict[tuple[Path, ...], list[FileResult]], list[list[Path]]]:
+    """Run `check_files` on each chunk in a fresh pool: the results by chunk, and the chunks
+    whose worker died (or that were in the pool when another worker died)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    done: dict[tuple[Path, ...], list[FileResult]] = {}
+    broken: list[list[Path]] = []
+    pool = ProcessPoolExecutor(
+        min(jobs, len(chunks)), initializer=_init_pool_worker, initargs=(context,)
+    )
+    try:
+        futures = [pool.submit(check_files, chunk) for chunk in chunks]
+        items = console.progress(futures, "Checking submissions") if progress else futures
+        for chunk, future in zip(chunks, items, strict=True):
+            try:
+                done[tuple(chunk)] = future.result()
+            except BrokenProcessPool:
+                broken.append(chunk)
+    except BaseException:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()  # Ctrl-C: stop the workers now, not after their chunks
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return done, broken
 
 
 def _outcome(results: list[FileResult], benchmark: str) -> AmbitionOutcome:

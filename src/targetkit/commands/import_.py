@@ -17,7 +17,7 @@ from targetkit.console import frame_records
 from targetkit.ctf import looks_like_xml, read_ctf
 from targetkit.datafiles import load_yaml_model
 from targetkit.errors import UsageError
-from targetkit.io import check_output, file_sha256, read_table, write_csv
+from targetkit.io import check_output, file_sha256, read_table, write_csvs
 from targetkit.pipeline.importing import ImportResult, SourceTable, import_cohort
 from targetkit.wording import counted
 from targetkit.workbook import ReadMe, Sheet, write_workbook
@@ -92,7 +92,10 @@ class ImportOutcome:
             ],
             "academic_year": _year_text(self.academic_year),
             "joined_on": self.result.key,
-            "top_problems": self.result.top_problems(),
+            "top_problems": [
+                {k: v for k, v in problem.items() if k != "rows"}
+                for problem in self.result.top_problems()
+            ],
             "disadvantaged": self.result.disadvantaged_from,
         }
 
@@ -111,12 +114,24 @@ class ImportOutcome:
             "(see the 'Data issues' sheet).",
         ]
         for problem in self.result.top_problems():
-            lines.append(
-                f"  {problem['severity']:<7} {problem['count']:>5} x {problem['column']}: "
-                f"{problem['example']}"
-            )
+            lines.append(_problem_line(problem))
         lines.append(f"disadvantaged: {self.result.disadvantaged_from}.")
         return lines
+
+
+def _problem_line(problem: dict[str, object]) -> str:
+    """One kind of problem: count, column, code and rows. The example message quotes pupils'
+    values (names, dates of birth), so it is shown only with --verbose: a screen or a log is
+    not the place for them."""
+    from targetkit import console
+
+    rows = problem["rows"]
+    more = ", …" if int(problem["count"]) > len(rows) else ""  # type: ignore[arg-type]
+    line = (
+        f"  {problem['severity']:<7} {problem['count']:>5} x {problem['column']} "
+        f"({problem['code']}): row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))}{more}"  # type: ignore[call-overload]
+    )
+    return f"{line}: {problem['example']}" if console.settings.verbose else line
 
 
 def import_sources(
@@ -181,8 +196,7 @@ def import_sources(
     for item, name in zip(described, (t.name for t in tables), strict=True):
         item["pupils"] = int((result.pupils["source_file"] == name).sum())
     if out.suffix.lower() == ".csv":
-        write_csv(result.pupils, out, force=force)
-        write_csv(result.issues, issues_csv_path(out), force=force)
+        write_csvs([(result.pupils, out), (result.issues, issues_csv_path(out))], force=force)
     else:
         _write_xlsx(out, result, described, mapping, year, force)
     return ImportOutcome(out, result, described, year)
@@ -278,7 +292,26 @@ def _write_xlsx(
         ("grade scales", "; ".join(f"{c}: {s}" for c, s in result.scales.items()) or "none"),
     ]
     sheets = [Sheet("Pupils", pupils, descriptions=descriptions, freeze_columns=1), issues_sheet]
+    sheets = _issues_beside_if_too_many(out, sheets, result, force)
     write_workbook(out, sheets, readme=readme, about=about, force=force)
+
+
+def _issues_beside_if_too_many(
+    out: Path, sheets: list[Sheet], result: ImportResult, force: bool
+) -> list[Sheet]:
+    """More data issues than an Excel sheet holds go to `X-issues.csv` beside the workbook
+    (said on screen) instead of being cut at the sheet's last row."""
+    from targetkit import console, workbook
+
+    if len(result.issues) + 1 <= workbook.MAX_SHEET_ROWS:
+        return sheets
+    issues = issues_csv_path(out)
+    write_csvs([(result.issues, issues)], force=force)
+    console.info(
+        f"Data issues: {len(result.issues):,} rows, more than an Excel sheet holds; written "
+        f"to {issues} instead of the 'Data issues' sheet."
+    )
+    return [sheet for sheet in sheets if sheet.name != "Data issues"]
 
 
 def _pseudonymise(result: ImportResult, key: bytes) -> None:

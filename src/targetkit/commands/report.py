@@ -665,7 +665,7 @@ def _write(
     force: bool,
     inputs: Sequence[Path],
 ) -> None:
-    from targetkit.privacy import pseudonymise, suppress_small_groups
+    from targetkit.privacy import hide_small_groups, pseudonymise, suppress_small_groups
 
     tracking, data = outcome.tracking, outcome.data
     pupils_sheet, descriptions, comments, fills = _pupils_sheet(tracking, data, scale)
@@ -685,6 +685,7 @@ def _write(
         small=np.where(groups["small"], "small", ""),
         widening=np.where(groups["widening"], "widening", ""),
     ).drop(columns=["small_group"])
+    groups = hide_small_groups(groups, minimum=settings.small_group, show=show_small_groups)
     sheets = [
         _summary_sheet(tracking, data, settings, show_small_groups),
         Sheet(

@@ -17,6 +17,7 @@ from targetkit.errors import InputError, UsageError
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline.targets import TargetResult, compute_targets, threshold_label
 from targetkit.policies import Policy, choose_policy, load_policy
+from targetkit.privacy import hide_small_groups, pseudonymised_about
 from targetkit.scales import load_scale
 from targetkit.wording import counted
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
@@ -270,7 +271,7 @@ def _write(
         ),
         Sheet(
             "Summary by group",
-            result.by_group,
+            hide_small_groups(result.by_group),
             descriptions={
                 "group": "The pupil characteristic (disadvantaged, sen, eal, lac, gender, "
                 "ethnicity).",
@@ -311,7 +312,7 @@ def _write(
         ("pupils", len(frame)),
         (
             "pseudonymised",
-            "yes (UPNs, admission numbers and names)" if pupils is not table.frame else "no",
+            pseudonymised_about(table.frame) if pupils is not table.frame else "no",
         ),
         ("subjects", ", ".join(result.subjects)),
         ("thresholds", ", ".join(threshold_label(t) for t in result.thresholds)),

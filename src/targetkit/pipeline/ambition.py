@@ -528,6 +528,45 @@ def missing_targets(
     return found
 
 
+# Columns set-targets writes for each subject beside `<subject>_target`: where they remain and
+# the target column is gone, the target column was deleted.
+_SUBJECT_COLUMNS_OF_SET_TARGETS = ("_suggested", "_minimum", "_most_likely")
+
+
+def invalid_targets(
+    submission: pd.DataFrame, subjects: Sequence[str], scale: Scale, pupils: pd.DataFrame
+) -> list[pd.DataFrame]:
+    """INVALID_TARGET: a target that is not a grade of the subject's scale (`four`, `4+`,
+    `99999`, `4.5`, `EXS` where the scale has none; a number typed for a grade, 4, is the
+    grade). MISSING_TARGET for every pupil of a subject whose target column was deleted (its
+    set-targets columns are there, `<subject>_target` is not): without this, both would
+    dodge every other check, which only sees grades.
+    """
+    index = submission.index
+    found = []
+    for subject in subjects:
+        target = text_column(submission[f"{subject}_target"], index)
+        invalid = target.notna() & target_points(scale, submission[f"{subject}_target"]).isna()
+        found.append(
+            _pupil_findings(
+                pupils, invalid, "INVALID_TARGET", subject, {"target": target, "scale": scale.name}
+            )
+        )
+    columns = {str(c) for c in submission.columns}
+    deleted = sorted(
+        {
+            name[: -len(suffix)]
+            for name in columns
+            for suffix in _SUBJECT_COLUMNS_OF_SET_TARGETS
+            if name.endswith(suffix) and f"{name[: -len(suffix)]}_target" not in columns
+        }
+    )
+    for subject in deleted:
+        every = pd.Series(True, index=index)
+        found.append(_pupil_findings(pupils, every, "MISSING_TARGET", subject, {}))
+    return found
+
+
 def below_expected(
     submission: pd.DataFrame,
     subjects: Sequence[str],
@@ -936,6 +975,7 @@ def pupil_checks(
     order findings are listed. `pupils`: `_identity(submission)` (any extra column of it, such
     as a school key, is carried into the findings)."""
     found: list[pd.DataFrame] = missing_targets(submission, subjects, pupils)
+    found += invalid_targets(submission, subjects, scale, pupils)
     if expected is not None:
         found += below_expected(submission, subjects, scale, expected, pupils, benchmark=benchmark)
     found += below_previous_best(submission, subjects, scale, pupils, prior_columns)

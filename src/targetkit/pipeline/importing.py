@@ -112,7 +112,7 @@ class ImportResult:
         grouped = (
             self.issues.assign(rank=rank)
             .groupby(["rank", "severity", "code", "column"], sort=False)
-            .agg(count=("message", "size"), example=("message", "first"))
+            .agg(count=("message", "size"), example=("message", "first"), rows=("source_row", list))
             .reset_index()
             .sort_values(["rank", "count"], ascending=[True, False], kind="stable")
             .head(n)
@@ -124,6 +124,7 @@ class ImportResult:
                 "column": row.column,
                 "count": int(row.count),
                 "example": row.example,
+                "rows": [int(r) for r in row.rows[:5] if r == r],
             }
             for row in grouped.itertuples(index=False)
         ]

@@ -263,7 +263,7 @@ def year_group_of(value: object) -> int | None:
     for candidate in candidates:
         if candidate in rules.named:
             return rules.named[candidate]
-        if re.fullmatch(r"-?\d+", candidate):
+        if re.fullmatch(r"-?\d{1,3}", candidate):  # 5,000 digits is not a year group
             return int(candidate)
     return None
 
