@@ -13,7 +13,12 @@ from targetkit import __version__
 from targetkit.columns import unambiguous_columns
 from targetkit.errors import InputError, UsageError
 from targetkit.io import check_output, file_sha256, read_table
-from targetkit.pipeline.targets import TargetResult, compute_targets, threshold_label
+from targetkit.pipeline.targets import (
+    TargetResult,
+    compute_targets,
+    scaled_score_columns,
+    threshold_label,
+)
 from targetkit.policies import Policy, choose_policy, load_policy
 from targetkit.scales import load_scale
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
@@ -148,9 +153,9 @@ def _check_columns(cohort: pd.DataFrame, policy: Policy, subjects: list[str], pa
     """A cohort without any of the policy's prior columns cannot be targeted: say which."""
     if policy.prior_scaled_scores:
         needed = list(policy.prior_scaled_scores)
-        if not all(c in cohort for c in needed):
+        if not scaled_score_columns(cohort, policy):
             raise InputError(
-                f"the {policy.name} policy needs KS2 scaled scores ({', '.join(needed)})",
+                f"the {policy.name} policy needs KS2 scaled scores ({' or '.join(needed)})",
                 file=path,
                 hint="add them or choose another --policy",
             )
