@@ -7,8 +7,6 @@ or, without one, from the steps policy via `steps_targets`; the report says whic
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from targetkit import __version__
+from targetkit.academic_year import parse_academic_year
 from targetkit.columns import (
     canonical_columns,
     header_key,
@@ -28,8 +27,10 @@ from targetkit.errors import InputError, UsageError
 from targetkit.findings import SEVERITY_RANK, catalogue
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline import reporting as rp
-from targetkit.pipeline.steps import HALF_TERMS, steps_targets
+from targetkit.pipeline.steps import HALF_TERMS
+from targetkit.pipeline.targets import baseline_year, compute_targets
 from targetkit.scales import Scale, load_scale
+from targetkit.upn import upn_key
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 BASELINE = "baseline"
@@ -40,22 +41,6 @@ MAIN_GROUP_KEYS = ("disadvantaged", "sen", "eal", "lac", "gifted", "girls", "boy
 
 # ---------------------------------------------------------------------------------------------
 # Reading
-
-
-def parse_academic_year(text: str | None, today: dt.date | None = None) -> int:
-    """The starting calendar year of an academic year: `2026/27` → 2026; None → today's year.
-
-    The academic year runs 1 September to 31 August (SPEC §7).
-    """
-    if text is None:
-        today = today or dt.date.today()
-        return today.year if today.month >= 9 else today.year - 1
-    match = re.fullmatch(r"\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*", text)
-    if not match or int(match[2]) % 100 != (int(match[1]) + 1) % 100:
-        raise UsageError(
-            f"--academic-year {text!r} is not an academic year", hint="write it like 2026/27"
-        )
-    return int(match[1])
 
 
 @dataclass
@@ -102,14 +87,12 @@ def read_tracking(
         for original, canonical in mapping.items()
         if (parsed := parse_assessment(canonical)) and parsed[1] in (*HALF_TERMS,)
     }
-    baseline_years = sorted(
-        {year for _, point, year in assessments.values() if point == "sum2" and year}
-    )
+    from_baseline = baseline_year(mapping.values())
     if academic_year is not None:
         start = parse_academic_year(academic_year)
         year_derived = f"given: {start}/{(start + 1) % 100:02d}"
-    elif baseline_years:
-        start = baseline_years[-1]
+    elif from_baseline is not None:
+        start = from_baseline
         year_derived = (
             f"{start}/{(start + 1) % 100:02d}, from the baseline columns (summer {start})"
         )
@@ -221,10 +204,6 @@ def _pseudonymous_labels(pupils: pd.DataFrame, key: bytes) -> pd.Series:
     return hidden.astype("string").fillna(rows).astype("str")
 
 
-def _upn_key(values: pd.Series) -> pd.Series:
-    return values.astype("string").str.strip().str.upper()
-
-
 def read_keyed_points(
     path: Path,
     wanted: dict[str, Sequence[str]],
@@ -243,7 +222,7 @@ def read_keyed_points(
     upn_column = next((o for o, c in mapping.items() if c == "upn"), None)
     if upn_column is None:
         raise InputError("no UPN column to match pupils by", file=path, hint="add a UPN column")
-    upn = _upn_key(frame[upn_column])
+    upn = upn_key(frame[upn_column])
     repeated = upn.notna() & upn.duplicated(keep=False)
     if repeated.any():
         row = int(upn[repeated].index[1])
@@ -398,7 +377,7 @@ def report_file(
                 file=results,
                 hint="name a column per subject",
             )
-        upn = _upn_key(pupils["upn"]) if "upn" in pupils else None
+        upn = upn_key(pupils["upn"]) if "upn" in pupils else None
         if upn is None:
             raise InputError("the tracking sheet has no UPN column to match results by")
         data.review = {
@@ -455,13 +434,21 @@ def _targets(
             hint="use --policy steps or a steps policy file",
         )
     pupils = tracking.pupils
+    # exactly set-targets' targets for this file (SPEC §8): the same engine, policy and year
+    cohort = tracking.frame.rename(columns=canonical_columns(tracking.frame.columns))
+    cohort = cohort.loc[:, ~cohort.columns.duplicated()]
+    engine = compute_targets(
+        cohort,
+        chosen,
+        subjects=list(tracking.points),
+        academic_year=tracking.academic_year,
+        summaries=False,
+    )
     from_policy = {
-        subject: steps_targets(
-            points[BASELINE], pupils["year_group"], catch_up_years=chosen.catch_up_years
-        )["target_points"]
-        for subject, points in tracking.points.items()
+        subject: scale.parse(engine.pupils[f"{subject}_target"]).points
+        for subject in tracking.points
     }
-    policy_text = f"the {chosen.name} policy (baseline + 6 steps + catch-up)"
+    policy_text = f"the {chosen.name} policy (baseline + 6 steps + catch-up, as set-targets sets them)"
     if targets is None:
         return from_policy, policy_text, {}
     wanted = {s: (f"{s}_target",) for s in tracking.points}
@@ -478,7 +465,7 @@ def _targets(
         )
     if "upn" not in pupils:
         raise InputError("the tracking sheet has no UPN column to match targets by")
-    upn = _upn_key(pupils["upn"])
+    upn = upn_key(pupils["upn"])
     result: dict[str, pd.Series] = {}
     missing: dict[str, pd.Series] = {}
     for subject in tracking.points:

@@ -10,14 +10,18 @@ from typing import Any
 import pandas as pd
 
 from targetkit import __version__
+from targetkit.academic_year import academic_year_text, parse_academic_year
 from targetkit.columns import unambiguous_columns
+from targetkit.commands.targets_file import read_targets
 from targetkit.errors import InputError, UsageError
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline.targets import (
     TargetResult,
+    baseline_year,
     compute_targets,
     scaled_score_columns,
     threshold_label,
+    whole_levels,
 )
 from targetkit.policies import Policy, choose_policy, load_policy
 from targetkit.scales import load_scale
@@ -81,13 +85,7 @@ def canonical_view(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 def read_previous(path: Path) -> pd.DataFrame:
     """An earlier targets workbook (its `Targets` sheet) with canonical column names."""
-    try:
-        table = read_table(path, sheet="Targets")
-    except UsageError:
-        table = read_table(path)
-    except InputError:
-        table = read_table(path)
-    frame = canonical_view(table.frame, path)
+    frame = read_targets(path)
     if "upn" not in frame:
         raise InputError("the previous targets have no UPN column to match pupils", file=path)
     return frame
@@ -132,6 +130,7 @@ def set_targets(
             )
     _check_columns(cohort, chosen, subject_list or chosen.subjects, cohort_file)
     previous_frame = read_previous(Path(previous)) if previous else None
+    academic_year = baseline_year(cohort.columns) or parse_academic_year(None)
     result = compute_targets(
         cohort,
         chosen,
@@ -139,13 +138,14 @@ def set_targets(
         previous=previous_frame,
         subjects=subject_list,
         conversion=conversion,
+        academic_year=academic_year,
     )
     pupils = table.frame
     if pseudonymise_key is not None:
         from targetkit.privacy import pseudonymise
 
         pupils = pseudonymise(table.frame, pseudonymise_key)
-    _write(out, table, pupils, result, chosen, reason, previous, conversion, force)
+    _write(out, table, pupils, result, chosen, reason, previous, conversion, academic_year, force)
     return SetTargetsOutcome(out, len(table.frame), chosen, reason, result)
 
 
@@ -180,13 +180,11 @@ def _write(
     reason: str,
     previous: str | Path | None,
     conversion: str | None,
+    academic_year: int,
     force: bool,
 ) -> None:
     scale = load_scale(policy.target_scale)
-    if policy.whole_levels:
-        grades = ["W", "1", "2", "3", "4", "5", "6", "7", "8", "EP"]
-    else:
-        grades = scale.grade_names
+    grades = list(whole_levels(scale).values()) if policy.whole_levels else scale.grade_names
     frame = pd.concat([pupils, result.pupils], axis=1)
     targets = [f"{s}_target" for s in result.subjects]
     dropdowns: dict[str, Sequence[str]] = {c: grades for c in targets}
@@ -251,6 +249,7 @@ def _write(
         ("policy source", policy.source),
         ("conversion table", conversion or policy.conversion or "none"),
         ("benchmark", result.benchmark),
+        ("academic year", academic_year_text(academic_year)),
         *(("note", note) for note in result.notes),
         *(
             [("previous targets", str(previous)), ("previous SHA-256", file_sha256(previous))]

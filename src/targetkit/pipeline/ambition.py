@@ -22,9 +22,12 @@ import numpy as np
 import pandas as pd
 
 from targetkit import findings
-from targetkit.columns import DATA_DROPS, parse_assessment
+from targetkit.columns import PUPIL_COLUMNS, parse_assessment
+from targetkit.pipeline.targets import latest_attainment
 from targetkit.pipeline.values import yes_no
+from targetkit.policies import Policy
 from targetkit.scales import Scale
+from targetkit.upn import upn_key
 
 FINDING_COLUMNS = [
     "school",
@@ -47,7 +50,9 @@ FLAG_GROUPS: dict[str, str] = {
     "lac": "Looked-after",
     "sen_support": "SEN support",
     "eal": "EAL",
+    "gifted": "Gifted and talented",
 }
+ONE_BY_ONE = ("Looked-after",)  # SPEC §8: compared pupil by pupil, however few
 SCHOOL_BELOW_BENCHMARK = (
     "{subject}: {targeted} of pupils with a prior are targeted {threshold}, below the {implied} "
     "that pupils with the same starting points reach in {benchmark} schools."
@@ -235,6 +240,37 @@ def _identity(submission: pd.DataFrame) -> pd.DataFrame:
     ).replace({pd.NA: None})
 
 
+def cohort_columns(submission: pd.DataFrame) -> pd.DataFrame:
+    """The cohort columns of a submission (pupil details and results), as set-targets read
+    them: what the engine recomputes the expectations from."""
+    keep = [
+        c
+        for c in submission.columns
+        if c in PUPIL_COLUMNS or parse_assessment(str(c)) or str(c).endswith("_plan_target")
+    ]
+    return submission[keep]
+
+
+def policy_rules(
+    policy: Policy | None, subjects: Sequence[str], scale: Scale
+) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """What a policy asks of a submission's targets: per subject, each threshold's lowest target
+    points (a whole level from its lowest sub-level, SPEC §7), and the prior column where it is
+    on the target's scale (it then counts as a previous best)."""
+    thresholds: dict[str, dict[str, float]] = {}
+    prior_columns: dict[str, str] = {}
+    if policy is None:
+        return thresholds, prior_columns
+    grades = pd.Series(list(policy.thresholds.values()), dtype=object)
+    floors = dict(zip(policy.thresholds, floor_points(scale, grades).tolist(), strict=True))
+    same_scale = policy.prior_scale == policy.target_scale and not policy.prior_scaled_scores
+    for subject in subjects:
+        thresholds[subject] = dict(floors)
+        if same_scale:
+            prior_columns[subject] = f"{subject}_{policy.prior_point}"
+    return thresholds, prior_columns
+
+
 def target_subjects(submission: pd.DataFrame) -> list[str]:
     """Subjects with a `<subject>_target` column, in column order."""
     return [
@@ -258,21 +294,10 @@ def group_masks(
     flag groups are returned whatever their size (small ones are reported as SMALL_GROUP).
     `derived`: the same per-row values already worked out (`derived_columns`), to reuse.
     """
-    index = submission.index
-    masks: dict[str, pd.Series] = {}
-    for column, label in FLAG_GROUPS.items():
-        if column == "sen_support":
-            if "sen" not in submission:
-                continue
-            masks[label] = _derived(derived, f"group {label}", lambda: _sen_support(submission))
-        elif column in submission:
-            masks[label] = _derived(
-                derived,
-                f"group {label}",
-                lambda column=column: (
-                    flag_column(submission[column], index).fillna(False).astype(bool)
-                ),
-            )
+    masks = {
+        label: derived[f"group {label}"] if derived and f"group {label}" in derived else mask()
+        for label, mask in _fixed_groups(submission).items()
+    }
     if "ethnicity" in submission:
         ethnicity = _derived(derived, "ethnicity", lambda: _ethnicity(submission))
         counts = ethnicity.value_counts()
@@ -280,6 +305,26 @@ def group_masks(
             if code != NEUTRAL_ETHNICITY and counts[code] >= SMALL_GROUP_SIZE:
                 masks[f"Ethnicity {code}"] = (ethnicity == code).fillna(False).astype(bool)
     return masks
+
+
+def _fixed_groups(submission: pd.DataFrame) -> dict[str, Callable[[], pd.Series]]:
+    """The groups whatever their size, each as a function making its mask: the yes/no columns,
+    SEN support (`sen` K) and girls and boys (`gender` F / M, SPEC §8), where present."""
+    index = submission.index
+    groups: dict[str, Callable[[], pd.Series]] = {}
+    for column, label in FLAG_GROUPS.items():
+        if column == "sen_support":
+            if "sen" in submission:
+                groups[label] = lambda: _sen_support(submission)
+        elif column in submission:
+            groups[label] = lambda column=column: (
+                flag_column(submission[column], index).fillna(False).astype(bool)
+            )
+    if "gender" in submission:
+        gender = text_column(submission["gender"], index).str.upper().str[:1]
+        for code, label in (("F", "Girls"), ("M", "Boys")):
+            groups[label] = lambda code=code: (gender == code).fillna(False).astype(bool)
+    return groups
 
 
 def _sen_support(submission: pd.DataFrame) -> pd.Series:
@@ -310,13 +355,7 @@ def derived_columns(
     suggestions), worked out once for many schools stacked, then sliced per school: each is a
     function of its own row only, so a slice is exactly what the school alone would give."""
     index = submission.index
-    derived: dict[str, pd.Series] = {}
-    for column, label in FLAG_GROUPS.items():
-        if column == "sen_support" and "sen" in submission:
-            derived[f"group {label}"] = _sen_support(submission)
-        elif column in submission:
-            flags = flag_column(submission[column], index)
-            derived[f"group {label}"] = flags.fillna(False).astype(bool)
+    derived = {f"group {label}": mask() for label, mask in _fixed_groups(submission).items()}
     if "ethnicity" in submission:
         derived["ethnicity"] = _ethnicity(submission)
     for subject in subjects:
@@ -351,15 +390,20 @@ def group_expectations(
     suggested: Mapping[str, pd.Series] | None = None,
     derived: Mapping[str, pd.Series] | None = None,
 ) -> list[dict[str, object]]:
-    """GROUP_EXPECTATION_LOWER: a group targeted lower than others with the same prior.
+    """GROUP_EXPECTATION_LOWER: a group targeted lower than non-members with the same prior.
 
-    For each subject and group of 5+ pupils, pupils are compared only with others who have the
-    same prior grade: the group's mean target points minus the others' mean, weighted by the
-    group's pupils at each prior, must not be negative. EHC-plan pupils with a plan target are
-    left out (their target is individual). Where set-targets' own suggestion is
-    known (`suggested`, points), targets are compared as "target minus suggestion", so a rule
-    that already differs by latest attainment (e.g. the level-1 quota) is not counted as a
-    lower expectation. Needs: `<subject>_target`; `priors[subject]`: the prior grade per pupil.
+    SPEC §8 "Group comparisons": pupils are compared only with others who have the same prior
+    grade, on their targets. The targets set-targets itself gives pupils with a prior range
+    from the lowest to the highest of its suggestions for that prior (which pupils take the
+    benchmark's quota places is a tie-break, not an expectation); a target within that range
+    counts as the range's bottom, so the same prior and the same target, or a difference that
+    only reflects the quota places, is never "lower". For a group of 5 or more pupils with a
+    prior, the group's mean minus the non-members' mean at each prior, weighted by the
+    group's pupils at that prior, must not be negative. Looked-after pupils (`ONE_BY_ONE`) are
+    compared one by one, however few: none may be below the mean of the same-prior
+    non-members. EHC-plan pupils with a plan target are left out (their target is individual).
+    Needs: `<subject>_target`; `priors[subject]`: the prior grade per pupil; `suggested`:
+    set-targets' suggestions (points) for the same pupils.
     """
     labels = list(masks)
     if not labels:
@@ -375,8 +419,6 @@ def group_expectations(
             f"{subject} target points",
             lambda subject=subject: target_points(scale, submission[f"{subject}_target"]),
         )
-        if suggested is not None and subject in suggested:
-            points = points - suggested[subject]
         prior = _derived(
             derived,
             f"{subject} prior",
@@ -391,6 +433,8 @@ def group_expectations(
         codes, uniques = pd.factorize(prior.astype(object), use_na_sentinel=True)
         if not usable.any() or not len(uniques):
             continue
+        if suggested is not None and subject in suggested:
+            points = _within_suggested_range(points, suggested[subject], codes, usable)
         one_hot = np.zeros((len(prior), len(uniques)))
         one_hot[np.flatnonzero(usable), codes[usable]] = 1.0
         values = np.where(usable, points.to_numpy(dtype="float64", na_value=np.nan), 0.0)
@@ -401,14 +445,21 @@ def group_expectations(
         other_sum = values @ one_hot - group_sum
         with np.errstate(divide="ignore", invalid="ignore"):
             difference = group_sum / group_count - other_sum / other_count
+            others_mean = other_sum / other_count  # groups × priors
         both = (group_count > 0) & (other_count > 0)
         weight = np.where(both, group_count, 0.0)
         with_prior = (membership & prior.notna().to_numpy(dtype=bool)[:, None]).sum(axis=0)
         for position, label in enumerate(labels):
-            if with_prior[position] < SMALL_GROUP_SIZE or weight[position].sum() == 0:
+            if label in ONE_BY_ONE:
+                members = membership[:, position] & usable
+                peers = others_mean[position][codes[members]]
+                lower = bool(((values[members] - peers) < -1e-9).any())
+            elif with_prior[position] < SMALL_GROUP_SIZE or weight[position].sum() == 0:
                 continue
-            gap = (np.where(both[position], difference[position], 0.0) * weight[position]).sum()
-            if gap / weight[position].sum() < -1e-9:
+            else:
+                gap = (np.where(both[position], difference[position], 0.0) * weight[position]).sum()
+                lower = gap / weight[position].sum() < -1e-9
+            if lower:
                 message = fill_message("GROUP_EXPECTATION_LOWER", group=label, subject=subject)
                 found.append(
                     _school_finding(
@@ -416,6 +467,19 @@ def group_expectations(
                     )
                 )
     return found
+
+
+def _within_suggested_range(
+    points: pd.Series, suggested: pd.Series, codes: np.ndarray, usable: np.ndarray
+) -> pd.Series:
+    """Targets with every one inside the range of set-targets' suggestions for its prior
+    (`codes`: the prior of each pupil) moved to the bottom of that range."""
+    cells = pd.Series(np.where(usable, codes, -1), index=points.index)
+    known = suggested.where(usable)
+    low = known.groupby(cells.to_numpy()).transform("min")
+    high = known.groupby(cells.to_numpy()).transform("max")
+    inside = usable & (points >= low).to_numpy() & (points <= high).to_numpy()
+    return points.where(~inside, low)
 
 
 def _plan_target_stands(submission: pd.DataFrame, subject: str) -> pd.Series:
@@ -538,7 +602,7 @@ def below_expected(
     benchmark: str,
 ) -> list[pd.DataFrame]:
     """BELOW_EXPECTED_PROGRESS (below the policy minimum for the prior) and BELOW_BENCHMARK
-    (below the benchmark's most likely outcome, warning).
+    (below the benchmark's most likely outcome: `info` for a pupil, SPEC §8).
 
     Needs `expected` with `<subject>_prior`, `<subject>_minimum`, `<subject>_most_likely`
     (recomputed from the prior). An EHC-plan pupil whose target is the plan target gets
@@ -591,7 +655,10 @@ def below_expected(
                 "prior": prior,
                 "benchmark": benchmark,
             }
-            found.append(_pupil_findings(pupils, below, "BELOW_BENCHMARK", subject, values))
+            # SPEC §8: information for the moderator; the school's share carries the challenge
+            found.append(
+                _pupil_findings(pupils, below, "BELOW_BENCHMARK", subject, values, severity="info")
+            )
     return found
 
 
@@ -612,7 +679,9 @@ def below_previous_best(
     """
     found = []
     for subject in subjects:
-        best_grade, best_points = latest_attainment(submission, subject, scale)
+        latest = latest_attainment(submission, subject, scale)
+        best_grade = latest["grade"]
+        best_points = floor_points(scale, best_grade)
         prior_column = (prior_columns or {}).get(subject)
         if prior_column and prior_column in submission:
             prior_grade = text_column(submission[prior_column], submission.index).astype(object)
@@ -628,31 +697,6 @@ def below_previous_best(
     return found
 
 
-def latest_attainment(
-    submission: pd.DataFrame, subject: str, scale: Scale
-) -> tuple[pd.Series, pd.Series]:
-    """(grade text, floor points) of each pupil's most recent data drop with a value.
-
-    As set-targets takes it: drops `<subject>_aut1` ... `_sum2` in that order, a column with a
-    year (`_sum2_2025`) older than this year's; empty drops are ignored and a pupil's blank
-    cell falls back to their previous drop.
-    """
-    drops = []
-    for name in submission.columns:
-        parsed = parse_assessment(str(name))
-        if parsed and parsed[0] == subject and parsed[1] in DATA_DROPS:
-            year = parsed[2] if parsed[2] is not None else 10_000
-            drops.append(((year, DATA_DROPS.index(parsed[1])), name))
-    grade = pd.Series(None, index=submission.index, dtype=object)
-    points = pd.Series(np.nan, index=submission.index, dtype="float64")
-    for _, name in sorted(drops):
-        these = floor_points(scale, submission[name])
-        has = these.notna()
-        grade = grade.where(~has, text_column(submission[name], submission.index).astype(object))
-        points = points.where(~has, these)
-    return grade, points
-
-
 def lowered_targets(
     submission: pd.DataFrame,
     subjects: Sequence[str],
@@ -666,8 +710,8 @@ def lowered_targets(
     """
     if "upn" not in previous_targets or "upn" not in submission:
         return []
-    previous_upn = text_column(previous_targets["upn"], previous_targets.index).str.upper()
-    upn = text_column(submission["upn"], submission.index).str.upper().to_numpy(dtype=object)
+    previous_upn = upn_key(previous_targets["upn"]).astype(object)
+    upn = upn_key(submission["upn"]).to_numpy(dtype=object)
     found = []
     for subject in subjects:
         column = f"{subject}_target"

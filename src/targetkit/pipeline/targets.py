@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 BENCHMARK_LABELS = {"top25": "top-25% schools", "top50": "top-50% schools", "national": "national"}
 GROUP_COLUMNS = ("disadvantaged", "sen", "eal", "lac", "gender", "ethnicity")
 SMALL_GROUP = 5
-_NC_WHOLE = {0: "W", 1: "1", 2: "2", 3: "3", 4: "4", 5: "5", 6: "6", 7: "7", 8: "8", 9: "EP"}
 
 
 @dataclass
@@ -78,9 +77,30 @@ def grade_at_or_above(scale: Scale, points: pd.Series) -> pd.Series:
 
 def nc_level(scale: Scale, points: pd.Series) -> pd.Series:
     """The National Curriculum level digit of points (W = 0, EP = 9); NaN stays NaN."""
-    grade = scale.grade_at_or_below(points)
-    level = grade.map(scale.band_of).astype("float64")
-    return level.where(grade.ne("EP"), 9.0)
+    return scale.grade_at_or_below(points).map(scale.band_of).astype("float64")
+
+
+def whole_levels(scale: Scale) -> dict[int, str]:
+    """Level digit → the grade that stands for the whole level, from the scale's data: its
+    equivalents (`4`), else the band's only grade (`W`, `8`, `EP`). In order, lowest first."""
+    bands: dict[int, list[str]] = {}
+    for grade in scale.grades:
+        if grade.band is not None:
+            bands.setdefault(grade.band, []).append(grade.grade)
+    whole = {band: names[0] for band, names in bands.items() if len(names) == 1}
+    whole.update({e.band: e.grade for e in scale.equivalents if e.band is not None})
+    return dict(sorted(whole.items()))
+
+
+def baseline_year(columns: Sequence[object]) -> int | None:
+    """The academic year a steps cohort is in: the year of its latest baseline column
+    (`maths_sum2_2026` → 2026/27, SPEC §8), None without one."""
+    years = [
+        parsed[2]
+        for c in columns
+        if (parsed := parse_assessment(str(c))) and parsed[1] == "sum2" and parsed[2] is not None
+    ]
+    return max(years) if years else None
 
 
 def latest_attainment(cohort: pd.DataFrame, subject: str, scale: Scale) -> pd.DataFrame:
@@ -767,7 +787,7 @@ def _levels_subject(
             higher = level > needed.fillna(-1)
             binding[higher] = label
             needed = needed.where(~higher, level)
-        suggested = needed.map({float(k): v for k, v in _NC_WHOLE.items()}).astype(object)
+        suggested = needed.map({float(k): v for k, v in whole_levels(scale).items()}).astype(object)
         suggested_points = suggested.map(scale.points_of).astype("float64")
     else:
         needed = rule_points.copy()
@@ -930,7 +950,8 @@ def _steps_subject(
         prior_label = prior_label.where(~from_eyfs, "EYFS")
     no_prior = base_points.isna() & rule_points.isna()
     rule_points = rule_points.where(~no_prior, expected_points(year_group, 6))
-    latest = latest_attainment(cohort.drop(columns=[name for _, name in baselines]), subject, scale)
+    # every drop, last summer's included: the same latest attainment check-ambition compares with
+    latest = latest_attainment(cohort, subject, scale)
     previous_points = _previous_points(cohort, previous, subject, scale)
     needed = rule_points.copy()
     binding = pd.Series("rule", index=index, dtype=object)
