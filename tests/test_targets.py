@@ -19,6 +19,7 @@ def load_policy(name: str) -> Policy:
     one by one; the school-wide benchmark quota (SPEC §8) is tested on its own below."""
     return load_shipped_policy(name).model_copy(update={"school_quotas": False})
 
+
 UPNS = [f"A{n:012d}" for n in range(1, 41)]
 
 

@@ -37,7 +37,7 @@ DATA_DROPS: tuple[str, ...] = ("aut1", "aut2", "spr1", "spr2", "sum1", "sum2")
 
 _SEPARATORS = re.compile(r"[\s_\-]+")
 _SUBJECT = r"(?P<subject>[a-z][a-z0-9]*)"
-_POINT = r"(?P<point>eyfs|ks[1-5]|aut[12]|spr[12]|sum[12])"
+_POINT = rf"(?P<point>eyfs|ks[1-5]|{'|'.join(DATA_DROPS)})"  # the drops: one list
 ASSESSMENT_COLUMN = re.compile(rf"^{_SUBJECT}_{_POINT}(?:_(?P<year>\d{{4}}))?$")
 _POINT_FIRST = re.compile(rf"^{_POINT}_{_SUBJECT}$")
 # Subject names an MIS may use for the canonical ones.

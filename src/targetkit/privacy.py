@@ -28,7 +28,7 @@ PSEUDONYM_PREFIX = "P-"
 PSEUDONYM_HEX_DIGITS = 12  # 48 bits: a clash among a million pupils is about 1 in 500
 IDENTIFIER_COLUMNS = ("upn", "pupil_id")
 NAME_COLUMNS = ("surname", "forename")
-SMALL_GROUP = 5
+SMALL_GROUP = 5  # SPEC §6: the one small-group size; every command reads it from here
 SMALL_GROUP_COLUMN = "small_group"
 
 _KEY_HINT = (

@@ -448,7 +448,9 @@ def _targets(
         subject: scale.parse(engine.pupils[f"{subject}_target"]).points
         for subject in tracking.points
     }
-    policy_text = f"the {chosen.name} policy (baseline + 6 steps + catch-up, as set-targets sets them)"
+    policy_text = (
+        f"the {chosen.name} policy (baseline + 6 steps + catch-up, as set-targets sets them)"
+    )
     if targets is None:
         return from_policy, policy_text, {}
     wanted = {s: (f"{s}_target",) for s in tracking.points}

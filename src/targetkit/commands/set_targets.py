@@ -16,6 +16,8 @@ from targetkit.commands.targets_file import read_targets
 from targetkit.errors import InputError, UsageError
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline.targets import (
+    SMALL_GROUP,
+    SMALL_LABEL,
     TargetResult,
     baseline_year,
     compute_targets,
@@ -221,7 +223,8 @@ def _write(
             descriptions={
                 "group": "The pupil characteristic (disadvantaged, sen, eal, lac, gender, "
                 "ethnicity).",
-                "value": "The group within it; 'small (<5)' in `small` marks fewer than 5 pupils.",
+                "value": f"The group within it; '{SMALL_LABEL}' in `small` marks fewer than "
+                f"{SMALL_GROUP} pupils.",
             },
         ),
     ]
@@ -279,5 +282,6 @@ def _summary_descriptions() -> dict[str, str]:
         "(sum of their chances over pupils on roll).",
         "benchmark_pct_with_result": "The same, over pupils with a prior result.",
         "average_target_points": "Average points of the targets (average points score).",
-        "small": "'small (<5)' where fewer than 5 pupils: unreliable and may identify pupils.",
+        "small": f"'{SMALL_LABEL}' where fewer than {SMALL_GROUP} pupils: unreliable and may "
+        "identify pupils.",
     }

@@ -26,6 +26,7 @@ from targetkit.columns import PUPIL_COLUMNS, parse_assessment
 from targetkit.pipeline.targets import latest_attainment
 from targetkit.pipeline.values import yes_no
 from targetkit.policies import Policy
+from targetkit.privacy import SMALL_GROUP as SMALL_GROUP_SIZE
 from targetkit.scales import Scale
 from targetkit.upn import upn_key
 
@@ -42,7 +43,6 @@ FINDING_COLUMNS = [
     "message",
 ]
 NO_SCHOOL = ("school", "file")  # the columns a school's own findings leave out
-SMALL_GROUP_SIZE = 5  # SPEC §6: group figures for fewer than 5 pupils are marked small
 NEUTRAL_ETHNICITY = "WBRI"  # SPEC §7: each other ethnicity code with 5+ pupils is a group
 FLAG_GROUPS: dict[str, str] = {
     "disadvantaged": "Disadvantaged",
@@ -369,6 +369,9 @@ def derived_columns(
             derived[f"{subject} suggested points"] = target_points(
                 scale, expected[f"{subject}_suggested"]
             )
+            derived[f"{subject} latest points"] = latest_attainment(submission, subject, scale)[
+                "points"
+            ]
     return derived
 
 
@@ -393,17 +396,18 @@ def group_expectations(
     """GROUP_EXPECTATION_LOWER: a group targeted lower than non-members with the same prior.
 
     SPEC §8 "Group comparisons": pupils are compared only with others who have the same prior
-    grade, on their targets. The targets set-targets itself gives pupils with a prior range
-    from the lowest to the highest of its suggestions for that prior (which pupils take the
-    benchmark's quota places is a tie-break, not an expectation); a target within that range
-    counts as the range's bottom, so the same prior and the same target, or a difference that
-    only reflects the quota places, is never "lower". For a group of 5 or more pupils with a
-    prior, the group's mean minus the non-members' mean at each prior, weighted by the
-    group's pupils at that prior, must not be negative. Looked-after pupils (`ONE_BY_ONE`) are
-    compared one by one, however few: none may be below the mean of the same-prior
-    non-members. EHC-plan pupils with a plan target are left out (their target is individual).
-    Needs: `<subject>_target`; `priors[subject]`: the prior grade per pupil; `suggested`:
-    set-targets' suggestions (points) for the same pupils.
+    grade. Each target is measured against set-targets' own suggestion, made blind to the
+    tie-break: pupils set-targets cannot tell apart (same prior, same latest attainment) may
+    get different suggestions only because of which of them took a benchmark quota place, so a
+    member is measured from the lowest suggestion among them (a non-member from their own).
+    The same prior and the same target, or a difference that only reflects the quota
+    places, is then never "lower", while a group passed over for pupils with lower attainment
+    is. For a group of 5 or more pupils with a prior, the members' mean minus the non-members'
+    mean at each prior, weighted by the members at that prior, must not be negative.
+    Looked-after pupils (`ONE_BY_ONE`) are compared one by one, however few: none may be below
+    the mean of the same-prior non-members. EHC-plan pupils with a plan target are left out
+    (their target is individual). Needs: `<subject>_target`; `priors[subject]`: the prior grade
+    per pupil; `suggested`: set-targets' suggestions (points) for the same pupils.
     """
     labels = list(masks)
     if not labels:
@@ -433,19 +437,28 @@ def group_expectations(
         codes, uniques = pd.factorize(prior.astype(object), use_na_sentinel=True)
         if not usable.any() or not len(uniques):
             continue
+        as_member = as_other = points.to_numpy(dtype="float64", na_value=np.nan)
         if suggested is not None and subject in suggested:
-            points = _within_suggested_range(points, suggested[subject], codes, usable)
+            latest = _derived(
+                derived,
+                f"{subject} latest points",
+                lambda subject=subject: latest_attainment(submission, subject, scale)["points"],
+            )
+            low = _lowest_alike(suggested[subject], codes, latest, usable)
+            own = suggested[subject].to_numpy(dtype="float64", na_value=np.nan)
+            as_member, as_other = as_member - low, as_member - own
         one_hot = np.zeros((len(prior), len(uniques)))
         one_hot[np.flatnonzero(usable), codes[usable]] = 1.0
-        values = np.where(usable, points.to_numpy(dtype="float64", na_value=np.nan), 0.0)
+        member_values = np.where(usable, as_member, 0.0)
+        other_values = np.where(usable, as_other, 0.0)
         in_group = membership.astype(float)
         group_count = in_group.T @ one_hot  # groups × priors
-        group_sum = (in_group * values[:, None]).T @ one_hot
+        group_sum = (in_group * member_values[:, None]).T @ one_hot
         other_count = one_hot.sum(axis=0) - group_count
-        other_sum = values @ one_hot - group_sum
+        other_sum = other_values @ one_hot - (in_group * other_values[:, None]).T @ one_hot
         with np.errstate(divide="ignore", invalid="ignore"):
-            difference = group_sum / group_count - other_sum / other_count
             others_mean = other_sum / other_count  # groups × priors
+            difference = group_sum / group_count - others_mean
         both = (group_count > 0) & (other_count > 0)
         weight = np.where(both, group_count, 0.0)
         with_prior = (membership & prior.notna().to_numpy(dtype=bool)[:, None]).sum(axis=0)
@@ -453,7 +466,7 @@ def group_expectations(
             if label in ONE_BY_ONE:
                 members = membership[:, position] & usable
                 peers = others_mean[position][codes[members]]
-                lower = bool(((values[members] - peers) < -1e-9).any())
+                lower = bool(((member_values[members] - peers) < -1e-9).any())
             elif with_prior[position] < SMALL_GROUP_SIZE or weight[position].sum() == 0:
                 continue
             else:
@@ -469,17 +482,18 @@ def group_expectations(
     return found
 
 
-def _within_suggested_range(
-    points: pd.Series, suggested: pd.Series, codes: np.ndarray, usable: np.ndarray
-) -> pd.Series:
-    """Targets with every one inside the range of set-targets' suggestions for its prior
-    (`codes`: the prior of each pupil) moved to the bottom of that range."""
-    cells = pd.Series(np.where(usable, codes, -1), index=points.index)
-    known = suggested.where(usable)
-    low = known.groupby(cells.to_numpy()).transform("min")
-    high = known.groupby(cells.to_numpy()).transform("max")
-    inside = usable & (points >= low).to_numpy() & (points <= high).to_numpy()
-    return points.where(~inside, low)
+def _lowest_alike(
+    suggested: pd.Series, codes: np.ndarray, latest: pd.Series, usable: np.ndarray
+) -> np.ndarray:
+    """Per pupil, the lowest suggestion among the pupils set-targets cannot tell apart from them
+    (same prior `codes`, same latest attainment): which of those took a quota place is the
+    tie-break, so a member is not "lower" for having the lower of their suggestions."""
+    key = pd.DataFrame(
+        {"prior": np.where(usable, codes, -1), "latest": latest.fillna(-1).to_numpy()},
+        index=suggested.index,
+    )
+    grouped = suggested.where(usable).groupby([key["prior"], key["latest"]])
+    return grouped.transform("min").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _plan_target_stands(submission: pd.DataFrame, subject: str) -> pd.Series:

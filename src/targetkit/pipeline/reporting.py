@@ -23,12 +23,15 @@ from targetkit.pipeline.steps import (
     STEPS_PER_YEAR,
     drop_progress,
     expected_points,
+    half_terms_elapsed,
     join_flags,
     join_where,
     milestone_points,
+    not_on_track,
     steps_needed,
 )
 from targetkit.pipeline.values import yes_no
+from targetkit.privacy import SMALL_GROUP
 
 AHEAD, ON_TRACK, BEHIND, NO_DATA = "ahead", "on track", "behind", "no data"
 EXCEEDED, MET, MISSED, NO_RESULT = "exceeded", "met", "missed", "no result"
@@ -68,7 +71,7 @@ class ReportSettings(BaseModel):
     very_good_extra: int = Field(default=2, ge=1)
     poor_shortfall: int = Field(default=2, ge=1)
     act_now_limit: int = Field(default=15, ge=1)
-    small_group: int = Field(default=5, ge=1)
+    small_group: int = Field(default=SMALL_GROUP, ge=1)  # privacy.SMALL_GROUP unless set
     gap_widening_by: float = Field(default=0.0, ge=0)
     risk_groups: list[str] = []
     groups: list[GroupDefinition] = []
@@ -109,7 +112,7 @@ def subject_progress(
     latest = drops_now["latest"]
     made = [c for c in points.columns[1:] if points[c].notna().any()]
     latest_drop = str(made[-1]) if made else str(points.columns[0])
-    half_terms = HALF_TERMS.index(latest_drop) + 1 if latest_drop in HALF_TERMS else 0
+    half_terms = half_terms_elapsed(latest_drop) if latest_drop in HALF_TERMS else 0
     target = pd.to_numeric(target, errors="coerce").astype("float64")
     milestone = milestone_points(baseline, target, half_terms)
     expected = expected_points(year_group, 0)
@@ -146,7 +149,7 @@ def subject_progress(
             "regressed": drops_now["regressed"].to_numpy(),
             "stalled": drops_now["stalled"].to_numpy(),
             "catch_up": (baseline < expected).to_numpy(),
-            "not_on_track": (needed > STEPS_PER_YEAR - half_terms).to_numpy(),
+            "not_on_track": not_on_track(latest, target, STEPS_PER_YEAR - half_terms).to_numpy(),
             "very_good": (steps_made >= half_terms + settings.very_good_extra).to_numpy(),
             "poor": (steps_made <= half_terms - settings.poor_shortfall).to_numpy(),
         },

@@ -21,6 +21,7 @@ import pandas as pd
 from targetkit.columns import DATA_DROPS, parse_assessment
 from targetkit.pipeline.values import yes_no
 from targetkit.policies import Policy
+from targetkit.privacy import SMALL_GROUP
 from targetkit.scales import Scale, load_scale
 from targetkit.upn import upn_key
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 BENCHMARK_LABELS = {"top25": "top-25% schools", "top50": "top-50% schools", "national": "national"}
 GROUP_COLUMNS = ("disadvantaged", "sen", "eal", "lac", "gender", "ethnicity")
-SMALL_GROUP = 5
+SMALL_LABEL = f"small (<{SMALL_GROUP})"
 
 
 @dataclass
@@ -478,7 +479,7 @@ def _combined_measure(
         "pct_targeted_with_result": percent(targeted_with_result, with_result),
         "benchmark_pct": percent(chance.sum(), pupils),
         "benchmark_pct_with_result": percent(chance.sum(), with_result),
-        "small": "small (<5)" if pupils < SMALL_GROUP else "",
+        "small": SMALL_LABEL if pupils < SMALL_GROUP else "",
     }
     return chance, pd.DataFrame([row])
 
@@ -580,7 +581,7 @@ def _overall_target(
         "benchmark_pct_with_result": round(100 * chance.sum() / with_result, 1)
         if with_result
         else np.nan,
-        "small": "small (<5)" if pupils < SMALL_GROUP else "",
+        "small": SMALL_LABEL if pupils < SMALL_GROUP else "",
     }
     return columns, pd.DataFrame([row])
 
@@ -1067,6 +1068,8 @@ def _summaries(
                     "with_result": has_prior[subject].astype(float),
                     "met_with_result": met * has_prior[subject].astype(float),
                     "chance": chance if chance is not None else np.nan,
+                    "chance_with_result": (chance if chance is not None else np.nan)
+                    * has_prior[subject].astype(float),
                     "points": points,
                 },
                 index=cohort.index,
@@ -1080,6 +1083,7 @@ def _summaries(
                         "targeted": grouped["met"].sum(),
                         "targeted_with_result": grouped["met_with_result"].sum(),
                         "chance_sum": grouped["chance"].sum(min_count=1),
+                        "chance_sum_with_result": grouped["chance_with_result"].sum(min_count=1),
                         "average_target_points": grouped["points"].mean(),
                     }
                 )
@@ -1100,13 +1104,13 @@ def _summaries(
         ).round(1)
         table["benchmark_pct"] = (100 * table["chance_sum"] / table["pupils"]).round(1)
         table["benchmark_pct_with_result"] = (
-            100 * table["chance_sum"] / table["pupils_with_result"]
+            100 * table["chance_sum_with_result"] / table["pupils_with_result"]
         ).round(1)
     table["average_target_points"] = table["average_target_points"].round(2)
-    table["small"] = np.where(table["pupils"] < SMALL_GROUP, "small (<5)", "")
+    table["small"] = np.where(table["pupils"] < SMALL_GROUP, SMALL_LABEL, "")
     for name in ("pupils", "pupils_with_result", "targeted", "targeted_with_result"):
         table[name] = table[name].astype("int64")
-    table = table.drop(columns=["chance_sum"])
+    table = table.drop(columns=["chance_sum", "chance_sum_with_result"])
     summary = table[table["group"].eq("all")].drop(columns=["group", "value"])
     summary.insert(0, "label", summary["subject"] + " " + summary["threshold"])
     by_group = table[table["group"].ne("all")].reset_index(drop=True)
