@@ -21,6 +21,7 @@ from targetkit.findings import SEVERITY_RANK
 from targetkit.pipeline.ambition import (
     check_school,
     cohort_columns,
+    expected_targets,
     policy_rules,
     target_points,
 )
@@ -108,19 +109,13 @@ def set_targets(cohort: pd.DataFrame, policy: str, benchmark: str) -> pd.DataFra
 
 def check(submission: pd.DataFrame, policy: str, benchmark: str):
     """check-ambition's check of one submission: the engine recomputed from its cohort columns
-    (chances as shares), the policy's thresholds and prior columns."""
+    (as check-ambition does it), the policy's thresholds and prior columns."""
     chosen = load_policy(policy)
     scale = load_scale(chosen.target_scale)
     subjects = list(chosen.subjects)
-    expected = compute_targets(
-        cohort_columns(submission).assign(school="one"),
-        chosen,
-        benchmark=benchmark,
-        academic_year=2026,
-        summaries=False,
-    ).pupils
-    for column in [c for c in expected.columns if "_chance_" in c]:
-        expected[column] = expected[column] / 100
+    [expected], _ = expected_targets(
+        [cohort_columns(submission)], chosen, benchmark=benchmark, academic_year=2026
+    )
     thresholds, prior_columns = policy_rules(chosen, subjects, scale)
     return check_school(
         submission,

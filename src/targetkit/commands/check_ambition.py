@@ -28,6 +28,7 @@ from targetkit.pipeline.ambition import (
     check_school,
     check_schools,
     cohort_columns,
+    expected_targets,
     policy_rules,
     rag,
     target_subjects,
@@ -204,57 +205,31 @@ def _expectations(
     }
     for key in sorted(set(keys.values()), key=str):
         members = [i for i, k in keys.items() if k == key]
+        _, chosen_benchmark, conversion, academic_year = key
+        wanted = {s for i in members for s in subject_lists[i]}
+        subjects = [s for s in policies[members[0]].subjects if s in wanted] or None
+        settings = {
+            "benchmark": chosen_benchmark,
+            "conversion": conversion,
+            "academic_year": academic_year,
+            "subjects": subjects,
+        }
         try:
-            computed = _compute(cohorts, subject_lists, members, policies[members[0]], key)
+            frames, note = expected_targets(
+                [cohorts[i] for i in members], policies[members[0]], **settings
+            )
+            computed = dict(zip(members, [(f, note) for f in frames], strict=True))
         except Exception:  # one odd cohort must not stop the others: compute them one by one
             computed = {}
             for i in members:
                 try:
-                    computed.update(_compute(cohorts, subject_lists, [i], policies[i], key))
+                    frames, note = expected_targets([cohorts[i]], policies[i], **settings)
+                    computed[i] = (frames[0], note)
                 except Exception as exc:
                     notes[i] = f"policy checks skipped: {type(exc).__name__}: {exc}"
         for i, (frame, note) in computed.items():
             expected[i], notes[i] = frame, note
     return policies, expected, notes, benchmarks
-
-
-def _compute(
-    cohorts: list[pd.DataFrame],
-    subject_lists: list[list[str]],
-    members: list[int],
-    policy: Any,
-    key: tuple[Any, ...],
-) -> dict[int, tuple[pd.DataFrame, str]]:
-    """The engine once for the member cohorts together; each cohort's slice and notes."""
-    from targetkit.pipeline.targets import compute_targets
-
-    _, benchmark, conversion, academic_year = key
-    wanted = {s for i in members for s in subject_lists[i]}
-    subjects = [s for s in policy.subjects if s in wanted] or None
-    together = pd.concat(
-        [cohorts[i].assign(school=f"cohort {i}") for i in members], ignore_index=True
-    )
-    result = compute_targets(
-        together,
-        policy,
-        benchmark=benchmark,
-        subjects=subjects,
-        conversion=conversion,
-        academic_year=academic_year,
-        summaries=False,
-    )
-    pupils = result.pupils
-    for column in pupils.columns:
-        if "_chance_" in str(column):  # set-targets writes chances as percentages
-            pupils[column] = pd.to_numeric(pupils[column], errors="coerce") / 100
-    computed = {}
-    start = 0
-    for i in members:
-        size = len(cohorts[i])
-        computed[i] = (pupils.iloc[start : start + size].set_axis(cohorts[i].index), "")
-        start += size
-    notes = "; ".join(result.notes)
-    return {i: (frame, notes) for i, (frame, _) in computed.items()}
 
 
 def check_files(paths: Sequence[str | Path]) -> list[FileResult]:

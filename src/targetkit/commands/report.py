@@ -24,7 +24,7 @@ from targetkit.columns import (
     unambiguous_columns,
 )
 from targetkit.errors import InputError, UsageError
-from targetkit.findings import SEVERITY_RANK, catalogue
+from targetkit.findings import SEVERITY_RANK
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline import reporting as rp
 from targetkit.pipeline.steps import HALF_TERMS
@@ -388,7 +388,7 @@ def report_file(
         }
         data.review_summary = rp.review_summary(data.review, groups, chosen_settings)
 
-    counts = _counts(tracking, data)
+    counts = rp.counts(len(tracking.frame), data)
     outcome = ReportOutcome(out, tracking, data, targets_from, [], counts)
     _write(
         outcome,
@@ -403,7 +403,7 @@ def report_file(
     )
     # Listed once the workbook is written (which does not use them): a finding per flagged
     # pupil-subject is a dict each, and ~130,000 of them would add to the writer's peak memory.
-    outcome.findings = _findings(tracking, data, missing_target, chosen_settings)
+    outcome.findings = rp.findings_of(tracking.pupils["pupil"], data, missing_target, scale)
     return outcome
 
 
@@ -480,131 +480,6 @@ def _targets(
         result[subject] = given.fillna(from_policy[subject])
     text = f"{path.name} (pupils without a target there: {policy_text})"
     return result, text, missing
-
-
-# ---------------------------------------------------------------------------------------------
-# Findings and counts
-
-
-def _findings(
-    tracking: Tracking,
-    data: rp.ReportData,
-    missing_target: dict[str, pd.Series],
-    settings: rp.ReportSettings,
-) -> list[dict[str, Any]]:
-    """Every flag as a plain dict (code, severity, pupil, subject, message) for JSON/--fail-on."""
-    kinds = catalogue()
-    labels = tracking.pupils["pupil"].to_numpy(dtype=object)  # one str per pupil, shared
-    found: list[dict[str, Any]] = []
-    steps = load_scale("steps")
-
-    def grade(points: pd.Series) -> pd.Series:
-        return steps.grade_at_or_below(points).fillna("?").astype("str")
-
-    def values(subject: str, p: pd.DataFrame) -> dict[str, str | pd.Series]:
-        """What a message may say about the pupils in `p` (only the flagged ones are passed)."""
-        return {
-            "subject": subject,
-            "current": grade(p["latest"]),
-            "previous": grade(p["previous"]),
-            "expected": grade(p["expected"]),
-            "needed": p["steps_needed"].astype("Int64").astype("str").replace("<NA>", "?"),
-            "left": (6 - p["half_terms"]).astype("str"),
-        }
-
-    for subject, p in data.progress.items():
-        rules = {
-            "REGRESSED": p["regressed"],
-            "STALLED": p["stalled"],
-            "NOT_ON_TRACK": p["not_on_track"],
-            "CATCH_UP": p["catch_up"],
-            "MISSING_TARGET": missing_target.get(subject, pd.Series(False, index=p.index)),
-        }
-        for code, mask in rules.items():
-            chosen = mask.fillna(False).astype(bool).to_numpy()
-            if not chosen.any():
-                continue
-            # messages only for the flagged pupils, not for all 100,000 and then dropped
-            message = _fill(kinds[code].template, values(subject, p[chosen]), p.index[chosen])
-            severity = kinds[code].severity
-            found.extend(
-                {
-                    "code": code,
-                    "severity": severity,
-                    "pupil": pupil,
-                    "row": row,
-                    "subject": subject,
-                    "message": text,
-                }
-                for pupil, row, text in zip(
-                    labels[chosen].tolist(),
-                    p.index.to_numpy()[chosen].astype("int64").tolist(),
-                    message.tolist(),
-                    strict=True,
-                )
-            )
-    latest = data.trend.groupby(["subject", "group"], sort=False).tail(1)
-    for record in latest[latest["widening"]].to_dict("records"):
-        found.append(
-            {
-                "code": "GROUP_GAP_WIDENING",
-                "severity": kinds["GROUP_GAP_WIDENING"].severity,
-                "group": record["group"],
-                "subject": record["subject"],
-                "message": kinds["GROUP_GAP_WIDENING"].template.format(
-                    group=record["group"],
-                    subject=record["subject"],
-                    gap=f"{record['gap_steps']:.1f}",
-                    previous_gap=f"{record['previous_gap_steps']:.1f}",
-                ),
-            }
-        )
-    small = latest[latest["small"]].drop_duplicates("group")
-    for record in small.to_dict("records"):
-        found.append(
-            {
-                "code": "SMALL_GROUP",
-                "severity": kinds["SMALL_GROUP"].severity,
-                "group": record["group"],
-                "message": kinds["SMALL_GROUP"].template.format(group=record["group"]),
-            }
-        )
-    return found
-
-
-def _fill(template: str, values: dict[str, str | pd.Series], index: pd.Index) -> pd.Series:
-    """A catalogue template filled in for every pupil at once (values: text or a Series)."""
-    import string
-
-    text = pd.Series("", index=index, dtype="str")
-    for literal, name, _, _ in string.Formatter().parse(template):
-        text = text + literal
-        if name is not None:
-            value = values[name]
-            text = text + (value if isinstance(value, str) else value.astype("str"))
-    return text
-
-
-def _counts(tracking: Tracking, data: rp.ReportData) -> dict[str, int]:
-    frames = list(data.progress.values())
-    everything = pd.concat(frames) if frames else pd.DataFrame(columns=["status"])
-    has_data = everything["status"] != rp.NO_DATA
-    return {
-        "pupils": len(tracking.frame),
-        "pupil_subjects": int(has_data.sum()),
-        "ahead": int((everything["status"] == rp.AHEAD).sum()),
-        "on_track": int((everything["status"] == rp.ON_TRACK).sum()),
-        "on_track_or_ahead": int(everything["status"].isin([rp.AHEAD, rp.ON_TRACK]).sum()),
-        "behind": int((everything["status"] == rp.BEHIND).sum()),
-        "no_data": int((~has_data).sum()),
-        "regressed": int(everything["regressed"].sum()),
-        "stalled": int(everything["stalled"].sum()),
-        "not_on_track": int(everything["not_on_track"].sum()),
-        "catch_up": int(everything["catch_up"].sum()),
-        "gaps_widening": int(
-            data.trend.groupby(["subject", "group"], sort=False).tail(1)["widening"].sum()
-        ),
-    }
 
 
 # ---------------------------------------------------------------------------------------------
