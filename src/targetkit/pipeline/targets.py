@@ -122,14 +122,18 @@ def latest_attainment(cohort: pd.DataFrame, subject: str, scale: Scale) -> pd.Da
     ).astype({"points": "float64", "grade": object, "column": object})
     if not drops:
         return result
-    for _, name in sorted(drops):
+    missing = np.ones(len(cohort), dtype=bool)
+    for _, name in sorted(drops, reverse=True):  # newest first: stop once every pupil has one
         parsed = scale.parse(cohort[name])
-        has = parsed.points.notna().to_numpy()
+        has = parsed.points.notna().to_numpy() & missing
         if not has.any():
             continue
         result.loc[has, "points"] = parsed.points[has]
         result.loc[has, "grade"] = parsed.grade[has]
         result.loc[has, "column"] = name
+        missing &= ~has
+        if not missing.any():
+            break
     return result
 
 
@@ -801,7 +805,6 @@ def _levels_subject(
         suggested_points = suggested.map(scale.points_of).astype("float64")
     suggested = suggested.astype(object).where(suggested.notna(), None)
 
-    milestones = _milestones(policy, scale, prior_points, suggested_points)
     # Reason: prior; benchmark chance of the key threshold; the rule that decided.
     key = policy.key_threshold
     prior_text = prior_label + " " + prior.astype("string").fillna("no result")
@@ -850,7 +853,6 @@ def _levels_subject(
         "minimum_points": minimum_points,
         "suggested": suggested,
         "suggested_points": suggested_points,
-        "milestones": milestones,
         "milestones_for": lambda target: _milestones(policy, scale, prior_points, target),
         "reason": reason,
         "flags": subject_flags,
@@ -974,7 +976,6 @@ def _steps_subject(
             for position, drop in enumerate(HALF_TERMS, start=1)
         }
 
-    milestones = milestones_for(suggested_points)
     catch_up = computed["catch_up_steps"]
     rule_text = ("+6 steps + " + catch_up.astype("Int64").astype("string") + " catch-up").where(
         catch_up > 0, "+6 steps"
@@ -1007,7 +1008,6 @@ def _steps_subject(
         "minimum_points": minimum_points,
         "suggested": suggested.where(suggested.notna(), None),
         "suggested_points": suggested_points,
-        "milestones": milestones,
         "milestones_for": milestones_for,
         "reason": reason,
         "flags": flags,
