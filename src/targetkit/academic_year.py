@@ -22,7 +22,7 @@ def parse_academic_year(text: str | None, today: dt.date | None = None) -> int:
     match = re.fullmatch(r"\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*", text)
     if not match or int(match[2]) % 100 != (int(match[1]) + 1) % 100:
         raise UsageError(
-            f"--academic-year {text!r} is not an academic year", hint="write it like 2026/27"
+            f"--academic-year {text!r} is not an academic year", hint="write it as 2026/27"
         )
     return int(match[1])
 
