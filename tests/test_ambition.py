@@ -77,14 +77,15 @@ def test_level_2_pupils_targeted_below_level_4_are_challenged():
     assert below["pupil"].iloc[0] == "Pupil0 Test"
 
 
-def test_target_below_the_most_likely_outcome_is_a_benchmark_warning_only():
+def test_target_below_the_most_likely_outcome_is_information_for_the_moderator():
+    # SPEC §8: a pupil below the most likely outcome is `info`; the school's share is challenged
     # KS1 2a: minimum level 4, most likely level 5 in top-25% schools (the table's mode).
     frame = submission(3, reading_target=["4", "5", "5c"])
     expected = expected_for(frame, prior="2a", minimum="4", most_likely="5")
     result = check_school(frame, scale=NC, expected=expected, benchmark="top25")
     warned = codes(result, "BELOW_BENCHMARK")
     assert warned["row"].tolist() == [2]  # 4 < 5; 5 and 5c are level 5
-    assert warned["severity"].tolist() == ["warning"]
+    assert warned["severity"].tolist() == ["info"]
     assert "most likely outcome for 2a in top25 schools" in warned["message"].iloc[0]
     assert codes(result, "BELOW_EXPECTED_PROGRESS").empty
 

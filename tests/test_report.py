@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from targetkit.commands.report import parse_academic_year, read_tracking, report_file
+from targetkit.academic_year import parse_academic_year
+from targetkit.commands.report import read_tracking, report_file
 from targetkit.errors import InputError, UsageError
 from targetkit.pipeline import reporting as rp
 from targetkit.pipeline.steps import HALF_TERMS

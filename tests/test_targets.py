@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from targetkit.pipeline.targets import compute_targets
-from targetkit.policies import load_policy
+from targetkit.policies import Policy
+from targetkit.policies import load_policy as load_shipped_policy
+
+
+def load_policy(name: str) -> Policy:
+    """A shipped policy with its per-prior rules alone: these tests check the guidance's rules
+    one by one; the school-wide benchmark quota (SPEC §8) is tested on its own below."""
+    return load_shipped_policy(name).model_copy(update={"school_quotas": False})
+
 
 UPNS = [f"A{n:012d}" for n in range(1, 41)]
 
@@ -183,12 +193,16 @@ def test_an_ehc_plan_target_of_4c_meets_a_level_4_rule():
 
 
 def test_school_percentages_use_every_pupil_on_roll():
-    # 4 pupils, one absent at KS1 (A): 3 targeted 4+, so 75% on roll and 100% with a result
-    frame = cohort(reading_ks1=["2b", "2c", "3", "A"])
+    # 4 pupils, one absent at KS1 (A) and one W: the absent pupil takes the age-related
+    # expectation, level 4 (SPEC §8), the W pupil level 2 (the policy's minimum for W):
+    # 3 of 4 on roll targeted 4+ (75%), and 2 of the 3 with a result (66.7%)
+    frame = cohort(reading_ks1=["2b", "W", "3", "A"])
     result = compute_targets(frame, load_policy("ks2"), subjects=["reading"])
     row = result.summary[result.summary["threshold"] == "4+"].iloc[0]
     assert (row["pupils"], row["targeted"], row["pct_targeted"]) == (4, 3, 75.0)
-    assert row["pct_targeted_with_result"] == 100.0
+    assert (row["pupils_with_result"], row["pct_targeted_with_result"]) == (3, 66.7)
+    assert result.pupils["reading_target"].tolist() == ["4", "2", "5", "4"]
+    assert "NO_PRIOR_RESULT" in result.pupils.loc[3, "flags"]
 
 
 def test_steps_target_is_baseline_plus_six_steps_with_catch_up():
@@ -320,3 +334,32 @@ def test_every_policy_runs_on_a_header_only_cohort(name):
     result = compute_targets(frame, load_policy(name))
     assert len(result.pupils) == 0
     assert f"{result.subjects[0]}_target" in result.pupils.columns
+
+
+def test_the_school_share_at_every_threshold_is_at_least_the_sum_of_chances():
+    # SPEC §8: ten KS1 2a pupils. Top-25% reading rates from 2a reach 5+ at some rate r; the
+    # school needs ceil(sum of chances) of them targeted 5+, the rest keep the level-2 rule's 4.
+    frame = cohort(reading_ks1=["2a"] * 10)
+    result = compute_targets(frame, load_shipped_policy("ks2"), subjects=["reading"])
+    chance = result.pupils["reading_chance_5plus"].iloc[0] / 100
+    needed = math.ceil(round(chance * 10, 9))
+    targets = result.pupils["reading_target"].tolist()
+    assert targets == ["5"] * needed + ["4"] * (10 - needed)  # ties: the lowest UPNs first
+    assert 0 < needed < 10
+    assert all("QUOTA_TARGET" in f for f in result.pupils["flags"].iloc[:needed])
+
+
+def test_a_pupil_absent_at_ks1_gets_the_age_related_expectation():
+    frame = cohort(maths_ks1=["A", None], year_group=[6, 6])
+    result = compute_targets(frame, load_shipped_policy("ks2"), subjects=["maths"])
+    assert result.pupils["maths_target"].tolist() == ["4", "4"]
+    assert result.pupils["flags"].str.contains("NO_PRIOR_RESULT").all()
+
+
+def test_ks4_prior_is_the_one_scaled_score_a_pupil_has():
+    # SPEC §8: reading 104 alone -> band "102.5 - 104.5" (minimum grade 4); no score at all ->
+    # the DfE's "No scaled score" band, targeted the age-related expectation, grade 4
+    frame = cohort(reading_ks2=["104", None], maths_ks2=[None, None], year_group=[11, 11])
+    result = compute_targets(frame, load_policy("ks4"), subjects=["maths"])
+    assert result.pupils["maths_prior"].tolist() == ["102.5 - 104.5", "No scaled score"]
+    assert result.pupils["maths_target"].tolist() == ["4", "4"]

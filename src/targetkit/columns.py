@@ -79,7 +79,7 @@ MULTIWORD_SUBJECTS: tuple[str, ...] = (
     "social_studies",
 )
 _SUBJECT = rf"(?P<subject>{'|'.join(MULTIWORD_SUBJECTS)}|[a-z][a-z0-9]*)"
-_POINT = r"(?P<point>eyfs|ks[1-5]|aut[12]|spr[12]|sum[12])"
+_POINT = rf"(?P<point>eyfs|ks[1-5]|{'|'.join(DATA_DROPS)})"  # the drops: one list
 ASSESSMENT_COLUMN = re.compile(rf"^{_SUBJECT}_{_POINT}(?:_(?P<year>\d{{4}}))?$")
 _POINT_FIRST = re.compile(rf"^{_POINT}_{_SUBJECT}$")
 # Subject names an MIS may use for the canonical ones.

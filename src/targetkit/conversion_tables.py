@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -1149,6 +1150,7 @@ def _load_yaml_model(path: Path, model: type[BaseModel]) -> Any:
         raise ConversionTableError(f"invalid data file: {exc}", file=path) from exc
 
 
+@cache  # loaded once, before the pipeline runs (SPEC §8 purity); callers never change it
 def ks2_bands() -> pd.DataFrame:
     """The DfE KS2 scaled-score bands of the 9-1 transition matrices, lowest first.
 
@@ -1194,6 +1196,7 @@ def ks2_band(scores: pd.Series, *, no_score_band: bool = False) -> pd.Series:
     return result
 
 
+@cache  # loaded once, before the pipeline runs (SPEC §8 purity); callers never change it
 def attainment8_estimates() -> pd.DataFrame:
     """The DfE's 2024 Attainment 8 estimates by KS2 prior attainment group, with parsed bounds.
 

@@ -21,6 +21,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from targetkit.columns import DATA_DROPS
 from targetkit.upn import ALPHABET, make_upns
 
 __all__ = [
@@ -54,7 +55,7 @@ NON_GRADE_CODES: Final = ("A",)
 STEP_NAMES: Final = ("b", "b+", "w", "w+", "s", "s+")
 """The six steps of a year band on the steps scale: beginning, working within, secure (+)."""
 
-TRACKING_POINTS: Final = ("aut1", "aut2", "spr1", "spr2", "sum1", "sum2")
+TRACKING_POINTS: Final = DATA_DROPS
 """The six half-termly data drops of a school year."""
 
 SUBJECTS_PRIMARY: Final = ("reading", "writing", "maths")

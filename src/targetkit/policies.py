@@ -116,6 +116,8 @@ class Policy(BaseModel):
     prior_scale: str
     # ks2 scaled scores averaged into the DfE's KS2 band (the 9-1 route); the columns to average
     prior_scaled_scores: list[str] = []
+    # other names a scaled-score column may have in a file (ks4: english_ks2 for reading_ks2)
+    prior_score_aliases: dict[str, list[str]] = {}
     prior_year: int  # the year group at the end of which the prior was assessed
     final_year: int  # the year group at the end of which the target is due
     target_scale: str
@@ -126,14 +128,22 @@ class Policy(BaseModel):
     thresholds: dict[str, str] = {}  # threshold name -> lowest grade meeting it (target scale)
     key_threshold: str | None = None
     minimum: dict[str, str] = {}  # prior grade or level digit -> minimum target
+    # the age-related expectation a pupil with no prior result is targeted (SPEC §8); the steps
+    # policy works it out from the year group (the year's secure step) instead
+    no_prior_target: str | None = None
     points_per_year: float = 0.0  # at least this much progress a year from latest attainment
     quotas: list[Quota] = []
+    # SPEC §8: at every threshold the school's share targeted is at least the sum of its pupils'
+    # chances, rounded up; off only to look at the guidance's per-prior rules alone
+    school_quotas: bool = True
     milestone_years: list[int] = []
     on_track: list[OnTrack] = []
     catch_up_years: int = Field(default=2, ge=1)
     overall: OverallTarget | None = None
     combined: CombinedMeasure | None = None
     year_groups: list[int] = []  # the year groups `--policy auto` associates with the policy
+
+    _no_prior_text = field_validator("no_prior_target", mode="before")(_text)
 
     @field_validator("minimum", "thresholds", mode="before")
     @classmethod
@@ -153,6 +163,7 @@ class Policy(BaseModel):
             *(("thresholds", g) for g in self.thresholds.values()),
             *(("quotas", q.target) for q in self.quotas),
             *(("on_track", o.grade) for o in self.on_track),
+            *([("no_prior_target", self.no_prior_target)] if self.no_prior_target else []),
         ]:
             if grade.lower() not in names:
                 raise ValueError(f"{label}: {grade!r} is not a grade of the {target.name} scale")

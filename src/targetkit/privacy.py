@@ -40,7 +40,7 @@ NAME_COLUMNS = (
 )
 IDENTIFYING_COLUMNS = IDENTIFIER_COLUMNS + NAME_COLUMNS
 ALREADY_PSEUDONYMISED = re.compile(r"P-[0-9A-F]{12}")
-SMALL_GROUP = 5
+SMALL_GROUP = 5  # SPEC §6: the one small-group size; every command reads it from here
 SMALL_GROUP_COLUMN = "small_group"
 
 _KEY_HINT = (

@@ -17,6 +17,7 @@ __all__ = [
     "UPN_LENGTH",
     "check_letter",
     "make_upns",
+    "upn_key",
     "validate_upns",
 ]
 
@@ -69,6 +70,16 @@ def _normalise(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     cleaned = values.astype(object).astype("str").str.strip().str.upper()
     cleaned = cleaned.where(cleaned.str.len().fillna(0).to_numpy() > 0)
     return cleaned, cleaned.isna().to_numpy()
+
+
+def upn_key(values: pd.Series) -> pd.Series:
+    """The key every command matches pupils by: the UPN as text, upper case, without spaces.
+
+    `a123 456 789 012` and `A123456789012` are one pupil; a blank UPN is missing (NA) and matches
+    nobody. The index is kept.
+    """
+    text = values.astype("string").str.replace(r"\s+", "", regex=True).str.upper()
+    return text.mask(text.eq(""))
 
 
 def _join(*parts: str | np.ndarray) -> np.ndarray:

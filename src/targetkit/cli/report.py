@@ -14,8 +14,9 @@ from targetkit.cli.common import (
     sheet_option,
     show_small_groups_option,
 )
+from targetkit.columns import DATA_DROPS
 
-TERMS = ("auto", "aut1", "aut2", "spr1", "spr2", "sum1", "sum2")
+TERMS = ("auto", *DATA_DROPS)
 
 
 @click.command()

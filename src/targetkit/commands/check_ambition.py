@@ -18,17 +18,19 @@ from typing import Any
 import pandas as pd
 
 from targetkit import __version__, console, findings
-from targetkit.columns import PUPIL_COLUMNS, canonical_columns, parse_assessment
+from targetkit.commands.targets_file import Recorded, read_about, read_targets
 from targetkit.conversion_tables import load_table
 from targetkit.errors import ExitStatus, InputError, TargetkitError, UsageError
-from targetkit.io import TABLE_SUFFIXES, check_output, read_table
+from targetkit.io import TABLE_SUFFIXES, check_output
 from targetkit.pipeline.ambition import (
     FINDING_COLUMNS,
     SMALL_GROUP_SIZE,
     SchoolCheck,
     check_school,
     check_schools,
-    floor_points,
+    cohort_columns,
+    expected_targets,
+    policy_rules,
     rag,
     target_subjects,
     text_column,
@@ -38,7 +40,6 @@ from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 PREVIOUS_TARGETS_FOLDER = "previous_targets"  # SPEC §7: never read as submissions
 FAIL_ON = ("challenge", "warning", "never")
-TARGETS_SHEET = "Targets"  # the pupils' sheet of a set-targets workbook (SPEC §7)
 _SET_TARGETS_COLUMNS = ("_prior", "_minimum", "_most_likely", "_suggested", "_reason")
 
 
@@ -241,20 +242,8 @@ def _quiet_exit(number: int, _frame: object) -> None:
 
 
 def read_submission(path: str | Path) -> pd.DataFrame:
-    """A submission with canonical column names (other columns kept as they are); a workbook's
-    `Targets` sheet (as set-targets writes it) is read directly, else the sheet is chosen."""
-    table = read_table(path, prefer_sheet=TARGETS_SHEET)
-    mapping = canonical_columns(table.frame.columns)
-    seen: dict[str, str] = {}
-    for original, canonical in mapping.items():
-        if canonical in seen:
-            raise InputError(
-                f"columns {seen[canonical]!r} and {original!r} both mean {canonical!r}",
-                file=path,
-                hint="remove or rename one of them",
-            )
-        seen[canonical] = original
-    return table.frame.rename(columns=mapping)
+    """A submission with canonical column names (`targets_file.read_targets`)."""
+    return read_targets(path)
 
 
 def school_of(frame: pd.DataFrame, path: Path) -> str:
@@ -266,85 +255,70 @@ def school_of(frame: pd.DataFrame, path: Path) -> str:
     return path.stem
 
 
-def _cohort(frame: pd.DataFrame) -> pd.DataFrame:
-    """The cohort columns of a submission (pupil details and results), as set-targets read them."""
-    keep = [
-        c
-        for c in frame.columns
-        if c in PUPIL_COLUMNS or parse_assessment(str(c)) or str(c).endswith("_plan_target")
-    ]
-    return frame[keep]
-
-
 def _expectations(
-    cohorts: list[pd.DataFrame], subject_lists: list[list[str]], benchmark: str
-) -> tuple[list[Any], list[pd.DataFrame | None], list[str]]:
-    """What set-targets would suggest for each cohort: (policy, expected frame, note) per cohort.
+    cohorts: list[pd.DataFrame],
+    subject_lists: list[list[str]],
+    recorded: list[Recorded],
+    benchmark: str,
+) -> tuple[list[Any], list[pd.DataFrame | None], list[str], list[str]]:
+    """What set-targets gives each cohort: (policy, expected frame, note, benchmark) per cohort.
 
-    Cohorts under the same policy are computed together in one `compute_targets` call (one
-    vectorised pass instead of one per school: 20x faster on an LA batch). Each cohort gets its
-    own `school` key for the call, so benchmark quotas stay per school and every cohort's
+    Recomputed with the policy, benchmark, conversion table and academic year the workbook's
+    `About` sheet records (SPEC §8), else the policy set-targets would choose and `benchmark`.
+    Cohorts under the same settings are computed together in one engine call (one vectorised
+    pass instead of one per school: 20x faster on an LA batch). Each cohort gets its own
+    `school` key for the call, so benchmark quotas stay per school and every cohort's
     expectations are exactly what set-targets gives that school alone.
     """
     from targetkit.policies import choose_policy, load_policy
 
     policies: list[Any] = []
     notes: list[str] = []
-    for cohort in cohorts:
+    for cohort, about in zip(cohorts, recorded, strict=True):
         try:
-            policies.append(load_policy(choose_policy(cohort)[0]))
+            name = about.policy or choose_policy(cohort)[0]
+            try:
+                policies.append(load_policy(name))
+            except TargetkitError:  # a policy file not at hand: the one set-targets would pick
+                policies.append(load_policy(choose_policy(cohort)[0]))
             notes.append("")
         except TargetkitError as exc:
             policies.append(None)
             notes.append(f"policy checks skipped: {exc.message}")
+    benchmarks = [about.benchmark or benchmark for about in recorded]
     expected: list[pd.DataFrame | None] = [None] * len(cohorts)
-    names = {p.name for p in policies if p is not None}
-    for name in sorted(names):
-        members = [i for i, p in enumerate(policies) if p is not None and p.name == name]
+    keys = {
+        i: (p.name, benchmarks[i], recorded[i].conversion, recorded[i].academic_year)
+        for i, p in enumerate(policies)
+        if p is not None
+    }
+    for key in sorted(set(keys.values()), key=str):
+        members = [i for i, k in keys.items() if k == key]
+        _, chosen_benchmark, conversion, academic_year = key
+        wanted = {s for i in members for s in subject_lists[i]}
+        subjects = [s for s in policies[members[0]].subjects if s in wanted] or None
+        settings = {
+            "benchmark": chosen_benchmark,
+            "conversion": conversion,
+            "academic_year": academic_year,
+            "subjects": subjects,
+        }
         try:
-            computed = _compute(cohorts, subject_lists, members, policies[members[0]], benchmark)
+            frames, note = expected_targets(
+                [cohorts[i] for i in members], policies[members[0]], **settings
+            )
+            computed = dict(zip(members, [(f, note) for f in frames], strict=True))
         except Exception:  # one odd cohort must not stop the others: compute them one by one
             computed = {}
             for i in members:
                 try:
-                    computed.update(_compute(cohorts, subject_lists, [i], policies[i], benchmark))
+                    frames, note = expected_targets([cohorts[i]], policies[i], **settings)
+                    computed[i] = (frames[0], note)
                 except Exception as exc:
                     notes[i] = f"policy checks skipped: {type(exc).__name__}: {exc}"
         for i, (frame, note) in computed.items():
             expected[i], notes[i] = frame, note
-    return policies, expected, notes
-
-
-def _compute(
-    cohorts: list[pd.DataFrame],
-    subject_lists: list[list[str]],
-    members: list[int],
-    policy: Any,
-    benchmark: str,
-) -> dict[int, tuple[pd.DataFrame, str]]:
-    """compute_targets once for the member cohorts together; each cohort's slice and notes."""
-    from targetkit.pipeline.targets import compute_targets
-
-    wanted = {s for i in members for s in subject_lists[i]}
-    subjects = [s for s in policy.subjects if s in wanted] or None
-    together = pd.concat(
-        [cohorts[i].assign(school=f"cohort {i}") for i in members], ignore_index=True
-    )
-    result = compute_targets(
-        together, policy, benchmark=benchmark, subjects=subjects, summaries=False
-    )
-    pupils = result.pupils
-    for column in pupils.columns:
-        if "_chance_" in str(column):  # set-targets writes chances as percentages
-            pupils[column] = pd.to_numeric(pupils[column], errors="coerce") / 100
-    computed = {}
-    start = 0
-    for i in members:
-        size = len(cohorts[i])
-        computed[i] = (pupils.iloc[start : start + size].set_axis(cohorts[i].index), "")
-        start += size
-    notes = "; ".join(result.notes)
-    return {i: (frame, notes) for i, (frame, _) in computed.items()}
+    return policies, expected, notes, benchmarks
 
 
 def check_files(paths: Sequence[str | Path]) -> list[FileResult]:
@@ -353,6 +327,7 @@ def check_files(paths: Sequence[str | Path]) -> list[FileResult]:
     context = _context or _Context("top25", None, None)
     results: list[FileResult | None] = []
     readable: list[tuple[int, Path, pd.DataFrame, list[str]]] = []
+    recorded: list[Recorded] = []
     for path in map(Path, paths):
         try:
             frame = read_submission(path)
@@ -364,6 +339,7 @@ def check_files(paths: Sequence[str | Path]) -> list[FileResult]:
                     hint="is this a targets workbook from set-targets?",
                 )
             readable.append((len(results), path, frame, subjects))
+            recorded.append(read_about(path))
             results.append(None)
         except TargetkitError as exc:
             reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
@@ -372,19 +348,23 @@ def check_files(paths: Sequence[str | Path]) -> list[FileResult]:
             results.append(_unreadable(path, reason))
         except Exception as exc:  # one broken file must never stop the batch
             results.append(_unreadable(path, f"unexpected error ({type(exc).__name__}: {exc})"))
-    cohorts = [_cohort(frame) for _, _, frame, _ in readable]
+    cohorts = [cohort_columns(frame) for _, _, frame, _ in readable]
     try:
         subject_lists = [subjects for *_, subjects in readable]
-        policies, expected, notes = _expectations(cohorts, subject_lists, context.benchmark)
+        policies, expected, notes, benchmarks = _expectations(
+            cohorts, subject_lists, recorded, context.benchmark
+        )
     except ImportError:
         policies, expected = [None] * len(cohorts), [None] * len(cohorts)
         notes = ["policy checks skipped: set-targets is not available"] * len(cohorts)
+        benchmarks = [context.benchmark] * len(cohorts)
     checks = []
-    for (position, path, frame, subjects), policy, expect, note in zip(
-        readable, policies, expected, notes, strict=True
+    for (position, path, frame, subjects), policy, expect, note, benchmark in zip(
+        readable, policies, expected, notes, benchmarks, strict=True
     ):
         try:
             rules = _rules(frame, path, subjects, context, policy)
+            rules["benchmark"] = benchmark
         except Exception as exc:  # a file the checks cannot handle is reported, not fatal
             results[position] = _unreadable(path, f"unexpected error ({type(exc).__name__}: {exc})")
             continue
@@ -419,6 +399,7 @@ class _FileCheck:
             tuple((s, tuple(t.items())) for s, t in sorted(rules["thresholds"].items())),
             tuple(sorted(rules["prior_columns"].items())),
             rules["key_threshold"],
+            rules["benchmark"],
             self.expected is None,
         )
 
@@ -434,7 +415,7 @@ def _check_group(group: list[_FileCheck], context: _Context) -> list[FileResult]
             scale=rules["scale"],
             expected=None if group[0].expected is None else [c.expected for c in group],
             thresholds=rules["thresholds"],
-            benchmark=context.benchmark,
+            benchmark=rules["benchmark"],
             prior_columns=rules["prior_columns"],
             previous_targets=context.previous_targets,
             previous_results=[c.rules["previous_results"] for c in group],
@@ -454,7 +435,7 @@ def _check_one(check: _FileCheck, context: _Context) -> FileResult:
             scale=rules["scale"],
             expected=check.expected,
             thresholds=rules["thresholds"],
-            benchmark=context.benchmark,
+            benchmark=rules["benchmark"],
             prior_columns=rules["prior_columns"],
             previous_targets=context.previous_targets,
             previous_results=rules["previous_results"],
@@ -464,11 +445,6 @@ def _check_one(check: _FileCheck, context: _Context) -> FileResult:
         return _file_result(check, checked)
     except Exception as exc:  # a file the checks cannot handle is reported, not fatal
         return _unreadable(check.path, f"unexpected error ({type(exc).__name__}: {exc})")
-
-
-def check_file(path: str | Path) -> FileResult:
-    """Read and check one submission; a file that cannot be read gives FILE_UNREADABLE."""
-    return check_files([path])[0]
 
 
 def _unreadable(path: Path, reason: str) -> FileResult:
@@ -496,16 +472,7 @@ def _rules(
 
     school = school_of(frame, path)
     scale = load_scale(policy.target_scale if policy else "nc")
-    thresholds: dict[str, dict[str, float]] = {}
-    prior_columns: dict[str, str] = {}
-    for subject in subjects:
-        if policy is not None:
-            grades = pd.Series(list(policy.thresholds.values()), dtype=object)
-            floors = floor_points(scale, grades)
-            thresholds[subject] = dict(zip(policy.thresholds, floors.tolist(), strict=True))
-        prior_column = _prior_column(policy, subject)
-        if prior_column:
-            prior_columns[subject] = prior_column
+    thresholds, prior_columns = policy_rules(policy, subjects, scale)
     previous_results = context.previous_results
     if previous_results is not None and "school" in previous_results:
         own = text_column(previous_results["school"], previous_results.index) == school
@@ -535,13 +502,6 @@ def _file_result(check: _FileCheck, checked: SchoolCheck) -> FileResult:
         findings=records,
         summary=checked.summary,
     )
-
-
-def _prior_column(policy: Any, subject: str) -> str | None:
-    """The prior column when it is on the target's scale (it then counts as a previous best)."""
-    if policy is None or policy.prior_scale != policy.target_scale or policy.prior_scaled_scores:
-        return None
-    return f"{subject}_{policy.prior_point}"
 
 
 # ---------------------------------------------------------------------------------------------

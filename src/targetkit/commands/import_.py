@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from targetkit import __version__
+from targetkit.academic_year import parse_academic_year
 from targetkit.columns import PUPIL_COLUMNS, canonical_name
 from targetkit.console import frame_records
 from targetkit.ctf import looks_like_xml, read_ctf
@@ -21,8 +21,6 @@ from targetkit.io import check_output, file_sha256, read_table, write_csvs
 from targetkit.pipeline.importing import ImportResult, SourceTable, import_cohort
 from targetkit.wording import counted
 from targetkit.workbook import ReadMe, Sheet, write_workbook
-
-_ACADEMIC_YEAR = re.compile(r"^(\d{4})\s*[/\-]\s*(\d{2}|\d{4})$")
 
 
 class MappingFile(BaseModel):
@@ -51,20 +49,6 @@ class MappingFile(BaseModel):
 
 def load_mapping(path: str | Path) -> dict[str, str]:
     return load_yaml_model(Path(path), MappingFile).columns
-
-
-def academic_year_start(text: str | None, today: dt.date | None = None) -> int:
-    """The calendar year the academic year starts in: `2026/27` → 2026; default: today's."""
-    if text is None:
-        today = today or dt.date.today()
-        return today.year if today.month >= 9 else today.year - 1
-    match = _ACADEMIC_YEAR.match(text.strip())
-    start = int(match[1]) if match else 0
-    if not match or int(match[2]) % 100 != (start + 1) % 100:
-        raise UsageError(
-            f"--academic-year {text!r} is not an academic year", hint="write it as 2026/27"
-        )
-    return start
 
 
 def default_output(first: Path) -> Path:
@@ -152,7 +136,7 @@ def import_sources(
     paths = [Path(s) for s in sources]
     if not paths:
         raise UsageError("import needs at least one SOURCE file")
-    year = academic_year_start(academic_year)
+    year = parse_academic_year(academic_year)
     out = Path(output) if output else default_output(paths[0])
     check_output(out, force=force, inputs=paths)
     if out.suffix.lower() == ".csv":

@@ -7,8 +7,6 @@ or, without one, from the steps policy via `steps_targets`; the report says whic
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from targetkit import __version__
+from targetkit.academic_year import parse_academic_year
 from targetkit.columns import (
     canonical_columns,
     header_key,
@@ -25,11 +24,13 @@ from targetkit.columns import (
     unambiguous_columns,
 )
 from targetkit.errors import InputError, OutputError, UsageError
-from targetkit.findings import SEVERITY_RANK, catalogue
+from targetkit.findings import SEVERITY_RANK
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline import reporting as rp
-from targetkit.pipeline.steps import HALF_TERMS, steps_targets
+from targetkit.pipeline.steps import HALF_TERMS
+from targetkit.pipeline.targets import baseline_year, compute_targets
 from targetkit.scales import Scale, load_scale
+from targetkit.upn import upn_key
 from targetkit.wording import counted
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
@@ -41,22 +42,6 @@ MAIN_GROUP_KEYS = ("disadvantaged", "sen", "eal", "lac", "gifted", "girls", "boy
 
 # ---------------------------------------------------------------------------------------------
 # Reading
-
-
-def parse_academic_year(text: str | None, today: dt.date | None = None) -> int:
-    """The starting calendar year of an academic year: `2026/27` → 2026; None → today's year.
-
-    The academic year runs 1 September to 31 August (SPEC §7).
-    """
-    if text is None:
-        today = today or dt.date.today()
-        return today.year if today.month >= 9 else today.year - 1
-    match = re.fullmatch(r"\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*", text)
-    if not match or int(match[2]) % 100 != (int(match[1]) + 1) % 100:
-        raise UsageError(
-            f"--academic-year {text!r} is not an academic year", hint="write it like 2026/27"
-        )
-    return int(match[1])
 
 
 @dataclass
@@ -103,14 +88,12 @@ def read_tracking(
         for original, canonical in mapping.items()
         if (parsed := parse_assessment(canonical)) and parsed[1] in (*HALF_TERMS,)
     }
-    baseline_years = sorted(
-        {year for _, point, year in assessments.values() if point == "sum2" and year}
-    )
+    from_baseline = baseline_year(mapping.values())
     if academic_year is not None:
         start = parse_academic_year(academic_year)
         year_derived = f"given: {start}/{(start + 1) % 100:02d}"
-    elif baseline_years:
-        start = baseline_years[-1]
+    elif from_baseline is not None:
+        start = from_baseline
         year_derived = (
             f"{start}/{(start + 1) % 100:02d}, from the baseline columns (summer {start})"
         )
@@ -222,10 +205,6 @@ def _pseudonymous_labels(pupils: pd.DataFrame, key: bytes) -> pd.Series:
     return hidden.astype("string").fillna(rows).astype("str")
 
 
-def _upn_key(values: pd.Series) -> pd.Series:
-    return values.astype("string").str.strip().str.upper()
-
-
 def read_keyed_points(
     path: Path,
     wanted: dict[str, Sequence[str]],
@@ -244,7 +223,7 @@ def read_keyed_points(
     upn_column = next((o for o, c in mapping.items() if c == "upn"), None)
     if upn_column is None:
         raise InputError("no UPN column to match pupils by", file=path, hint="add a UPN column")
-    upn = _upn_key(frame[upn_column])
+    upn = upn_key(frame[upn_column])
     repeated = upn.notna() & upn.duplicated(keep=False)
     if repeated.any():
         row = int(upn[repeated].index[1])
@@ -429,7 +408,7 @@ def report_file(
                 file=results,
                 hint="name a column per subject",
             )
-        upn = _upn_key(pupils["upn"]) if "upn" in pupils else None
+        upn = upn_key(pupils["upn"]) if "upn" in pupils else None
         if upn is None:
             raise InputError("the tracking sheet has no UPN column to match results by")
         data.review = {
@@ -440,7 +419,7 @@ def report_file(
         }
         data.review_summary = rp.review_summary(data.review, groups, chosen_settings)
 
-    counts = _counts(tracking, data)
+    counts = rp.counts(len(tracking.frame), data)
     outcome = ReportOutcome(out, tracking, data, targets_from, [], counts)
     _write(
         outcome,
@@ -455,7 +434,7 @@ def report_file(
     )
     # Listed once the workbook is written (which does not use them): a finding per flagged
     # pupil-subject is a dict each, and ~130,000 of them would add to the writer's peak memory.
-    outcome.findings = _findings(tracking, data, missing_target, chosen_settings)
+    outcome.findings = rp.findings_of(tracking.pupils["pupil"], data, missing_target, scale)
     return outcome
 
 
@@ -486,13 +465,23 @@ def _targets(
             hint="use --policy steps or a steps policy file",
         )
     pupils = tracking.pupils
+    # exactly set-targets' targets for this file (SPEC §8): the same engine, policy and year
+    cohort = tracking.frame.rename(columns=canonical_columns(tracking.frame.columns))
+    cohort = cohort.loc[:, ~cohort.columns.duplicated()]
+    engine = compute_targets(
+        cohort,
+        chosen,
+        subjects=list(tracking.points),
+        academic_year=tracking.academic_year,
+        summaries=False,
+    )
     from_policy = {
-        subject: steps_targets(
-            points[BASELINE], pupils["year_group"], catch_up_years=chosen.catch_up_years
-        )["target_points"]
-        for subject, points in tracking.points.items()
+        subject: scale.parse(engine.pupils[f"{subject}_target"]).points
+        for subject in tracking.points
     }
-    policy_text = f"the {chosen.name} policy (baseline + 6 steps + catch-up)"
+    policy_text = (
+        f"the {chosen.name} policy (baseline + 6 steps + catch-up, as set-targets sets them)"
+    )
     if targets is None:
         return from_policy, policy_text, {}
     wanted = {s: (f"{s}_target",) for s in tracking.points}
@@ -509,7 +498,7 @@ def _targets(
         )
     if "upn" not in pupils:
         raise InputError("the tracking sheet has no UPN column to match targets by")
-    upn = _upn_key(pupils["upn"])
+    upn = upn_key(pupils["upn"])
     result: dict[str, pd.Series] = {}
     missing: dict[str, pd.Series] = {}
     for subject in tracking.points:
@@ -522,131 +511,6 @@ def _targets(
         result[subject] = given.fillna(from_policy[subject])
     text = f"{path.name} (pupils without a target there: {policy_text})"
     return result, text, missing
-
-
-# ---------------------------------------------------------------------------------------------
-# Findings and counts
-
-
-def _findings(
-    tracking: Tracking,
-    data: rp.ReportData,
-    missing_target: dict[str, pd.Series],
-    settings: rp.ReportSettings,
-) -> list[dict[str, Any]]:
-    """Every flag as a plain dict (code, severity, pupil, subject, message) for JSON/--fail-on."""
-    kinds = catalogue()
-    labels = tracking.pupils["pupil"].to_numpy(dtype=object)  # one str per pupil, shared
-    found: list[dict[str, Any]] = []
-    steps = load_scale("steps")
-
-    def grade(points: pd.Series) -> pd.Series:
-        return steps.grade_at_or_below(points).fillna("?").astype("str")
-
-    def values(subject: str, p: pd.DataFrame) -> dict[str, str | pd.Series]:
-        """What a message may say about the pupils in `p` (only the flagged ones are passed)."""
-        return {
-            "subject": subject,
-            "current": grade(p["latest"]),
-            "previous": grade(p["previous"]),
-            "expected": grade(p["expected"]),
-            "needed": p["steps_needed"].astype("Int64").astype("str").replace("<NA>", "?"),
-            "left": (6 - p["half_terms"]).astype("str"),
-        }
-
-    for subject, p in data.progress.items():
-        rules = {
-            "REGRESSED": p["regressed"],
-            "STALLED": p["stalled"],
-            "NOT_ON_TRACK": p["not_on_track"],
-            "CATCH_UP": p["catch_up"],
-            "MISSING_TARGET": missing_target.get(subject, pd.Series(False, index=p.index)),
-        }
-        for code, mask in rules.items():
-            chosen = mask.fillna(False).astype(bool).to_numpy()
-            if not chosen.any():
-                continue
-            # messages only for the flagged pupils, not for all 100,000 and then dropped
-            message = _fill(kinds[code].template, values(subject, p[chosen]), p.index[chosen])
-            severity = kinds[code].severity
-            found.extend(
-                {
-                    "code": code,
-                    "severity": severity,
-                    "pupil": pupil,
-                    "row": row,
-                    "subject": subject,
-                    "message": text,
-                }
-                for pupil, row, text in zip(
-                    labels[chosen].tolist(),
-                    p.index.to_numpy()[chosen].astype("int64").tolist(),
-                    message.tolist(),
-                    strict=True,
-                )
-            )
-    latest = data.trend.groupby(["subject", "group"], sort=False).tail(1)
-    for record in latest[latest["widening"]].to_dict("records"):
-        found.append(
-            {
-                "code": "GROUP_GAP_WIDENING",
-                "severity": kinds["GROUP_GAP_WIDENING"].severity,
-                "group": record["group"],
-                "subject": record["subject"],
-                "message": kinds["GROUP_GAP_WIDENING"].template.format(
-                    group=record["group"],
-                    subject=record["subject"],
-                    gap=f"{record['gap_steps']:.1f}",
-                    previous_gap=f"{record['previous_gap_steps']:.1f}",
-                ),
-            }
-        )
-    small = latest[latest["small"]].drop_duplicates("group")
-    for record in small.to_dict("records"):
-        found.append(
-            {
-                "code": "SMALL_GROUP",
-                "severity": kinds["SMALL_GROUP"].severity,
-                "group": record["group"],
-                "message": kinds["SMALL_GROUP"].template.format(group=record["group"]),
-            }
-        )
-    return found
-
-
-def _fill(template: str, values: dict[str, str | pd.Series], index: pd.Index) -> pd.Series:
-    """A catalogue template filled in for every pupil at once (values: text or a Series)."""
-    import string
-
-    text = pd.Series("", index=index, dtype="str")
-    for literal, name, _, _ in string.Formatter().parse(template):
-        text = text + literal
-        if name is not None:
-            value = values[name]
-            text = text + (value if isinstance(value, str) else value.astype("str"))
-    return text
-
-
-def _counts(tracking: Tracking, data: rp.ReportData) -> dict[str, int]:
-    frames = list(data.progress.values())
-    everything = pd.concat(frames) if frames else pd.DataFrame(columns=["status"])
-    has_data = everything["status"] != rp.NO_DATA
-    return {
-        "pupils": len(tracking.frame),
-        "pupil_subjects": int(has_data.sum()),
-        "ahead": int((everything["status"] == rp.AHEAD).sum()),
-        "on_track": int((everything["status"] == rp.ON_TRACK).sum()),
-        "on_track_or_ahead": int(everything["status"].isin([rp.AHEAD, rp.ON_TRACK]).sum()),
-        "behind": int((everything["status"] == rp.BEHIND).sum()),
-        "no_data": int((~has_data).sum()),
-        "regressed": int(everything["regressed"].sum()),
-        "stalled": int(everything["stalled"].sum()),
-        "not_on_track": int(everything["not_on_track"].sum()),
-        "catch_up": int(everything["catch_up"].sum()),
-        "gaps_widening": int(
-            data.trend.groupby(["subject", "group"], sort=False).tail(1)["widening"].sum()
-        ),
-    }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,12 +10,23 @@ from typing import Any
 import pandas as pd
 
 from targetkit import __version__, findings
+from targetkit.academic_year import academic_year_text, parse_academic_year
 from targetkit.columns import unambiguous_columns
+from targetkit.commands.targets_file import read_targets
 from targetkit.console import frame_records
 from targetkit.conversion_tables import load_table
 from targetkit.errors import InputError, UsageError
 from targetkit.io import check_output, file_sha256, read_table
-from targetkit.pipeline.targets import TargetResult, compute_targets, threshold_label
+from targetkit.pipeline.targets import (
+    SMALL_GROUP,
+    SMALL_LABEL,
+    TargetResult,
+    baseline_year,
+    compute_targets,
+    scaled_score_columns,
+    threshold_label,
+    whole_levels,
+)
 from targetkit.policies import Policy, choose_policy, load_policy
 from targetkit.privacy import hide_small_groups, pseudonymised_about
 from targetkit.scales import load_scale
@@ -120,13 +131,7 @@ def canonical_view(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 def read_previous(path: Path) -> pd.DataFrame:
     """An earlier targets workbook (its `Targets` sheet) with canonical column names."""
-    try:
-        table = read_table(path, sheet="Targets")
-    except UsageError:
-        table = read_table(path)
-    except InputError:
-        table = read_table(path)
-    frame = canonical_view(table.frame, path)
+    frame = read_targets(path)
     if "upn" not in frame:
         raise InputError("the previous targets have no UPN column to match pupils", file=path)
     return frame
@@ -171,6 +176,7 @@ def set_targets(
             )
     _check_columns(cohort, chosen, subject_list or chosen.subjects, cohort_file)
     previous_frame = read_previous(Path(previous)) if previous else None
+    academic_year = baseline_year(cohort.columns) or parse_academic_year(None)
     result = compute_targets(
         cohort,
         chosen,
@@ -178,6 +184,7 @@ def set_targets(
         previous=previous_frame,
         subjects=subject_list,
         conversion=conversion,
+        academic_year=academic_year,
     )
     _refuse_own_columns(table.frame, result, cohort_file)
     pupils = table.frame
@@ -185,7 +192,9 @@ def set_targets(
         from targetkit.privacy import pseudonymise
 
         pupils = pseudonymise(table.frame, pseudonymise_key)
-    _write(out, table, pupils, result, chosen, reason, previous, conversion, force)
+    _write(
+        out, table, pupils, result, chosen, reason, previous, conversion, academic_year, force
+    )
     return SetTargetsOutcome(out, len(table.frame), chosen, reason, result, conversion=conversion)
 
 
@@ -205,9 +214,9 @@ def _check_columns(cohort: pd.DataFrame, policy: Policy, subjects: list[str], pa
     """A cohort without any of the policy's prior columns cannot be targeted: say which."""
     if policy.prior_scaled_scores:
         needed = list(policy.prior_scaled_scores)
-        if not all(c in cohort for c in needed):
+        if not scaled_score_columns(cohort, policy):
             raise InputError(
-                f"the {policy.name} policy needs KS2 scaled scores ({', '.join(needed)})",
+                f"the {policy.name} policy needs KS2 scaled scores ({' or '.join(needed)})",
                 file=path,
                 hint="add them or choose another --policy",
             )
@@ -232,13 +241,11 @@ def _write(
     reason: str,
     previous: str | Path | None,
     conversion: str | None,
+    academic_year: int,
     force: bool,
 ) -> None:
     scale = load_scale(policy.target_scale)
-    if policy.whole_levels:
-        grades = ["W", "1", "2", "3", "4", "5", "6", "7", "8", "EP"]
-    else:
-        grades = scale.grade_names
+    grades = list(whole_levels(scale).values()) if policy.whole_levels else scale.grade_names
     frame = pd.concat([pupils, result.pupils], axis=1)
     targets = [f"{s}_target" for s in result.subjects]
     dropdowns: dict[str, Sequence[str]] = {c: grades for c in targets}
@@ -275,7 +282,8 @@ def _write(
             descriptions={
                 "group": "The pupil characteristic (disadvantaged, sen, eal, lac, gender, "
                 "ethnicity).",
-                "value": "The group within it; 'small (<5)' in `small` marks fewer than 5 pupils.",
+                "value": f"The group within it; '{SMALL_LABEL}' in `small` marks fewer than "
+                f"{SMALL_GROUP} pupils.",
             },
         ),
     ]
@@ -303,6 +311,7 @@ def _write(
         ("policy source", policy.source),
         ("conversion table", conversion or policy.conversion or "none"),
         ("benchmark", result.benchmark),
+        ("academic year", academic_year_text(academic_year)),
         *(("note", note) for note in result.notes),
         *(
             [("previous targets", str(previous)), ("previous SHA-256", file_sha256(previous))]
@@ -332,5 +341,6 @@ def _summary_descriptions() -> dict[str, str]:
         "(sum of their chances over pupils on roll).",
         "benchmark_pct_with_result": "The same, over pupils with a prior result.",
         "average_target_points": "Average points of the targets (average points score).",
-        "small": "'small (<5)' where fewer than 5 pupils: unreliable and may identify pupils.",
+        "small": f"'{SMALL_LABEL}' where fewer than {SMALL_GROUP} pupils: unreliable and may "
+        "identify pupils.",
     }

@@ -22,9 +22,13 @@ import numpy as np
 import pandas as pd
 
 from targetkit import findings
-from targetkit.columns import DATA_DROPS, parse_assessment
+from targetkit.columns import PUPIL_COLUMNS, parse_assessment
+from targetkit.pipeline.targets import compute_targets, latest_attainment
 from targetkit.pipeline.values import yes_no
+from targetkit.policies import Policy
+from targetkit.privacy import SMALL_GROUP as SMALL_GROUP_SIZE
 from targetkit.scales import Scale
+from targetkit.upn import upn_key
 
 FINDING_COLUMNS = [
     "school",
@@ -39,7 +43,6 @@ FINDING_COLUMNS = [
     "message",
 ]
 NO_SCHOOL = ("school", "file")  # the columns a school's own findings leave out
-SMALL_GROUP_SIZE = 5  # SPEC §6: group figures for fewer than 5 pupils are marked small
 NEUTRAL_ETHNICITY = "WBRI"  # SPEC §7: each other ethnicity code with 5+ pupils is a group
 FLAG_GROUPS: dict[str, str] = {
     "disadvantaged": "Disadvantaged",
@@ -47,7 +50,9 @@ FLAG_GROUPS: dict[str, str] = {
     "lac": "Looked-after",
     "sen_support": "SEN support",
     "eal": "EAL",
+    "gifted": "Gifted and talented",
 }
+ONE_BY_ONE = ("Looked-after",)  # SPEC §8: compared pupil by pupil, however few
 SCHOOL_BELOW_BENCHMARK = (
     "{subject}: {targeted} of pupils with a prior are targeted {threshold}, below the {implied} "
     "that pupils with the same starting points reach in {benchmark} schools."
@@ -235,6 +240,76 @@ def _identity(submission: pd.DataFrame) -> pd.DataFrame:
     ).replace({pd.NA: None})
 
 
+def cohort_columns(submission: pd.DataFrame) -> pd.DataFrame:
+    """The cohort columns of a submission (pupil details and results), as set-targets read
+    them: what the engine recomputes the expectations from."""
+    keep = [
+        c
+        for c in submission.columns
+        if c in PUPIL_COLUMNS or parse_assessment(str(c)) or str(c).endswith("_plan_target")
+    ]
+    return submission[keep]
+
+
+def expected_targets(
+    cohorts: Sequence[pd.DataFrame],
+    policy: Policy,
+    *,
+    benchmark: str,
+    conversion: str | None = None,
+    academic_year: int | None = None,
+    subjects: Sequence[str] | None = None,
+) -> tuple[list[pd.DataFrame], str]:
+    """What set-targets gives each cohort (the engine's pupil columns, chances as shares), and
+    the engine's notes. The cohorts are computed together in one engine call (one vectorised
+    pass instead of one per school: 20x faster on an LA batch), each under its own `school`
+    key, so benchmark quotas stay per school and each cohort gets exactly what set-targets
+    gives that school alone."""
+    together = pd.concat(
+        [cohort.assign(school=f"cohort {i}") for i, cohort in enumerate(cohorts)],
+        ignore_index=True,
+    )
+    result = compute_targets(
+        together,
+        policy,
+        benchmark=benchmark,
+        subjects=subjects,
+        conversion=conversion,
+        academic_year=academic_year,
+        summaries=False,
+    )
+    pupils = result.pupils
+    for column in pupils.columns:
+        if "_chance_" in str(column):  # set-targets writes chances as percentages
+            pupils[column] = pd.to_numeric(pupils[column], errors="coerce") / 100
+    frames = []
+    start = 0
+    for cohort in cohorts:
+        frames.append(pupils.iloc[start : start + len(cohort)].set_axis(cohort.index))
+        start += len(cohort)
+    return frames, "; ".join(result.notes)
+
+
+def policy_rules(
+    policy: Policy | None, subjects: Sequence[str], scale: Scale
+) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """What a policy asks of a submission's targets: per subject, each threshold's lowest target
+    points (a whole level from its lowest sub-level, SPEC §7), and the prior column where it is
+    on the target's scale (it then counts as a previous best)."""
+    thresholds: dict[str, dict[str, float]] = {}
+    prior_columns: dict[str, str] = {}
+    if policy is None:
+        return thresholds, prior_columns
+    grades = pd.Series(list(policy.thresholds.values()), dtype=object)
+    floors = dict(zip(policy.thresholds, floor_points(scale, grades).tolist(), strict=True))
+    same_scale = policy.prior_scale == policy.target_scale and not policy.prior_scaled_scores
+    for subject in subjects:
+        thresholds[subject] = dict(floors)
+        if same_scale:
+            prior_columns[subject] = f"{subject}_{policy.prior_point}"
+    return thresholds, prior_columns
+
+
 def target_subjects(submission: pd.DataFrame) -> list[str]:
     """Subjects with a `<subject>_target` column, in column order."""
     return [
@@ -258,21 +333,10 @@ def group_masks(
     flag groups are returned whatever their size (small ones are reported as SMALL_GROUP).
     `derived`: the same per-row values already worked out (`derived_columns`), to reuse.
     """
-    index = submission.index
-    masks: dict[str, pd.Series] = {}
-    for column, label in FLAG_GROUPS.items():
-        if column == "sen_support":
-            if "sen" not in submission:
-                continue
-            masks[label] = _derived(derived, f"group {label}", lambda: _sen_support(submission))
-        elif column in submission:
-            masks[label] = _derived(
-                derived,
-                f"group {label}",
-                lambda column=column: (
-                    flag_column(submission[column], index).fillna(False).astype(bool)
-                ),
-            )
+    masks = {
+        label: derived[f"group {label}"] if derived and f"group {label}" in derived else mask()
+        for label, mask in _fixed_groups(submission).items()
+    }
     if "ethnicity" in submission:
         ethnicity = _derived(derived, "ethnicity", lambda: _ethnicity(submission))
         counts = ethnicity.value_counts()
@@ -280,6 +344,26 @@ def group_masks(
             if code != NEUTRAL_ETHNICITY and counts[code] >= SMALL_GROUP_SIZE:
                 masks[f"Ethnicity {code}"] = (ethnicity == code).fillna(False).astype(bool)
     return masks
+
+
+def _fixed_groups(submission: pd.DataFrame) -> dict[str, Callable[[], pd.Series]]:
+    """The groups whatever their size, each as a function making its mask: the yes/no columns,
+    SEN support (`sen` K) and girls and boys (`gender` F / M, SPEC §8), where present."""
+    index = submission.index
+    groups: dict[str, Callable[[], pd.Series]] = {}
+    for column, label in FLAG_GROUPS.items():
+        if column == "sen_support":
+            if "sen" in submission:
+                groups[label] = lambda: _sen_support(submission)
+        elif column in submission:
+            groups[label] = lambda column=column: (
+                flag_column(submission[column], index).fillna(False).astype(bool)
+            )
+    if "gender" in submission:
+        gender = text_column(submission["gender"], index).str.upper().str[:1]
+        for code, label in (("F", "Girls"), ("M", "Boys")):
+            groups[label] = lambda code=code: (gender == code).fillna(False).astype(bool)
+    return groups
 
 
 def _sen_support(submission: pd.DataFrame) -> pd.Series:
@@ -310,13 +394,7 @@ def derived_columns(
     suggestions), worked out once for many schools stacked, then sliced per school: each is a
     function of its own row only, so a slice is exactly what the school alone would give."""
     index = submission.index
-    derived: dict[str, pd.Series] = {}
-    for column, label in FLAG_GROUPS.items():
-        if column == "sen_support" and "sen" in submission:
-            derived[f"group {label}"] = _sen_support(submission)
-        elif column in submission:
-            flags = flag_column(submission[column], index)
-            derived[f"group {label}"] = flags.fillna(False).astype(bool)
+    derived = {f"group {label}": mask() for label, mask in _fixed_groups(submission).items()}
     if "ethnicity" in submission:
         derived["ethnicity"] = _ethnicity(submission)
     for subject in subjects:
@@ -330,6 +408,9 @@ def derived_columns(
             derived[f"{subject} suggested points"] = target_points(
                 scale, expected[f"{subject}_suggested"]
             )
+            derived[f"{subject} latest points"] = latest_attainment(submission, subject, scale)[
+                "points"
+            ]
     return derived
 
 
@@ -351,15 +432,21 @@ def group_expectations(
     suggested: Mapping[str, pd.Series] | None = None,
     derived: Mapping[str, pd.Series] | None = None,
 ) -> list[dict[str, object]]:
-    """GROUP_EXPECTATION_LOWER: a group targeted lower than others with the same prior.
+    """GROUP_EXPECTATION_LOWER: a group targeted lower than non-members with the same prior.
 
-    For each subject and group of 5+ pupils, pupils are compared only with others who have the
-    same prior grade: the group's mean target points minus the others' mean, weighted by the
-    group's pupils at each prior, must not be negative. EHC-plan pupils with a plan target are
-    left out (their target is individual). Where set-targets' own suggestion is
-    known (`suggested`, points), targets are compared as "target minus suggestion", so a rule
-    that already differs by latest attainment (e.g. the level-1 quota) is not counted as a
-    lower expectation. Needs: `<subject>_target`; `priors[subject]`: the prior grade per pupil.
+    SPEC §8 "Group comparisons": pupils are compared only with others who have the same prior
+    grade. Each target is measured against set-targets' own suggestion, made blind to the
+    tie-break: pupils set-targets cannot tell apart (same prior, same latest attainment) may
+    get different suggestions only because of which of them took a benchmark quota place, so a
+    member is measured from the lowest suggestion among them (a non-member from their own).
+    The same prior and the same target, or a difference that only reflects the quota
+    places, is then never "lower", while a group passed over for pupils with lower attainment
+    is. For a group of 5 or more pupils with a prior, the members' mean minus the non-members'
+    mean at each prior, weighted by the members at that prior, must not be negative.
+    Looked-after pupils (`ONE_BY_ONE`) are compared one by one, however few: none may be below
+    the mean of the same-prior non-members. EHC-plan pupils with a plan target are left out
+    (their target is individual). Needs: `<subject>_target`; `priors[subject]`: the prior grade
+    per pupil; `suggested`: set-targets' suggestions (points) for the same pupils.
     """
     labels = list(masks)
     if not labels:
@@ -375,8 +462,6 @@ def group_expectations(
             f"{subject} target points",
             lambda subject=subject: target_points(scale, submission[f"{subject}_target"]),
         )
-        if suggested is not None and subject in suggested:
-            points = points - suggested[subject]
         prior = _derived(
             derived,
             f"{subject} prior",
@@ -391,24 +476,42 @@ def group_expectations(
         codes, uniques = pd.factorize(prior.astype(object), use_na_sentinel=True)
         if not usable.any() or not len(uniques):
             continue
+        as_member = as_other = points.to_numpy(dtype="float64", na_value=np.nan)
+        if suggested is not None and subject in suggested:
+            latest = _derived(
+                derived,
+                f"{subject} latest points",
+                lambda subject=subject: latest_attainment(submission, subject, scale)["points"],
+            )
+            low = _lowest_alike(suggested[subject], codes, latest, usable)
+            own = suggested[subject].to_numpy(dtype="float64", na_value=np.nan)
+            as_member, as_other = as_member - low, as_member - own
         one_hot = np.zeros((len(prior), len(uniques)))
         one_hot[np.flatnonzero(usable), codes[usable]] = 1.0
-        values = np.where(usable, points.to_numpy(dtype="float64", na_value=np.nan), 0.0)
+        member_values = np.where(usable, as_member, 0.0)
+        other_values = np.where(usable, as_other, 0.0)
         in_group = membership.astype(float)
         group_count = in_group.T @ one_hot  # groups × priors
-        group_sum = (in_group * values[:, None]).T @ one_hot
+        group_sum = (in_group * member_values[:, None]).T @ one_hot
         other_count = one_hot.sum(axis=0) - group_count
-        other_sum = values @ one_hot - group_sum
+        other_sum = other_values @ one_hot - (in_group * other_values[:, None]).T @ one_hot
         with np.errstate(divide="ignore", invalid="ignore"):
-            difference = group_sum / group_count - other_sum / other_count
+            others_mean = other_sum / other_count  # groups × priors
+            difference = group_sum / group_count - others_mean
         both = (group_count > 0) & (other_count > 0)
         weight = np.where(both, group_count, 0.0)
         with_prior = (membership & prior.notna().to_numpy(dtype=bool)[:, None]).sum(axis=0)
         for position, label in enumerate(labels):
-            if with_prior[position] < SMALL_GROUP_SIZE or weight[position].sum() == 0:
+            if label in ONE_BY_ONE:
+                members = membership[:, position] & usable
+                peers = others_mean[position][codes[members]]
+                lower = bool(((member_values[members] - peers) < -1e-9).any())
+            elif with_prior[position] < SMALL_GROUP_SIZE or weight[position].sum() == 0:
                 continue
-            gap = (np.where(both[position], difference[position], 0.0) * weight[position]).sum()
-            if gap / weight[position].sum() < -1e-9:
+            else:
+                gap = (np.where(both[position], difference[position], 0.0) * weight[position]).sum()
+                lower = gap / weight[position].sum() < -1e-9
+            if lower:
                 message = fill_message("GROUP_EXPECTATION_LOWER", group=label, subject=subject)
                 found.append(
                     _school_finding(
@@ -416,6 +519,34 @@ def group_expectations(
                     )
                 )
     return found
+
+
+def _lowest_alike(
+    suggested: pd.Series, codes: np.ndarray, latest: pd.Series, usable: np.ndarray
+) -> np.ndarray:
+    """Per pupil, the lowest suggestion among the pupils set-targets cannot tell apart from them
+    (same prior `codes`, same latest attainment): which of those took a quota place is the
+    tie-break, so a member is not "lower" for having the lower of their suggestions."""
+    key = pd.DataFrame(
+        {"prior": np.where(usable, codes, -1), "latest": latest.fillna(-1).to_numpy()},
+        index=suggested.index,
+    )
+    grouped = suggested.where(usable).groupby([key["prior"], key["latest"]])
+    return grouped.transform("min").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _is_plan_target(
+    submission: pd.DataFrame, subject: str, scale: Scale, target: pd.Series
+) -> pd.Series:
+    """EHC-plan pupils whose target (points, `ceiling_points`) is their plan target: it stands
+    even below a rule or a previous best (SPEC §7)."""
+    index = submission.index
+    ehc = (text_column(submission.get("sen"), index).str.upper() == "E").fillna(False)
+    plan_column = submission.get(f"{subject}_plan_target")
+    if plan_column is None:
+        return pd.Series(False, index=index)
+    plan = ceiling_points(scale, plan_column)
+    return (ehc & plan.notna() & (plan == target)).astype(bool)
 
 
 def _plan_target_stands(submission: pd.DataFrame, subject: str) -> pd.Series:
@@ -577,26 +708,19 @@ def below_expected(
     benchmark: str,
 ) -> list[pd.DataFrame]:
     """BELOW_EXPECTED_PROGRESS (below the policy minimum for the prior) and BELOW_BENCHMARK
-    (below the benchmark's most likely outcome, warning).
+    (below the benchmark's most likely outcome: `info` for a pupil, SPEC §8).
 
     Needs `expected` with `<subject>_prior`, `<subject>_minimum`, `<subject>_most_likely`
     (recomputed from the prior). An EHC-plan pupil whose target is the plan target gets
     EHC_TARGET_BELOW_RULE (info) instead: the plan target stands (SPEC §7).
     """
     index = submission.index
-    ehc = (text_column(submission.get("sen"), index).str.upper() == "E").fillna(False)
     found = []
     for subject in subjects:
         raw_target = text_column(submission[f"{subject}_target"], index)
         target = ceiling_points(scale, submission[f"{subject}_target"])
         prior = text_column(expected.get(f"{subject}_prior"), index)
-        plan_column = submission.get(f"{subject}_plan_target")
-        plan = (
-            ceiling_points(scale, plan_column)
-            if plan_column is not None
-            else pd.Series(np.nan, index=index)
-        )
-        is_plan = ehc & plan.notna() & (plan == target)
+        is_plan = _is_plan_target(submission, subject, scale, target)
         if f"{subject}_minimum" in expected:
             minimum_text = text_column(expected[f"{subject}_minimum"], index)
             minimum = floor_points(scale, expected[f"{subject}_minimum"])
@@ -630,7 +754,10 @@ def below_expected(
                 "prior": prior,
                 "benchmark": benchmark,
             }
-            found.append(_pupil_findings(pupils, below, "BELOW_BENCHMARK", subject, values))
+            # SPEC §8: information for the moderator; the school's share carries the challenge
+            found.append(
+                _pupil_findings(pupils, below, "BELOW_BENCHMARK", subject, values, severity="info")
+            )
     return found
 
 
@@ -651,7 +778,9 @@ def below_previous_best(
     """
     found = []
     for subject in subjects:
-        best_grade, best_points = latest_attainment(submission, subject, scale)
+        latest = latest_attainment(submission, subject, scale)
+        best_grade = latest["grade"]
+        best_points = floor_points(scale, best_grade)
         prior_column = (prior_columns or {}).get(subject)
         if prior_column and prior_column in submission:
             prior_grade = text_column(submission[prior_column], submission.index).astype(object)
@@ -663,33 +792,15 @@ def below_previous_best(
         target = ceiling_points(scale, submission[f"{subject}_target"])
         below = (target < best_points).fillna(False)
         values = {"target": raw_target, "best": best_grade}
-        found.append(_pupil_findings(pupils, below, "BELOW_PREVIOUS_BEST", subject, values))
+        # an EHC plan target stands (SPEC §7): below the previous best it is information
+        plan = _is_plan_target(submission, subject, scale, target)
+        found.append(_pupil_findings(pupils, below & ~plan, "BELOW_PREVIOUS_BEST", subject, values))
+        found.append(
+            _pupil_findings(
+                pupils, below & plan, "BELOW_PREVIOUS_BEST", subject, values, severity="info"
+            )
+        )
     return found
-
-
-def latest_attainment(
-    submission: pd.DataFrame, subject: str, scale: Scale
-) -> tuple[pd.Series, pd.Series]:
-    """(grade text, floor points) of each pupil's most recent data drop with a value.
-
-    As set-targets takes it: drops `<subject>_aut1` ... `_sum2` in that order, a column with a
-    year (`_sum2_2025`) older than this year's; empty drops are ignored and a pupil's blank
-    cell falls back to their previous drop.
-    """
-    drops = []
-    for name in submission.columns:
-        parsed = parse_assessment(str(name))
-        if parsed and parsed[0] == subject and parsed[1] in DATA_DROPS:
-            year = parsed[2] if parsed[2] is not None else 10_000
-            drops.append(((year, DATA_DROPS.index(parsed[1])), name))
-    grade = pd.Series(None, index=submission.index, dtype=object)
-    points = pd.Series(np.nan, index=submission.index, dtype="float64")
-    for _, name in sorted(drops):
-        these = floor_points(scale, submission[name])
-        has = these.notna()
-        grade = grade.where(~has, text_column(submission[name], submission.index).astype(object))
-        points = points.where(~has, these)
-    return grade, points
 
 
 def lowered_targets(
@@ -705,8 +816,8 @@ def lowered_targets(
     """
     if "upn" not in previous_targets or "upn" not in submission:
         return []
-    previous_upn = text_column(previous_targets["upn"], previous_targets.index).str.upper()
-    upn = text_column(submission["upn"], submission.index).str.upper().to_numpy(dtype=object)
+    previous_upn = upn_key(previous_targets["upn"]).astype(object)
+    upn = upn_key(submission["upn"]).to_numpy(dtype=object)
     found = []
     for subject in subjects:
         column = f"{subject}_target"

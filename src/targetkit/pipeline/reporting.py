@@ -7,28 +7,34 @@ reaches the Pupils sheet unchanged.
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from targetkit.datafiles import load_yaml_model
+from targetkit.findings import catalogue
 from targetkit.pipeline.steps import (
     HALF_TERMS,
     STEPS_PER_YEAR,
     drop_progress,
     expected_points,
+    half_terms_elapsed,
     join_flags,
     join_where,
     milestone_points,
+    not_on_track,
     steps_needed,
 )
 from targetkit.pipeline.values import yes_no
+from targetkit.privacy import SMALL_GROUP
+from targetkit.scales import Scale
 
 AHEAD, ON_TRACK, BEHIND, NO_DATA = "ahead", "on track", "behind", "no data"
 EXCEEDED, MET, MISSED, NO_RESULT = "exceeded", "met", "missed", "no result"
@@ -68,7 +74,7 @@ class ReportSettings(BaseModel):
     very_good_extra: int = Field(default=2, ge=1)
     poor_shortfall: int = Field(default=2, ge=1)
     act_now_limit: int = Field(default=15, ge=1)
-    small_group: int = Field(default=5, ge=1)
+    small_group: int = Field(default=SMALL_GROUP, ge=1)  # privacy.SMALL_GROUP unless set
     gap_widening_by: float = Field(default=0.0, ge=0)
     risk_groups: list[str] = []
     groups: list[GroupDefinition] = []
@@ -109,7 +115,7 @@ def subject_progress(
     latest = drops_now["latest"]
     made = [c for c in points.columns[1:] if points[c].notna().any()]
     latest_drop = str(made[-1]) if made else str(points.columns[0])
-    half_terms = HALF_TERMS.index(latest_drop) + 1 if latest_drop in HALF_TERMS else 0
+    half_terms = half_terms_elapsed(latest_drop) if latest_drop in HALF_TERMS else 0
     target = pd.to_numeric(target, errors="coerce").astype("float64")
     milestone = milestone_points(baseline, target, half_terms)
     expected = expected_points(year_group, 0)
@@ -146,7 +152,7 @@ def subject_progress(
             "regressed": drops_now["regressed"].to_numpy(),
             "stalled": drops_now["stalled"].to_numpy(),
             "catch_up": (baseline < expected).to_numpy(),
-            "not_on_track": (needed > STEPS_PER_YEAR - half_terms).to_numpy(),
+            "not_on_track": not_on_track(latest, target, STEPS_PER_YEAR - half_terms).to_numpy(),
             "very_good": (steps_made >= half_terms + settings.very_good_extra).to_numpy(),
             "poor": (steps_made <= half_terms - settings.poor_shortfall).to_numpy(),
         },
@@ -573,3 +579,129 @@ class ReportData:
     groups: list[Group] = field(default_factory=list)
     review: dict[str, pd.DataFrame] = field(default_factory=dict)
     review_summary: pd.DataFrame | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Findings and counts
+
+
+def findings_of(
+    pupils: pd.Series,
+    data: ReportData,
+    missing_target: dict[str, pd.Series],
+    steps: Scale,
+) -> list[dict[str, Any]]:
+    """Every flag as a plain dict (code, severity, pupil, subject, message) for JSON/--fail-on.
+
+    `pupils`: each pupil's label; `missing_target`: per subject, the pupils the targets file
+    gave no target (MISSING_TARGET); `steps`: the steps scale, for grades in messages."""
+    kinds = catalogue()
+    labels = pupils.to_numpy(dtype=object)  # one str per pupil, shared
+    found: list[dict[str, Any]] = []
+
+    def grade(points: pd.Series) -> pd.Series:
+        return steps.grade_at_or_below(points).fillna("?").astype("str")
+
+    def values(subject: str, p: pd.DataFrame) -> dict[str, str | pd.Series]:
+        """What a message may say about the pupils in `p` (only the flagged ones are passed)."""
+        return {
+            "subject": subject,
+            "current": grade(p["latest"]),
+            "previous": grade(p["previous"]),
+            "expected": grade(p["expected"]),
+            "needed": p["steps_needed"].astype("Int64").astype("str").replace("<NA>", "?"),
+            "left": (6 - p["half_terms"]).astype("str"),
+        }
+
+    for subject, p in data.progress.items():
+        rules = {
+            "REGRESSED": p["regressed"],
+            "STALLED": p["stalled"],
+            "NOT_ON_TRACK": p["not_on_track"],
+            "CATCH_UP": p["catch_up"],
+            "MISSING_TARGET": missing_target.get(subject, pd.Series(False, index=p.index)),
+        }
+        for code, mask in rules.items():
+            chosen = mask.fillna(False).astype(bool).to_numpy()
+            if not chosen.any():
+                continue
+            # messages only for the flagged pupils, not for all 100,000 and then dropped
+            message = _fill(kinds[code].template, values(subject, p[chosen]), p.index[chosen])
+            severity = kinds[code].severity
+            found.extend(
+                {
+                    "code": code,
+                    "severity": severity,
+                    "pupil": pupil,
+                    "row": row,
+                    "subject": subject,
+                    "message": text,
+                }
+                for pupil, row, text in zip(
+                    labels[chosen].tolist(),
+                    p.index.to_numpy()[chosen].astype("int64").tolist(),
+                    message.tolist(),
+                    strict=True,
+                )
+            )
+    latest = data.trend.groupby(["subject", "group"], sort=False).tail(1)
+    for record in latest[latest["widening"]].to_dict("records"):
+        found.append(
+            {
+                "code": "GROUP_GAP_WIDENING",
+                "severity": kinds["GROUP_GAP_WIDENING"].severity,
+                "group": record["group"],
+                "subject": record["subject"],
+                "message": kinds["GROUP_GAP_WIDENING"].template.format(
+                    group=record["group"],
+                    subject=record["subject"],
+                    gap=f"{record['gap_steps']:.1f}",
+                    previous_gap=f"{record['previous_gap_steps']:.1f}",
+                ),
+            }
+        )
+    small = latest[latest["small"]].drop_duplicates("group")
+    for record in small.to_dict("records"):
+        found.append(
+            {
+                "code": "SMALL_GROUP",
+                "severity": kinds["SMALL_GROUP"].severity,
+                "group": record["group"],
+                "message": kinds["SMALL_GROUP"].template.format(group=record["group"]),
+            }
+        )
+    return found
+
+
+def _fill(template: str, values: dict[str, str | pd.Series], index: pd.Index) -> pd.Series:
+    """A catalogue template filled in for every pupil at once (values: text or a Series)."""
+    text = pd.Series("", index=index, dtype="str")
+    for literal, name, _, _ in string.Formatter().parse(template):
+        text = text + literal
+        if name is not None:
+            value = values[name]
+            text = text + (value if isinstance(value, str) else value.astype("str"))
+    return text
+
+
+def counts(pupils: int, data: ReportData) -> dict[str, int]:
+    """The report's headline counts: pupils, pupil-subjects by status, flags, gaps widening."""
+    frames = list(data.progress.values())
+    everything = pd.concat(frames) if frames else pd.DataFrame(columns=["status"])
+    has_data = everything["status"] != NO_DATA
+    return {
+        "pupils": pupils,
+        "pupil_subjects": int(has_data.sum()),
+        "ahead": int((everything["status"] == AHEAD).sum()),
+        "on_track": int((everything["status"] == ON_TRACK).sum()),
+        "on_track_or_ahead": int(everything["status"].isin([AHEAD, ON_TRACK]).sum()),
+        "behind": int((everything["status"] == BEHIND).sum()),
+        "no_data": int((~has_data).sum()),
+        "regressed": int(everything["regressed"].sum()),
+        "stalled": int(everything["stalled"].sum()),
+        "not_on_track": int(everything["not_on_track"].sum()),
+        "catch_up": int(everything["catch_up"].sum()),
+        "gaps_widening": int(
+            data.trend.groupby(["subject", "group"], sort=False).tail(1)["widening"].sum()
+        ),
+    }

@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-HALF_TERMS: tuple[str, ...] = ("aut1", "aut2", "spr1", "spr2", "sum1", "sum2")
+from targetkit.columns import DATA_DROPS
+
+HALF_TERMS: tuple[str, ...] = DATA_DROPS
 """The six data drops of an academic year, in order; drop k is made after k half terms."""
 
 STEPS_PER_YEAR = 6

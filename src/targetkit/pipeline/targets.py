@@ -21,15 +21,16 @@ import pandas as pd
 from targetkit.columns import DATA_DROPS, parse_assessment
 from targetkit.pipeline.values import yes_no
 from targetkit.policies import Policy
+from targetkit.privacy import SMALL_GROUP
 from targetkit.scales import Scale, load_scale
+from targetkit.upn import upn_key
 
 if TYPE_CHECKING:
     from targetkit.conversion_tables import ConversionTable
 
 BENCHMARK_LABELS = {"top25": "top-25% schools", "top50": "top-50% schools", "national": "national"}
 GROUP_COLUMNS = ("disadvantaged", "sen", "eal", "lac", "gender", "ethnicity")
-SMALL_GROUP = 5
-_NC_WHOLE = {0: "W", 1: "1", 2: "2", 3: "3", 4: "4", 5: "5", 6: "6", 7: "7", 8: "8", 9: "EP"}
+SMALL_LABEL = f"small (<{SMALL_GROUP})"
 
 
 @dataclass
@@ -77,9 +78,30 @@ def grade_at_or_above(scale: Scale, points: pd.Series) -> pd.Series:
 
 def nc_level(scale: Scale, points: pd.Series) -> pd.Series:
     """The National Curriculum level digit of points (W = 0, EP = 9); NaN stays NaN."""
-    grade = scale.grade_at_or_below(points)
-    level = grade.map(scale.band_of).astype("float64")
-    return level.where(grade.ne("EP"), 9.0)
+    return scale.grade_at_or_below(points).map(scale.band_of).astype("float64")
+
+
+def whole_levels(scale: Scale) -> dict[int, str]:
+    """Level digit → the grade that stands for the whole level, from the scale's data: its
+    equivalents (`4`), else the band's only grade (`W`, `8`, `EP`). In order, lowest first."""
+    bands: dict[int, list[str]] = {}
+    for grade in scale.grades:
+        if grade.band is not None:
+            bands.setdefault(grade.band, []).append(grade.grade)
+    whole = {band: names[0] for band, names in bands.items() if len(names) == 1}
+    whole.update({e.band: e.grade for e in scale.equivalents if e.band is not None})
+    return dict(sorted(whole.items()))
+
+
+def baseline_year(columns: Sequence[object]) -> int | None:
+    """The academic year a steps cohort is in: the year of its latest baseline column
+    (`maths_sum2_2026` → 2026/27, SPEC §8), None without one."""
+    years = [
+        parsed[2]
+        for c in columns
+        if (parsed := parse_assessment(str(c))) and parsed[1] == "sum2" and parsed[2] is not None
+    ]
+    return max(years) if years else None
 
 
 def latest_attainment(cohort: pd.DataFrame, subject: str, scale: Scale) -> pd.DataFrame:
@@ -100,14 +122,18 @@ def latest_attainment(cohort: pd.DataFrame, subject: str, scale: Scale) -> pd.Da
     ).astype({"points": "float64", "grade": object, "column": object})
     if not drops:
         return result
-    for _, name in sorted(drops):
+    missing = np.ones(len(cohort), dtype=bool)
+    for _, name in sorted(drops, reverse=True):  # newest first: stop once every pupil has one
         parsed = scale.parse(cohort[name])
-        has = parsed.points.notna().to_numpy()
+        has = parsed.points.notna().to_numpy() & missing
         if not has.any():
             continue
         result.loc[has, "points"] = parsed.points[has]
         result.loc[has, "grade"] = parsed.grade[has]
         result.loc[has, "column"] = name
+        missing &= ~has
+        if not missing.any():
+            break
     return result
 
 
@@ -124,16 +150,18 @@ def _bool_text(values: pd.Series) -> pd.Series:
 def _previous_points(
     cohort: pd.DataFrame, previous: pd.DataFrame | None, subject: str, scale: Scale
 ) -> pd.Series:
-    """Previous target points by UPN (a moderated target included); NaN where none."""
+    """Previous target points by UPN (a moderated target included); NaN where none.
+
+    UPNs match by `upn_key` (any case or spacing), as in every command."""
     column = f"{subject}_target"
     empty = pd.Series(np.nan, index=cohort.index, dtype="float64")
     if previous is None or column not in previous or "upn" not in previous or "upn" not in cohort:
         return empty
     points = scale.parse(previous[column]).points
-    by_upn = pd.Series(points.to_numpy(), index=previous["upn"].astype("string").str.strip())
+    by_upn = pd.Series(points.to_numpy(), index=upn_key(previous["upn"]).to_numpy())
     by_upn = by_upn[by_upn.index.notna()].groupby(level=0).max()
-    upn = cohort["upn"].astype("string").str.strip()
-    return pd.Series(by_upn.reindex(upn).to_numpy(), index=cohort.index, dtype="float64")
+    upn = upn_key(cohort["upn"])
+    return pd.Series(by_upn.reindex(upn.to_numpy()).to_numpy(), index=cohort.index, dtype="float64")
 
 
 def _upgrade_chosen(
@@ -170,6 +198,7 @@ def compute_targets(
     subjects: Sequence[str] | None = None,
     conversion: str | None = None,
     summaries: bool = True,
+    academic_year: int | None = None,
 ) -> TargetResult:
     """Targets for every pupil and subject of `cohort` under `policy`.
 
@@ -216,7 +245,7 @@ def compute_targets(
 
     for subject in subjects:
         if policy.kind == "steps":
-            out = _steps_subject(cohort, policy, subject, year_group, previous)
+            out = _steps_subject(cohort, policy, subject, year_group, previous, academic_year)
         else:
             out = _levels_subject(
                 cohort, policy, subject, table, benchmark, previous, school, upn, year_group, notes
@@ -229,6 +258,26 @@ def compute_targets(
             else target_scale.parse(pd.Series(None, index=cohort.index, dtype=object))
         )
         has_plan = ehc & plan.points.notna().to_numpy()
+        # The benchmark at every threshold (SPEC §8): the school's share targeted is at least
+        # the sum of its pupils' chances, rounded up; plan targets count but are not moved.
+        shown_chances = {name: (c * 100).round(1) / 100 for name, c in out["chances"].items()}
+        raised, raised_to = _threshold_quotas(
+            out["suggested_points"].where(~has_plan, plan.points),
+            shown_chances,
+            policy,
+            target_scale,
+            school,
+            out.get("rank"),
+            frozen=has_plan,
+        )
+        if raised.any():
+            out["suggested_points"] = out["suggested_points"].where(~raised, raised_to["points"])
+            out["suggested"] = out["suggested"].where(~raised, raised_to["grade"])
+            prior_part = out["reason"].astype("string").str.split("; rule: ", n=1).str[0]
+            out["reason"] = out["reason"].where(
+                ~raised, (prior_part + "; rule: " + raised_to["reason"]).astype(object)
+            )
+            out["flags"] = _add_flag(out["flags"], raised, "QUOTA_TARGET")
         target = out["suggested"].astype(object).copy()
         target[has_plan] = plan.grade[has_plan]
         points = out["suggested_points"].copy()
@@ -259,7 +308,7 @@ def compute_targets(
         )
         target_points[subject] = points
         has_prior[subject] = out["prior_points"].notna()
-        chances[subject] = out["chances"]
+        chances[subject] = shown_chances
         prefix = subject
         columns[f"{prefix}_prior"] = out["prior"]
         for name, chance in out["chances"].items():
@@ -272,13 +321,7 @@ def compute_targets(
         columns[f"{prefix}_minimum"] = out["minimum"]
         columns[f"{prefix}_suggested"] = out["suggested"]
         columns[f"{prefix}_target"] = target
-        milestones = out["milestones"]
-        if has_plan.any():  # milestones lead to the plan target where it replaced the suggestion
-            towards_plan = out["milestones_for"](points)
-            milestones = {
-                name: values.where(~has_plan, towards_plan[name])
-                for name, values in milestones.items()
-            }
+        milestones = out["milestones_for"](points)  # towards the plan target where it stands
         for name, milestone in milestones.items():
             columns[f"{prefix}_milestone_{name}"] = milestone
             descriptions[f"{prefix}_milestone_{name}"] = (
@@ -377,14 +420,25 @@ def _attainment8_context(cohort: pd.DataFrame, policy: Policy) -> dict[str, pd.S
     }
 
 
+def scaled_score_columns(cohort: pd.DataFrame, policy: Policy) -> list[str]:
+    """The KS2 scaled-score columns of the cohort the prior is made from, each policy column or
+    else its first alias present (`english_ks2` for `reading_ks2`, SPEC §8)."""
+    found = []
+    for name in policy.prior_scaled_scores:
+        candidates = [name, *policy.prior_score_aliases.get(name, [])]
+        found += [c for c in candidates if c in cohort][:1]
+    return found
+
+
 def _average_scaled_score(cohort: pd.DataFrame, policy: Policy) -> pd.Series:
-    """Mean of the policy's KS2 scaled-score columns; NaN unless every one has a score."""
+    """The DfE's KS2 prior: the mean of the pupil's KS2 reading and maths scaled scores, or the
+    one score the pupil has (SPEC §8); NaN with neither."""
     scale = load_scale(policy.prior_scale)
-    present = [c for c in policy.prior_scaled_scores if c in cohort]
-    if len(present) < len(policy.prior_scaled_scores):
+    present = scaled_score_columns(cohort, policy)
+    if not present:
         return pd.Series(np.nan, index=cohort.index, dtype="float64")
     scores = pd.DataFrame({c: scale.parse(cohort[c]).points for c in present}, index=cohort.index)
-    return scores.mean(axis=1).where(scores.notna().all(axis=1))
+    return scores.mean(axis=1, skipna=True)
 
 
 def _combined_measure(
@@ -429,7 +483,7 @@ def _combined_measure(
         "pct_targeted_with_result": percent(targeted_with_result, with_result),
         "benchmark_pct": percent(chance.sum(), pupils),
         "benchmark_pct_with_result": percent(chance.sum(), with_result),
-        "small": "small (<5)" if pupils < SMALL_GROUP else "",
+        "small": SMALL_LABEL if pupils < SMALL_GROUP else "",
     }
     return chance, pd.DataFrame([row])
 
@@ -531,7 +585,7 @@ def _overall_target(
         "benchmark_pct_with_result": round(100 * chance.sum() / with_result, 1)
         if with_result
         else np.nan,
-        "small": "small (<5)" if pupils < SMALL_GROUP else "",
+        "small": SMALL_LABEL if pupils < SMALL_GROUP else "",
     }
     return columns, pd.DataFrame([row])
 
@@ -547,6 +601,83 @@ def _merge_flags(flags: pd.Series, more: pd.Series) -> pd.Series:
     joined = (flags + "; " + more).str.strip("; ")
     distinct = {v: "; ".join(dict.fromkeys(c for c in v.split("; ") if c)) for v in joined.unique()}
     return joined.map(distinct).astype(object)
+
+
+def _threshold_quotas(
+    points: pd.Series,
+    chances: dict[str, pd.Series],
+    policy: Policy,
+    scale: Scale,
+    school: pd.Series,
+    rank: pd.DataFrame | None,
+    *,
+    frozen: np.ndarray,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Raise targets until, at each threshold, the school's pupils targeted at or above it are at
+    least the sum of their chances, rounded up (SPEC §8, the §7 quota made school-wide).
+
+    Thresholds are met from the highest down (a pupil raised to 5+ also counts at 4+). The
+    pupils raised are those not yet at the threshold with the best chance of it, then the best
+    latest attainment, then prior points, then the lower UPN; `frozen` pupils (EHC plan targets)
+    are counted but never moved. Gives the mask of pupils raised and their new grade, points
+    and reason.
+    """
+    index = points.index
+    raised = np.zeros(len(index), dtype=bool)
+    result = pd.DataFrame({"points": np.nan, "grade": None, "reason": None}, index=index).astype(
+        {"points": "float64", "grade": object, "reason": object}
+    )
+    if rank is None or not chances or not policy.school_quotas:
+        return raised, result
+    current = points.copy()
+    by_height = sorted(
+        (t for t in policy.thresholds if t in chances),
+        key=lambda t: scale.points_of[_grade_name(scale, policy.thresholds[t])],
+        reverse=True,
+    )
+    for name in by_height:
+        grade = _grade_name(scale, policy.thresholds[name])
+        chance = chances[name]
+        has = chance.notna().to_numpy()
+        meets = _meets(scale, current, grade).fillna(False).to_numpy(dtype=bool)
+        frame = pd.DataFrame(
+            {"school": school.to_numpy(), "chance": chance.fillna(0).to_numpy()}, index=index
+        )
+        need = np.ceil(frame.groupby("school")["chance"].transform("sum").to_numpy() - 1e-9)
+        met = pd.Series(meets & has, index=index).groupby(school.to_numpy()).transform("sum")
+        shortfall = need - met.to_numpy()
+        eligible = has & ~meets & ~frozen & (shortfall > 0)
+        if not eligible.any():
+            continue
+        part = pd.DataFrame(
+            {
+                "school": school.to_numpy(),
+                "chance": chance.to_numpy(),
+                "latest": rank["latest"].to_numpy(),
+                "prior_points": rank["prior_points"].to_numpy(),
+                "upn": rank["upn"].to_numpy(),
+                "shortfall": shortfall,
+                "position": np.arange(len(index)),
+            }
+        )[eligible]
+        part = part.sort_values(
+            ["school", "chance", "latest", "prior_points", "upn"],
+            ascending=[True, False, False, False, True],
+            na_position="last",
+            kind="mergesort",
+        )
+        order = part.groupby("school", sort=False).cumcount().to_numpy()
+        chosen = part["position"].to_numpy()[order < part["shortfall"].to_numpy()]
+        target_points = scale.points_of[grade]
+        current.iloc[chosen] = target_points
+        raised[chosen] = True
+        result.iloc[chosen, 0] = target_points
+        result.iloc[chosen, 1] = grade
+        result.iloc[chosen, 2] = (
+            f"benchmark: the school's share targeted {threshold_label(name)} is at least what "
+            f"pupils with these priors reach (sum of their chances, rounded up) → {grade}"
+        )
+    return raised, result
 
 
 def _levels_subject(
@@ -569,7 +700,9 @@ def _levels_subject(
     scale = load_scale(policy.target_scale)
     if policy.prior_scaled_scores:
         prior_points = _average_scaled_score(cohort, policy)
-        prior = ks2_band(prior_points).astype(object).where(prior_points.notna(), None)
+        # no KS2 score at all: the DfE's own `No scaled score` band, which the matrices publish
+        prior = ks2_band(prior_points, no_score_band=True).astype(object)
+        prior = prior.where(prior.notna(), None)
         prior_key = prior
         prior_label = "KS2 average scaled score band"
     else:
@@ -620,6 +753,10 @@ def _levels_subject(
     rank["latest"] = rank["latest"].fillna(rank["prior_points"])
     rule_points = minimum_points.copy()
     quota_chosen = np.zeros(len(cohort), dtype=bool)
+    no_prior = prior_points.isna()
+    if policy.no_prior_target is not None:  # SPEC §8: no prior is not a low prior
+        expectation = scale.points_of[_grade_name(scale, policy.no_prior_target)]
+        rule_points = rule_points.where(~(no_prior & rule_points.isna()), expectation)
     quota_text = pd.Series("", index=index, dtype=object)
     has_rates = table is not None and table.has(used, table_subject)
     for quota in policy.quotas:
@@ -655,7 +792,7 @@ def _levels_subject(
             higher = level > needed.fillna(-1)
             binding[higher] = label
             needed = needed.where(~higher, level)
-        suggested = needed.map({float(k): v for k, v in _NC_WHOLE.items()}).astype(object)
+        suggested = needed.map({float(k): v for k, v in whole_levels(scale).items()}).astype(object)
         suggested_points = suggested.map(scale.points_of).astype("float64")
     else:
         needed = rule_points.copy()
@@ -668,7 +805,6 @@ def _levels_subject(
         suggested_points = suggested.map(scale.points_of).astype("float64")
     suggested = suggested.astype(object).where(suggested.notna(), None)
 
-    milestones = _milestones(policy, scale, prior_points, suggested_points)
     # Reason: prior; benchmark chance of the key threshold; the rule that decided.
     key = policy.key_threshold
     prior_text = prior_label + " " + prior.astype("string").fillna("no result")
@@ -685,6 +821,11 @@ def _levels_subject(
         chance_text = pd.Series("", index=index, dtype=object)
     rule_text = "at least " + minimum.astype("string") + f" for this {prior_label} result"
     rule_text = rule_text.where(minimum.notna(), "no rule for this prior")
+    if policy.no_prior_target is not None:
+        rule_text = rule_text.where(
+            ~(no_prior & minimum.isna()),
+            f"no prior result: the age-related expectation {policy.no_prior_target}",
+        )
     rule_text = rule_text.where(~pd.Series(quota_chosen, index=index), quota_text)
     for label in floors:
         rule_text = rule_text.where(binding.ne(label), f"not below the {label}")
@@ -700,9 +841,8 @@ def _levels_subject(
         + " → "
         + suggested.astype("string").fillna("no target")
     ).astype(object)
-    no_prior = prior_points.isna().to_numpy()
     subject_flags = pd.Series("", index=index, dtype=object)
-    subject_flags = _add_flag(subject_flags, no_prior, "NO_PRIOR_RESULT")
+    subject_flags = _add_flag(subject_flags, no_prior.to_numpy(), "NO_PRIOR_RESULT")
     subject_flags = _add_flag(subject_flags, quota_chosen, "QUOTA_TARGET")
     return {
         "prior": prior.astype(object).where(prior.notna(), None),
@@ -713,10 +853,10 @@ def _levels_subject(
         "minimum_points": minimum_points,
         "suggested": suggested,
         "suggested_points": suggested_points,
-        "milestones": milestones,
         "milestones_for": lambda target: _milestones(policy, scale, prior_points, target),
         "reason": reason,
         "flags": subject_flags,
+        "rank": rank,
     }
 
 
@@ -762,9 +902,20 @@ def _steps_subject(
     subject: str,
     year_group: pd.Series,
     previous: pd.DataFrame | None,
+    academic_year: int | None = None,
 ) -> dict:
-    """One subject under the steps policy, using the shared steps arithmetic."""
-    from targetkit.pipeline.steps import HALF_TERMS, milestone_points, steps_targets
+    """One subject under the steps policy, using the shared steps arithmetic.
+
+    The baseline is last summer's step (`<subject>_sum2_<academic_year>`, else the latest
+    `_sum2_<year>` column) and the summer before it is the earlier position a fall is measured
+    from. A pupil with neither a baseline nor an EYFS outcome is targeted the year's secure
+    step, the age-related expectation (SPEC §8), flagged NO_PRIOR_RESULT."""
+    from targetkit.pipeline.steps import (
+        HALF_TERMS,
+        expected_points,
+        milestone_points,
+        steps_targets,
+    )
 
     index = cohort.index
     scale = load_scale("steps")
@@ -775,14 +926,13 @@ def _steps_subject(
         and parsed[0] == subject
         and parsed[1] == "sum2"
         and parsed[2] is not None
+        and (academic_year is None or parsed[2] <= academic_year)
     )
     empty = pd.Series(np.nan, index=index, dtype="float64")
     baseline = scale.parse(cohort[baselines[-1][1]]) if baselines else None
     base_points = baseline.points if baseline is not None else empty
     history = None
     if len(baselines) >= 2:
-        from targetkit.pipeline.steps import expected_points
-
         earlier = scale.parse(cohort[baselines[-2][1]]).points
         history = earlier - expected_points(year_group - 1, 0)
     computed = steps_targets(
@@ -801,7 +951,10 @@ def _steps_subject(
         minimum_points = minimum_points.where(~from_eyfs, eyfs_target)
         prior = prior.where(~from_eyfs, eyfs.grade)
         prior_label = prior_label.where(~from_eyfs, "EYFS")
-    latest = latest_attainment(cohort.drop(columns=[name for _, name in baselines]), subject, scale)
+    no_prior = base_points.isna() & rule_points.isna()
+    rule_points = rule_points.where(~no_prior, expected_points(year_group, 6))
+    # every drop, last summer's included: the same latest attainment check-ambition compares with
+    latest = latest_attainment(cohort, subject, scale)
     previous_points = _previous_points(cohort, previous, subject, scale)
     needed = rule_points.copy()
     binding = pd.Series("rule", index=index, dtype=object)
@@ -823,7 +976,6 @@ def _steps_subject(
             for position, drop in enumerate(HALF_TERMS, start=1)
         }
 
-    milestones = milestones_for(suggested_points)
     catch_up = computed["catch_up_steps"]
     rule_text = ("+6 steps + " + catch_up.astype("Int64").astype("string") + " catch-up").where(
         catch_up > 0, "+6 steps"
@@ -832,6 +984,7 @@ def _steps_subject(
         ~computed["flags"].str.contains("POSITION_RESTORED", na=False), "position restored"
     )
     rule_text = rule_text.where(prior_label.ne("EYFS"), "EYFS outcome → end of Year 1")
+    rule_text = rule_text.where(~no_prior, "no baseline: the year's age-related expectation")
     for label in ("latest attainment", "previous target"):
         rule_text = rule_text.where(binding.ne(label), f"not below the {label}")
     reason = (
@@ -844,20 +997,17 @@ def _steps_subject(
         + suggested.astype("string").fillna("no target")
     ).astype(object)
     flags = computed["flags"].fillna("").astype(object)
-    flags = _add_flag(
-        flags, (base_points.isna() & rule_points.isna()).to_numpy(), "NO_PRIOR_RESULT"
-    )
+    flags = _add_flag(flags, no_prior.to_numpy(), "NO_PRIOR_RESULT")
     minimum = scale.grade_for_points(minimum_points).astype(object)
     return {
         "prior": prior.astype(object).where(prior.notna(), None),
-        "prior_points": base_points.where(base_points.notna(), rule_points),
+        "prior_points": base_points.where(base_points.notna(), rule_points.where(~no_prior)),
         "chances": {},
         "most_likely": pd.Series(None, index=index, dtype=object),
         "minimum": minimum.where(minimum.notna(), None),
         "minimum_points": minimum_points,
         "suggested": suggested.where(suggested.notna(), None),
         "suggested_points": suggested_points,
-        "milestones": milestones,
         "milestones_for": milestones_for,
         "reason": reason,
         "flags": flags,
@@ -918,6 +1068,8 @@ def _summaries(
                     "with_result": has_prior[subject].astype(float),
                     "met_with_result": met * has_prior[subject].astype(float),
                     "chance": chance if chance is not None else np.nan,
+                    "chance_with_result": (chance if chance is not None else np.nan)
+                    * has_prior[subject].astype(float),
                     "points": points,
                 },
                 index=cohort.index,
@@ -931,6 +1083,7 @@ def _summaries(
                         "targeted": grouped["met"].sum(),
                         "targeted_with_result": grouped["met_with_result"].sum(),
                         "chance_sum": grouped["chance"].sum(min_count=1),
+                        "chance_sum_with_result": grouped["chance_with_result"].sum(min_count=1),
                         "average_target_points": grouped["points"].mean(),
                     }
                 )
@@ -951,13 +1104,13 @@ def _summaries(
         ).round(1)
         table["benchmark_pct"] = (100 * table["chance_sum"] / table["pupils"]).round(1)
         table["benchmark_pct_with_result"] = (
-            100 * table["chance_sum"] / table["pupils_with_result"]
+            100 * table["chance_sum_with_result"] / table["pupils_with_result"]
         ).round(1)
     table["average_target_points"] = table["average_target_points"].round(2)
-    table["small"] = np.where(table["pupils"] < SMALL_GROUP, "small (<5)", "")
+    table["small"] = np.where(table["pupils"] < SMALL_GROUP, SMALL_LABEL, "")
     for name in ("pupils", "pupils_with_result", "targeted", "targeted_with_result"):
         table[name] = table[name].astype("int64")
-    table = table.drop(columns=["chance_sum"])
+    table = table.drop(columns=["chance_sum", "chance_sum_with_result"])
     summary = table[table["group"].eq("all")].drop(columns=["group", "value"])
     summary.insert(0, "label", summary["subject"] + " " + summary["threshold"])
     by_group = table[table["group"].ne("all")].reset_index(drop=True)
