@@ -421,3 +421,34 @@ def test_every_ctf_result_is_in_a_column_or_listed(tmp_path_factory, pupils):
     listed = int(unused.str.extract(r"^(\d+) ")[0].astype(int).sum()) if len(unused) else 0
     assert in_columns + earlier + listed == sum(len(p) for p in pupils)
     assert len(table.frame) == len(pupils)
+
+
+# ---------------------------------------------------------------------------------------------
+# Import → set-targets on a secondary format (SPEC §8 "KS2 prior for KS4")
+
+
+def test_a_dfe_ks2_download_imports_then_gets_gcse_targets_from_reading_and_maths(tmp_path):
+    """The DfE prior is the mean of the KS2 reading and maths scaled scores, or the one score a
+    pupil has. Worked by hand from dfe-ks2-download.csv and ks2band.yaml's DfE bands:
+    Ahmed 104 and 101 → 102.5 → '102.5 - 104.5'; Baker 96 and 99 → 97.5 → '96 - 99.5';
+    Cole reading B (below the test: no score), maths 88 → 88 → '80 - 89.5'; Doyle reading
+    unreadable (left blank), maths 110 → '110 - 113'; Evans 100 and 100 → '100 - 102'.
+    Evans's English 4+ chance is the DfE's 60.3% for band 100 - 102 (DATA.md §2)."""
+    source = tmp_path / "ks2.csv"
+    shutil.copy(GOLDEN / "dfe-ks2-download.csv", source)
+    imported = cli("import", source, "--academic-year", "2026/27", "-o", tmp_path / "c.xlsx")
+    assert imported.exit_code == 0, imported.stderr
+    done = run_targetkit("set-targets", tmp_path / "c.xlsx", "--policy", "ks4",
+                         "-o", tmp_path / "t.xlsx")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    sheet = openpyxl.load_workbook(tmp_path / "t.xlsx", read_only=True)["Targets"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = [canonical_name(h) or h for h in rows[0]]
+    pupils = pd.DataFrame(rows[1:], columns=header).set_index("surname")
+    assert pupils["maths_prior"].to_dict() == {
+        "AHMED": "102.5 - 104.5", "BAKER": "96 - 99.5", "COLE": "80 - 89.5",
+        "DOYLE": "110 - 113", "EVANS": "100 - 102",
+    }  # fmt: skip
+    assert (pupils["english_prior"] == pupils["maths_prior"]).all()
+    assert pupils["english_target"].notna().all() and pupils["maths_target"].notna().all()
+    assert float(pupils.loc["EVANS", "english_chance_4plus"]) == pytest.approx(60.3, abs=0.1)
