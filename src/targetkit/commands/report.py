@@ -26,6 +26,7 @@ from targetkit.columns import (
 )
 from targetkit.errors import InputError, UsageError
 from targetkit.findings import SEVERITY_RANK, catalogue
+from targetkit.findings import message as message_of
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline import reporting as rp
 from targetkit.pipeline.steps import HALF_TERMS, steps_targets
@@ -536,7 +537,7 @@ def _findings(
             if not chosen.any():
                 continue
             # messages only for the flagged pupils, not for all 100,000 and then dropped
-            message = _fill(kinds[code].template, values(subject, p[chosen]), p.index[chosen])
+            message = message_of(code, index=p.index[chosen], **values(subject, p[chosen]))
             severity = kinds[code].severity
             found.extend(
                 {
@@ -562,7 +563,8 @@ def _findings(
                 "severity": kinds["GROUP_GAP_WIDENING"].severity,
                 "group": record["group"],
                 "subject": record["subject"],
-                "message": kinds["GROUP_GAP_WIDENING"].template.format(
+                "message": message_of(
+                    "GROUP_GAP_WIDENING",
                     group=record["group"],
                     subject=record["subject"],
                     gap=f"{record['gap_steps']:.1f}",
@@ -577,23 +579,10 @@ def _findings(
                 "code": "SMALL_GROUP",
                 "severity": kinds["SMALL_GROUP"].severity,
                 "group": record["group"],
-                "message": kinds["SMALL_GROUP"].template.format(group=record["group"]),
+                "message": message_of("SMALL_GROUP", group=record["group"]),
             }
         )
     return found
-
-
-def _fill(template: str, values: dict[str, str | pd.Series], index: pd.Index) -> pd.Series:
-    """A catalogue template filled in for every pupil at once (values: text or a Series)."""
-    import string
-
-    text = pd.Series("", index=index, dtype="str")
-    for literal, name, _, _ in string.Formatter().parse(template):
-        text = text + literal
-        if name is not None:
-            value = values[name]
-            text = text + (value if isinstance(value, str) else value.astype("str"))
-    return text
 
 
 def _counts(tracking: Tracking, data: rp.ReportData) -> dict[str, int]:
