@@ -37,14 +37,20 @@ def find_data_file(kind: str, name: str, suffixes: tuple[str, ...] = (".yaml", "
     if as_path.suffix in suffixes or as_path.suffix == ".csv":
         if as_path.is_file():
             return as_path
-        raise DataFileError(f"no {kind[:-1]} file here", file=name, hint="check the path")
+        raise DataFileError(f"no {_one(kind)} file here", file=name, hint="check the path")
     for folder in data_dirs(kind):
         for suffix in suffixes:
             candidate = folder / f"{name}{suffix}"
             if candidate.is_file():
                 return candidate
     choices = ", ".join(sorted(available(kind, suffixes))) or "none"
-    raise DataFileError(f"unknown {kind[:-1]} {name!r}; choose one of: {choices}")
+    raise DataFileError(f"unknown {_one(kind)} {name!r}; choose one of: {choices}")
+
+
+def _one(kind: str) -> str:
+    """One file of a kind, as a sentence names it: policies → policy, grade_maps → grade map."""
+    word = kind[: -len("ies")] + "y" if kind.endswith("ies") else kind.removesuffix("s")
+    return word.replace("_", " ")
 
 
 def available(kind: str, suffixes: tuple[str, ...] = (".yaml", ".yml")) -> dict[str, Path]:

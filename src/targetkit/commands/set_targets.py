@@ -112,7 +112,7 @@ def set_targets(
     check_output(out, force=force, inputs=inputs)
     table = read_table(cohort_file, sheet=sheet)
     cohort = canonical_view(table.frame, cohort_file)
-    if policy == "auto":
+    if policy.strip().lower() == "auto":
         name, reason = choose_policy(cohort)
     else:
         name, reason = policy, "chosen with --policy"
