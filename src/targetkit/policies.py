@@ -223,16 +223,14 @@ def choose_policy(cohort: pd.DataFrame) -> tuple[str, str]:
             hint=f"give --policy {' / '.join(policy_names())}",
         )
     by_year = {
-        year: next((p.name for p in fitting if year in p.year_groups), None)
-        for year in year_groups
+        year: next((p.name for p in fitting if year in p.year_groups), None) for year in year_groups
     }
     chosen_names = sorted({name for name in by_year.values() if name is not None})
     in_years = _years_text(year_groups)
     if len(chosen_names) == 1 and None not in by_year.values():
         chosen = next(p for p in fitting if p.name == chosen_names[0])
         return chosen.name, (
-            f"the cohort is in {in_years} and has {_prior_text(chosen)}, so it gets "
-            f"{chosen.title}"
+            f"the cohort is in {in_years} and has {_prior_text(chosen)}, so it gets {chosen.title}"
         )
     if not chosen_names:
         raise InputError(
@@ -241,8 +239,7 @@ def choose_policy(cohort: pd.DataFrame) -> tuple[str, str]:
             hint=f"give --policy {' / '.join(policy_names())}",
         )
     parts = [
-        f"{_years_text(ys)} → {name or 'no policy'}"
-        for name, ys in _group_years(by_year).items()
+        f"{_years_text(ys)} → {name or 'no policy'}" for name, ys in _group_years(by_year).items()
     ]
     raise InputError(
         f"the cohort's year groups need different policies: {'; '.join(parts)}",
