@@ -58,6 +58,9 @@ def test_a_minimum_that_is_not_a_grade_is_refused(tmp_path):
         # KS2 levels are the ks3 prior, scaled scores the ks4 prior: the scale decides
         ({"maths_ks2": ["4b", "5c"]}, 9, "ks3"),
         ({"maths_ks2": ["100", "110"]}, 10, "ks4"),
+        # grades of no scale (all misspelt) cannot tell the scale: the year group decides
+        ({"maths_ks2": ["4bb", "five"]}, 8, "ks3"),
+        ({"maths_ks2": ["4bb", "five"]}, 11, "ks4"),
         # a steps baseline beside KS1 levels in Year 3: steps tracking wins
         ({"reading_ks1": ["2b", "3"], "reading_sum2_2025": ["2s", "2s+"]}, 3, "steps"),
     ],

@@ -208,5 +208,6 @@ def test_auto_policy_refuses_a_cohort_needing_two_policies(tmp_path):
     result = cli("set-targets", cohort, "-o", tmp_path / "t.xlsx")
     assert result.exit_code == 2
     assert result.stderr.strip().count("\n") == 0
+    assert "mixed.csv" in result.stderr
     assert "Year 6 → ks2; Year 7 → ks3" in result.stderr
     assert "--policy" in result.stderr

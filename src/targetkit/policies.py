@@ -187,24 +187,24 @@ def policy_names() -> list[str]:
     return sorted(available("policies"))
 
 
-def choose_policy(cohort: pd.DataFrame) -> tuple[str, str]:
+def choose_policy(cohort: pd.DataFrame, source: str | Path | None = None) -> tuple[str, str]:
     """`--policy auto`: the one policy that fits a cohort, and one sentence saying why.
 
-    Decided from the policies' own data (docs/policies.md "How --policy auto decides"): a
+    Decided from the policies' own data (docs/set-targets.md "How --policy auto decides"): a
     policy fits a year group when the year group is one of its `year_groups` and the cohort
     has its prior (`<subject>_<prior_point>`, a steps baseline `_sum2_<year>` with a year) on
-    its `prior_scale` (levels, steps or scaled scores: most of the column's values are grades
-    of that scale). Where several fit, steps tracking wins (the latest baseline), then the
-    policy whose prior is most recent. Every year group in the cohort must come to the same
-    policy; otherwise, or when none fits, an InputError names the year groups and the policies
-    and suggests `--policy`.
+    its `prior_scale` (levels, steps or scaled scores: of the policies reading that column, the
+    ones on whose scale most of its values are grades). Where several fit, steps tracking wins
+    (the latest baseline), then the policy whose prior is most recent. Every year group in the
+    cohort must come to the same policy; otherwise, or when none fits, an InputError (naming
+    `source`) names the year groups and the policies and suggests `--policy`.
     """
     import pandas as pd
 
     from targetkit.errors import InputError
 
     policies = [load_policy(name) for name in policy_names()]
-    fitting = [p for p in policies if _has_prior(cohort, p)]
+    fitting = _fitting(cohort, policies)
     fitting.sort(key=lambda p: (p.kind != "steps", -p.prior_year, p.name))
     years = (
         pd.to_numeric(cohort["year_group"], errors="coerce").dropna().astype(int)
@@ -220,6 +220,7 @@ def choose_policy(cohort: pd.DataFrame) -> tuple[str, str]:
         raise InputError(
             f"cannot tell which policy fits (no year group; prior columns: "
             f"{', '.join(found) or 'none'}, on no policy's prior scale)",
+            file=source,
             hint=f"give --policy {' / '.join(policy_names())}",
         )
     by_year = {
@@ -236,6 +237,7 @@ def choose_policy(cohort: pd.DataFrame) -> tuple[str, str]:
         raise InputError(
             f"cannot tell which policy fits ({in_years}; prior columns: "
             f"{', '.join(found) or 'none'}, not on the scale of a policy for {in_years})",
+            file=source,
             hint=f"give --policy {' / '.join(policy_names())}",
         )
     parts = [
@@ -243,6 +245,7 @@ def choose_policy(cohort: pd.DataFrame) -> tuple[str, str]:
     ]
     raise InputError(
         f"the cohort's year groups need different policies: {'; '.join(parts)}",
+        file=source,
         hint="set targets for each group of year groups separately, or give one --policy",
     )
 
@@ -263,17 +266,30 @@ def _prior_columns(cohort: pd.DataFrame, policy: Policy) -> list[str]:
     return found
 
 
-def _has_prior(cohort: pd.DataFrame, policy: Policy) -> bool:
-    """The cohort has the policy's prior on its scale: in some prior column, at least as many
-    values are grades of `prior_scale` as are not (codes such as `A` count for neither)."""
+def _fitting(cohort: pd.DataFrame, policies: list[Policy]) -> list[Policy]:
+    """The policies whose prior the cohort has on the policy's scale.
+
+    A prior column read by several policies (`maths_ks2`: ks3 in levels, ks4 in scaled scores)
+    goes to those on whose `prior_scale` most of its values are grades; a column whose values
+    are grades of none of them (all misspelt, or empty) cannot tell, and goes to all of them
+    (set-targets then reports the values it cannot read).
+    """
     from targetkit.scales import load_scale
 
-    scale = load_scale(policy.prior_scale)
-    for column in _prior_columns(cohort, policy):
-        parsed = scale.parse(cohort[column])
-        if int(parsed.grade.notna().sum()) >= int(parsed.unknown.sum()):
-            return True
-    return False
+    readers: dict[str, list[Policy]] = {}
+    for policy in policies:
+        for column in _prior_columns(cohort, policy):
+            readers.setdefault(column, []).append(policy)
+    fitting: dict[str, Policy] = {}
+    for column, candidates in readers.items():
+        grades = [
+            int(load_scale(p.prior_scale).parse(cohort[column]).grade.notna().sum())
+            for p in candidates
+        ]
+        fitting.update(
+            {p.name: p for p, n in zip(candidates, grades, strict=True) if n == max(grades)}
+        )
+    return list(fitting.values())
 
 
 def _prior_text(policy: Policy) -> str:

@@ -113,7 +113,7 @@ def set_targets(
     table = read_table(cohort_file, sheet=sheet)
     cohort = canonical_view(table.frame, cohort_file)
     if policy.strip().lower() == "auto":
-        name, reason = choose_policy(cohort)
+        name, reason = choose_policy(cohort, cohort_file)
     else:
         name, reason = policy, "chosen with --policy"
     chosen = load_policy(name)
