@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import DFE_GROUP_CODES
+from helpers import DFE_GROUP_CODES, run_targetkit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -657,7 +657,7 @@ def test_missing_columns_bad_numbers_and_unknown_names_are_refused(tmp_path):
     )
     with pytest.raises(ConversionTableError, match=r"not a number.*line 2.*outside 0 to 1.*line 3"):
         load_table(path)
-    with pytest.raises(ConversionTableError, match="no shipped conversion table called 'nope'"):
+    with pytest.raises(ConversionTableError, match="no conversion table called 'nope'"):
         load_table("nope")
     with pytest.raises(ConversionTableError, match="not found"):
         load_table(tmp_path / "missing.csv")
@@ -854,3 +854,72 @@ def test_shipped_tables_chance_never_rises_as_the_threshold_rises(name, data):
         chance = table.chance(benchmark, subject, priors, grade, group).to_numpy()
         assert (chance <= previous + 1e-12).all()
         previous = chance
+
+
+# ---- TARGETKIT_DATA_DIR: conversion tables load like every other data file (issue 12)
+
+
+def user_data_dir(tmp_path: Path) -> Path:
+    """A user's data folder: its own copy of ks1_ks2_levels where, in the top 25% of schools,
+    66% of KS1 maths 2b pupils reach level 5 and 30% level 4 (shipped: 45% and 51%), and a
+    new table `ours` (a renamed copy)."""
+    folder = tmp_path / "data" / "conversions"
+    folder.mkdir(parents=True)
+    csv = (ct.CONVERSIONS_DIR / "ks1_ks2_levels.csv").read_text(encoding="utf-8")
+    changed = csv.replace("top25,maths,2b,4,0.51,", "top25,maths,2b,4,0.30,").replace(
+        "top25,maths,2b,5,0.45,", "top25,maths,2b,5,0.66,"
+    )
+    assert changed.count("0.66") > csv.count("0.66")
+    (folder / "ks1_ks2_levels.csv").write_text(changed, encoding="utf-8")
+    meta = (ct.CONVERSIONS_DIR / "ks1_ks2_levels.yaml").read_text(encoding="utf-8")
+    (folder / "ks1_ks2_levels.yaml").write_text(meta, encoding="utf-8")
+    (folder / "ours.csv").write_text(csv, encoding="utf-8")
+    (folder / "ours.yaml").write_text(
+        meta.replace("name: ks1_ks2_levels", "name: ours"), encoding="utf-8"
+    )
+    return tmp_path / "data"
+
+
+def test_tables_in_targetkit_data_dir_are_listed_and_win_over_shipped_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("TARGETKIT_DATA_DIR", str(user_data_dir(tmp_path)))
+    assert ct.list_tables() == sorted([*SHIPPED, "ours"])
+    assert load_table("ours").path == tmp_path / "data" / "conversions" / "ours.csv"
+    table = load_table("ks1_ks2_levels")
+    assert table.path == tmp_path / "data" / "conversions" / "ks1_ks2_levels.csv"
+    rows = table.frame[
+        (table.frame["benchmark"] == "top25")
+        & (table.frame["subject"] == "maths")
+        & (table.frame["prior"] == "2b")
+    ]
+    assert dict(zip(rows["outcome"], rows["proportion"], strict=True))["5"] == pytest.approx(0.66)
+
+
+def test_set_targets_uses_the_user_s_table_from_targetkit_data_dir(tmp_path, monkeypatch):
+    cohort = tmp_path / "cohort.csv"
+    pd.DataFrame({"upn": ["A801200015001"], "year_group": [6], "maths_ks1": ["2b"]}).to_csv(
+        cohort, index=False
+    )
+
+    def maths(out: Path) -> dict[str, object]:
+        args = ["set-targets", cohort, "--policy", "ks2", "--subjects", "maths", "-o", out]
+        done = run_targetkit(*args)
+        assert done.returncode == 0, done.stderr
+        frame = pd.read_excel(out, sheet_name="Targets", dtype=str, engine="openpyxl")
+        return frame.iloc[0][["maths_chance_5plus", "maths_most_likely"]].to_dict()
+
+    assert maths(tmp_path / "shipped.xlsx") == {
+        "maths_chance_5plus": "45",
+        "maths_most_likely": "4",
+    }
+    monkeypatch.setenv("TARGETKIT_DATA_DIR", str(user_data_dir(tmp_path)))
+    assert maths(tmp_path / "user.xlsx") == {"maths_chance_5plus": "66", "maths_most_likely": "5"}
+
+
+def test_the_ks2_bands_lookup_comes_from_targetkit_data_dir_too(tmp_path, monkeypatch):
+    folder = tmp_path / "conversions"
+    folder.mkdir()
+    shipped = (ct.CONVERSIONS_DIR / "ks2band.yaml").read_text(encoding="utf-8")
+    (folder / "ks2band.yaml").write_text(shipped.replace("100 - 102", "100 to 102"), "utf-8")
+    assert "100 - 102" in set(ct.ks2_bands()["label"])
+    monkeypatch.setenv("TARGETKIT_DATA_DIR", str(tmp_path))
+    assert "100 to 102" in set(ct.ks2_bands()["label"])

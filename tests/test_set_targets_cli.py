@@ -202,3 +202,32 @@ def test_a_policy_file_and_subjects_can_be_given(tmp_path):
     assert "maths_target" not in frame.columns
     level_3 = frame["english_ks2"].astype(str).eq("3")
     assert level_3.any() and frame.loc[level_3, "english_target"].astype(str).eq("5").all()
+
+
+def test_policy_option_is_matched_in_any_case(tmp_path):
+    out = tmp_path / "targets.xlsx"
+    result = cli("set-targets", EXAMPLES / "primary-cohort.xlsx", "-o", out, "--policy", "KS2")
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_excel(out, sheet_name="Targets", dtype=object, engine="openpyxl")
+    assert "reading_target" in frame.columns
+    auto = cli("set-targets", EXAMPLES / "primary-cohort.xlsx", "-o", out, "--policy", "AUTO")
+    assert auto.exit_code == 2  # the output exists: refused without --force, not "no policy AUTO"
+    assert "AUTO" not in auto.stderr
+
+
+def test_auto_policy_refuses_a_cohort_needing_two_policies(tmp_path):
+    cohort = tmp_path / "mixed.csv"
+    pd.DataFrame(
+        {
+            "upn": ["A801200015001", "A801200015002"],
+            "year_group": [6, 7],
+            "maths_ks1": ["3", None],
+            "maths_ks2": [None, "4b"],
+        }
+    ).to_csv(cohort, index=False)
+    result = cli("set-targets", cohort, "-o", tmp_path / "t.xlsx")
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "mixed.csv" in result.stderr
+    assert "Year 6 → ks2; Year 7 → ks3" in result.stderr
+    assert "--policy" in result.stderr

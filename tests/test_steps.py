@@ -208,3 +208,53 @@ def test_milestones_run_from_baseline_to_target_without_going_down(
     ).tolist()
     assert milestones[0] == baseline and milestones[-1] == target
     assert all(b - a >= 1 for a, b in itertools.pairwise(milestones))
+
+
+# ---------------------------------------------------------------------------------------------
+# The age-related expectation comes from steps.yaml's `expected:` (issue 12)
+
+
+def test_the_shipped_expectations_are_the_secure_step_of_each_year():
+    from targetkit.scales import load_scale
+
+    # end_of_year_n: ns, and ns = 6(n - 1) + 5 points (1s = 5 ... 6s = 35)
+    assert load_scale("steps").expected_by_year == {n: 6 * n - 1 for n in range(1, 7)}
+
+
+def test_a_user_steps_scale_with_other_expectations_moves_the_expectation(tmp_path, monkeypatch):
+    """A school whose end-of-Year-4 expectation is 4w+ (22), not 4s (23), puts the steps
+    scale with that `expected:` in TARGETKIT_DATA_DIR; the ARE follows it."""
+    import yaml
+
+    from targetkit.scales import load_scale
+
+    shipped = yaml.safe_load(load_scale.__wrapped__("steps").model_dump_json())
+    shipped["expected"]["end_of_year_4"] = "4w+"
+    (tmp_path / "scales").mkdir()
+    (tmp_path / "scales" / "steps.yaml").write_text(yaml.safe_dump(shipped), encoding="utf-8")
+    monkeypatch.setenv("TARGETKIT_DATA_DIR", str(tmp_path))
+    load_scale.cache_clear()
+    try:
+        years = pd.Series([4, 4, 5])
+        # Year 4 from 3s (17) to 4w+ (22): five steps over six half terms; Year 5 from 4w+ (22)
+        # to 5s (29): seven steps over six half terms.
+        start = expected_points(years, 0).tolist()
+        assert start == [17, 17, 22]
+        assert expected_points(years, 6).tolist() == [22, 22, 29]
+        assert expected_points(pd.Series([4]), 3).tolist() == [17 + 5 * 3 / 6]
+    finally:
+        load_scale.cache_clear()
+
+
+def test_an_expectation_that_is_not_end_of_year_n_is_refused(tmp_path):
+    import yaml
+
+    from targetkit.errors import DataFileError
+    from targetkit.scales import load_scale
+
+    shipped = yaml.safe_load(load_scale("steps").model_dump_json())
+    shipped["expected"]["year 4"] = "4s"
+    path = tmp_path / "steps.yaml"
+    path.write_text(yaml.safe_dump(shipped), encoding="utf-8")
+    with pytest.raises(DataFileError, match="end_of_year_<n>"):
+        load_scale(str(path))

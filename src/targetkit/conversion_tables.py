@@ -29,8 +29,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from targetkit.datafiles import available, find_data_file, load_yaml_model
 from targetkit.errors import DataFileError
 from targetkit.wording import counted, noun
 
@@ -54,7 +55,8 @@ __all__ = [
     "load_table",
 ]
 
-CONVERSIONS_DIR = Path(__file__).parent / "data" / "conversions"
+CONVERSIONS_DIR = Path(__file__).parent / "data" / "conversions"  # the shipped tables
+_KIND = "conversions"  # their data-file kind: TARGETKIT_DATA_DIR/conversions/ adds or overrides
 REQUIRED_COLUMNS = ("benchmark", "subject", "prior", "outcome", "proportion", "status")
 OPTIONAL_COLUMNS = ("group", "pupils")
 STATUSES = ("published", "derived", "illustrative")
@@ -613,20 +615,23 @@ class ConversionTable:
 
 
 def list_tables() -> list[str]:
-    """Names of the conversion tables shipped with targetkit (lookups and bands excluded)."""
+    """Names of the conversion tables, shipped and in `TARGETKIT_DATA_DIR/conversions/`
+    (a user's table of the same name wins); lookups and bands excluded. A user's CSV without
+    a `.yaml` beside it is a table with minimal metadata, as when given by path."""
     names = []
-    for csv_path in sorted(CONVERSIONS_DIR.glob("*.csv")):
+    for csv_path in _table_files().values():
         meta_path = csv_path.with_suffix(".yaml")
-        if not meta_path.is_file():
-            continue
-        data = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
-        if data.get("kind", "conversion") == "conversion":
+        data = {}
+        if meta_path.is_file():
+            data = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict) or data.get("kind", "conversion") == "conversion":
             names.append(csv_path.stem)
     return names
 
 
 def load_table(name_or_path: str | Path) -> ConversionTable:
-    """Load and validate a shipped table by name, or a user's CSV by path.
+    """Load and validate a table by name (shipped, or in `TARGETKIT_DATA_DIR/conversions/`),
+    or a user's CSV by path.
 
     A user's CSV takes its metadata from `<same name>.yaml` (or `.yml`) beside it, or a minimal
     default (outcomes in the order the rows list them) when there is none.
@@ -675,14 +680,18 @@ def _find_csv(name_or_path: str | Path) -> Path:
         if not path.is_file():
             raise ConversionTableError("conversion table file not found", file=path)
         return path
-    path = CONVERSIONS_DIR / f"{text}.csv"
     if text not in list_tables():
         raise ConversionTableError(
-            f"no shipped conversion table called {text!r}",
-            file=path,
-            hint=f"shipped tables: {', '.join(list_tables())}; or give the path of a CSV",
+            f"no conversion table called {text!r}",
+            hint=f"tables: {', '.join(list_tables())}; or give the path of a CSV, or add "
+            "yours to TARGETKIT_DATA_DIR/conversions/",
         )
-    return path
+    return _table_files()[text]
+
+
+def _table_files() -> dict[str, Path]:
+    """Every table CSV by name, found like every data file (user folders first)."""
+    return dict(sorted(available(_KIND, (".csv",)).items()))
 
 
 def _read_frame(path: Path) -> pd.DataFrame:
@@ -693,19 +702,7 @@ def _read_frame(path: Path) -> pd.DataFrame:
 
 
 def _read_metadata(path: Path) -> TableMetadata:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConversionTableError(f"cannot read the metadata: {exc}", file=path) from exc
-    if not isinstance(data, dict):
-        raise ConversionTableError("the metadata is not a mapping of fields", file=path)
-    try:
-        return TableMetadata.model_validate(data)
-    except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConversionTableError(f"invalid metadata: {details}", file=path) from exc
+    return load_yaml_model(path, TableMetadata, ConversionTableError)
 
 
 def _normalise_frame(frame: pd.DataFrame, source: str | Path | None) -> pd.DataFrame:
@@ -1143,13 +1140,6 @@ class _LookupFile(BaseModel):
     licence: str
 
 
-def _load_yaml_model(path: Path, model: type[BaseModel]) -> Any:
-    try:
-        return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ConversionTableError(f"invalid data file: {exc}", file=path) from exc
-
-
 @cache  # loaded once, before the pipeline runs (SPEC §8 purity); callers never change it
 def ks2_bands() -> pd.DataFrame:
     """The DfE KS2 scaled-score bands of the 9-1 transition matrices, lowest first.
@@ -1157,7 +1147,7 @@ def ks2_bands() -> pd.DataFrame:
     Columns `label, lower, upper, upper_inclusive, missing` (`missing`: the band of pupils
     with no KS2 scaled score).
     """
-    spec = _load_yaml_model(CONVERSIONS_DIR / "ks2band.yaml", _BandsFile)
+    spec = load_yaml_model(find_data_file(_KIND, "ks2band"), _BandsFile, ConversionTableError)
     return pd.DataFrame([band.model_dump() for band in spec.bands])
 
 
@@ -1202,8 +1192,8 @@ def attainment8_estimates() -> pd.DataFrame:
 
     Columns as in the shipped CSV plus `lower` and `upper` (inclusive) average scaled scores.
     """
-    path = CONVERSIONS_DIR / "attainment8_estimates_2024.csv"
-    spec = _load_yaml_model(path.with_suffix(".yaml"), _LookupFile)
+    path = find_data_file(_KIND, "attainment8_estimates_2024", (".csv",))
+    spec = load_yaml_model(path.with_suffix(".yaml"), _LookupFile, ConversionTableError)
     frame = pd.read_csv(path, dtype={spec.key: "int64", spec.range_column: str})
     bounds = frame[spec.range_column].str.extract(r"^\s*([\d.]+)\s+to\s+([\d.]+)\s*$")
     if bounds.isna().any().any():

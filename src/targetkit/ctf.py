@@ -405,19 +405,22 @@ def _describe(results: pd.DataFrame) -> pd.Series:
     return parts.apply(lambda r: " ".join(v for v in r if v), axis=1)
 
 
-def _note_frame(
-    rows: object, code: str, column: object, value: object, message: object
-) -> pd.DataFrame:
+def _note_frame(rows: object, code: str, column: object, value: object, **quotes: object):
+    """One catalogue note per row (`quotes` fill its template, arrays by position)."""
     import pandas as pd
 
+    from targetkit import findings
+
     index = pd.Index(rows, dtype="int64")  # type: ignore[arg-type]
+    quotes = {k: pd.Series(q, index=index) if not isinstance(q, str) else q
+              for k, q in quotes.items()}  # fmt: skip
     return pd.DataFrame(
         {
-            "severity": "info",
+            "severity": findings.severity(code),
             "code": code,
             "column": column,
             "value": value,
-            "message": message,
+            "message": findings.message(code, index=index, **quotes),
             "suggestion": "",
         },
         index=index,
@@ -432,7 +435,7 @@ def _earlier_notes(earlier: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
         "CTF_EARLIER_RESULT",
         earlier["column"].to_numpy(),
         earlier["result"].fillna("").to_numpy(),
-        ("an earlier result (" + _describe(earlier) + "); the latest is used").to_numpy(),
+        result=_describe(earlier).to_numpy(),
     )
 
 
@@ -443,14 +446,14 @@ def _unused_notes(unused: pd.DataFrame) -> pd.DataFrame:
     text = _describe(unused) + " = " + unused["result"].fillna("(blank)")
     listed = text.groupby(unused["row"], sort=True).agg("; ".join)
     counts = unused.groupby("row", sort=True).size()
-    nouns = counts.map({1: " CTF result"}).fillna(" CTF results")
-    message = counts.astype(str) + nouns + " no targetkit column takes (left out): " + listed
+    results = counts.astype(str) + counts.map({1: " CTF result"}).fillna(" CTF results")
     return _note_frame(
         listed.index.to_numpy(),
         "CTF_RESULT_NOT_USED",
         "StageAssessments",
         "",
-        message.to_numpy(),
+        results=results.to_numpy(),
+        listed=listed.to_numpy(),
     )
 
 
@@ -502,13 +505,8 @@ def _eyfs_areas(
                 "EYFS_AREA_INCOMPLETE",
                 incomplete["area"].to_numpy(),
                 "",
-                (
-                    "the EYFS profile gives "
-                    + incomplete["goals"].astype(str)
-                    + " of the area's "
-                    + incomplete["needed"].astype(str)
-                    + " early learning goals; the area's outcome is left blank"
-                ).to_numpy(),
+                goals=incomplete["goals"].astype(str).to_numpy(),
+                needed=incomplete["needed"].astype(str).to_numpy(),
             )
         )
     return areas.astype(object), list(found.index), notes

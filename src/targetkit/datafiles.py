@@ -1,4 +1,5 @@
-"""Finding and validating the domain data files: scales, grade maps, conversion tables, policies.
+"""Finding and validating the domain data files: scales, grade maps, conversion tables, policies,
+and the lookups beside the conversion tables (KS2 bands, Attainment 8 estimates).
 
 Shipped files live in `targetkit/data/<kind>/`. Users add their own by putting files in
 `<dir>/<kind>/` and pointing `TARGETKIT_DATA_DIR` at `<dir>` (several dirs separated by the
@@ -67,8 +68,12 @@ def available(kind: str, suffixes: tuple[str, ...] = (".yaml", ".yml")) -> dict[
     return found
 
 
-def load_yaml_model(path: Path, model: type[Model]) -> Model:
-    """Load a YAML file into a pydantic model; errors name the file, the line and the field."""
+def load_yaml_model(
+    path: Path, model: type[Model], error: type[DataFileError] = DataFileError
+) -> Model:
+    """Load a YAML file into a pydantic model; errors name the file, the line and the field.
+
+    `error`: the DataFileError subclass to raise (conversion tables raise their own)."""
     import yaml
 
     try:
@@ -78,12 +83,12 @@ def load_yaml_model(path: Path, model: type[Model]) -> Model:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
         if mark is not None:  # one line naming the place, not PyYAML's four
-            raise DataFileError(
+            raise error(
                 f"cannot read this YAML file: line {mark.line + 1}, column {mark.column + 1}: "
                 f"{getattr(exc, 'problem', None) or 'not valid YAML'}",
                 file=path,
             ) from exc
-        raise DataFileError(f"cannot read this YAML file: {exc}", file=path) from exc
+        raise error(f"cannot read this YAML file: {exc}", file=path) from exc
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -91,7 +96,7 @@ def load_yaml_model(path: Path, model: type[Model]) -> Model:
         field = ".".join(str(part) for part in first["loc"]) or "(top level)"
         line = _line_of(node, first["loc"])
         where = f"line {line}, " if line else ""
-        raise DataFileError(f"{where}field {field}: {first['msg']}", file=path) from exc
+        raise error(f"{where}field {field}: {first['msg']}", file=path) from exc
 
 
 def _line_of(node: object, loc: tuple[object, ...]) -> int | None:

@@ -186,7 +186,11 @@ def _load(path: str) -> Policy:
 
 
 def load_policy(name_or_path: str) -> Policy:
-    """A shipped policy by name (`ks2`) or a policy YAML file by path; validated."""
+    """A shipped or user policy by name, in any case (`ks2`, `KS2`), or a policy YAML file by
+    path; validated."""
+    if Path(name_or_path).suffix.lower() not in (".yaml", ".yml"):
+        names = {name.lower(): name for name in available("policies")}
+        name_or_path = names.get(name_or_path.strip().lower(), name_or_path)
     return _load(str(find_data_file("policies", name_or_path)))
 
 
@@ -194,42 +198,127 @@ def policy_names() -> list[str]:
     return sorted(available("policies"))
 
 
-def choose_policy(cohort: pd.DataFrame) -> tuple[str, str]:
-    """Pick a policy from a cohort's canonical columns and year groups: (name, one-sentence why).
+def choose_policy(cohort: pd.DataFrame, source: str | Path | None = None) -> tuple[str, str]:
+    """`--policy auto`: the one policy that fits a cohort, and one sentence saying why.
 
-    Steps tracking (drops in steps grades with a last-summer baseline) → steps; KS3 or KS2
-    scaled-score results in Years 10-11 → ks4; KS2 levels in Years 7-9 → ks3; KS1 results in
-    Years 3-6 → ks2; EYFS results in Years 1-2 → ks1.
+    Decided from the policies' own data (docs/set-targets.md "How --policy auto decides"): a
+    policy fits a year group when the year group is one of its `year_groups` and the cohort
+    has its prior (`<subject>_<prior_point>`, a steps baseline `_sum2_<year>` with a year) on
+    its `prior_scale` (levels, steps or scaled scores: of the policies reading that column, the
+    ones on whose scale most of its values are grades). Where several fit, steps tracking wins
+    (the latest baseline), then the policy whose prior is most recent. Every year group in the
+    cohort must come to the same policy; otherwise, or when none fits, an InputError (naming
+    `source`) names the year groups and the policies and suggests `--policy`.
     """
     import pandas as pd
 
-    from targetkit.columns import parse_assessment
     from targetkit.errors import InputError
 
-    points = {parsed[1] for c in cohort.columns if (parsed := parse_assessment(str(c)))}
-    baseline = any(
-        (parsed := parse_assessment(str(c))) and parsed[1] == "sum2" and parsed[2]
-        for c in cohort.columns
+    policies = [load_policy(name) for name in policy_names()]
+    fitting = _fitting(cohort, policies)
+    fitting.sort(key=lambda p: (p.kind != "steps", -p.prior_year, p.name))
+    years = (
+        pd.to_numeric(cohort["year_group"], errors="coerce").dropna().astype(int)
+        if "year_group" in cohort
+        else pd.Series([], dtype=int)
     )
-    years = pd.to_numeric(cohort["year_group"], errors="coerce") if "year_group" in cohort else None
-    year = int(years.mode().iloc[0]) if years is not None and years.notna().any() else None
-    in_year = f"Year {year}" if year is not None else "no year group"
-    if baseline:
-        return "steps", (
-            f"the cohort ({in_year}) has last summer's results in `_sum2_<year>` columns, so "
-            "targets are steps on from that baseline"
+    year_groups = sorted(set(years))
+    found = sorted({c for p in policies for c in _prior_columns(cohort, p)})
+    if not year_groups:
+        if fitting:
+            chosen = fitting[0]
+            return chosen.name, f"the cohort (no year group) has {_prior_text(chosen)}"
+        raise InputError(
+            f"cannot tell which policy fits (no year group; prior columns: "
+            f"{', '.join(found) or 'none'}, on no policy's prior scale)",
+            file=source,
+            hint=f"give --policy {' / '.join(policy_names())}",
         )
-    choices = [
-        ("ks4", ("ks3", "ks2"), range(10, 12), "KS2/KS3 results", "GCSE targets"),
-        ("ks3", ("ks2",), range(7, 10), "KS2 results", "end of KS3 targets"),
-        ("ks2", ("ks1",), range(3, 7), "KS1 results", "end of KS2 targets"),
-        ("ks1", ("eyfs",), range(-1, 3), "EYFS outcomes", "end of KS1 targets"),
+    by_year = {
+        year: next((p.name for p in fitting if year in p.year_groups), None) for year in year_groups
+    }
+    chosen_names = sorted({name for name in by_year.values() if name is not None})
+    in_years = _years_text(year_groups)
+    if len(chosen_names) == 1 and None not in by_year.values():
+        chosen = next(p for p in fitting if p.name == chosen_names[0])
+        return chosen.name, (
+            f"the cohort is in {in_years} and has {_prior_text(chosen)}, so it gets {chosen.title}"
+        )
+    if not chosen_names:
+        raise InputError(
+            f"cannot tell which policy fits ({in_years}; prior columns: "
+            f"{', '.join(found) or 'none'}, not on the scale of a policy for {in_years})",
+            file=source,
+            hint=f"give --policy {' / '.join(policy_names())}",
+        )
+    parts = [
+        f"{_years_text(ys)} → {name or 'no policy'}" for name, ys in _group_years(by_year).items()
     ]
-    for name, needed, year_range, what, gives in choices:
-        if any(p in points for p in needed) and (year is None or year in year_range):
-            return name, f"the cohort is in {in_year} and has {what}, so it gets {gives}"
     raise InputError(
-        f"cannot tell which policy fits ({in_year}; results found: "
-        f"{', '.join(sorted(points)) or 'none'})",
-        hint="give --policy ks1, ks2, ks3, ks4 or steps",
+        f"the cohort's year groups need different policies: {'; '.join(parts)}",
+        file=source,
+        hint="set targets for each group of year groups separately, or give one --policy",
     )
+
+
+def _prior_columns(cohort: pd.DataFrame, policy: Policy) -> list[str]:
+    """The cohort's columns holding the policy's prior: `<subject>_<prior_point>` (a data
+    drop such as `sum2` only with a year: last summer's baseline, not this year's drop)."""
+    from targetkit.columns import DATA_DROPS, parse_assessment
+
+    found = []
+    for column in cohort.columns:
+        parsed = parse_assessment(str(column))
+        if parsed is None or parsed[1] != policy.prior_point:
+            continue
+        if parsed[1] in DATA_DROPS and parsed[2] is None:
+            continue
+        found.append(str(column))
+    return found
+
+
+def _fitting(cohort: pd.DataFrame, policies: list[Policy]) -> list[Policy]:
+    """The policies whose prior the cohort has on the policy's scale.
+
+    A prior column read by several policies (`maths_ks2`: ks3 in levels, ks4 in scaled scores)
+    goes to those on whose `prior_scale` most of its values are grades; a column whose values
+    are grades of none of them (all misspelt, or empty) cannot tell, and goes to all of them
+    (set-targets then reports the values it cannot read).
+    """
+    from targetkit.scales import load_scale
+
+    readers: dict[str, list[Policy]] = {}
+    for policy in policies:
+        for column in _prior_columns(cohort, policy):
+            readers.setdefault(column, []).append(policy)
+    fitting: dict[str, Policy] = {}
+    for column, candidates in readers.items():
+        grades = [
+            int(load_scale(p.prior_scale).parse(cohort[column]).grade.notna().sum())
+            for p in candidates
+        ]
+        fitting.update(
+            {p.name: p for p, n in zip(candidates, grades, strict=True) if n == max(grades)}
+        )
+    return list(fitting.values())
+
+
+def _prior_text(policy: Policy) -> str:
+    from targetkit.scales import load_scale
+
+    point = policy.prior_point
+    what = "last summer's `_sum2_<year>` baseline" if point == "sum2" else f"{point} results"
+    return f"{what} on the {load_scale(policy.prior_scale).name} scale"
+
+
+def _years_text(years: list[int]) -> str:
+    from targetkit.pipeline.values import year_label
+
+    return ", ".join(year_label(y) for y in years)
+
+
+def _group_years(by_year: dict[int, str | None]) -> dict[str | None, list[int]]:
+    grouped: dict[str | None, list[int]] = {}
+    for year, name in by_year.items():
+        grouped.setdefault(name, []).append(year)
+    return grouped

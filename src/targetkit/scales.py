@@ -71,7 +71,20 @@ class Scale(BaseModel):
         for alias, target in {**self.aliases, **self.thresholds, **self.expected}.items():
             if _key(target) not in keys:
                 raise ValueError(f"{alias!r} refers to {target!r}, which is not a grade")
+        for name in self.expected:
+            if not _END_OF_YEAR.fullmatch(name):
+                raise ValueError(f"expected: {name!r} is not end_of_year_<n> (e.g. end_of_year_4)")
         return self
+
+    @property
+    def expected_by_year(self) -> dict[int, float]:
+        """The age-related expectation at the end of each year group, in points (`expected:`
+        in the scale file: `end_of_year_4: 4s` → {4: 23.0})."""
+        points = {_key(g.grade): g.points for g in self.grades + self.equivalents}
+        return {
+            int(_END_OF_YEAR.fullmatch(name)[1]): points[_key(grade)]  # type: ignore[index]
+            for name, grade in self.expected.items()
+        }
 
     @property
     def grade_names(self) -> list[str]:
@@ -198,6 +211,9 @@ class ParsedGrades:
             },
             index=bad.index,
         )
+
+
+_END_OF_YEAR = re.compile(r"end_of_year_(\d+)")
 
 
 def _key(value: object) -> str:

@@ -29,7 +29,8 @@ from targetkit.cli.common import (
     default="auto",
     show_default=True,
     metavar="auto|ks1|ks2|ks3|ks4|steps|FILE.yaml",
-    help="The progress policy; auto picks it from the year groups and columns and says why.",
+    help="The progress policy (any case: KS2); auto picks it from the policies' year groups "
+    "and the scale of the prior columns, and says why.",
 )
 @click.option(
     "--benchmark",

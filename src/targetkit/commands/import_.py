@@ -304,6 +304,7 @@ def _pseudonymise(result: ImportResult, key: bytes) -> None:
     A UPN or admission number quoted in an issue gets the same pseudonym as in `Pupils`; a
     quoted name, which is pseudonymised with its pupil's UPN there, is withheld.
     """
+    from targetkit.findings import message
     from targetkit.privacy import IDENTIFIER_COLUMNS, NAME_COLUMNS, pseudonym, pseudonymise
 
     result.pupils = pseudonymise(result.pupils, key)
@@ -319,4 +320,4 @@ def _pseudonymise(result: ImportResult, key: bytes) -> None:
     names = meaning.isin(NAME_COLUMNS) & (issues["value"] != "")
     issues.loc[names, "value"] = "(withheld)"
     conflicts = private & (issues["code"] == "CONFLICTING_SOURCES")
-    issues.loc[conflicts, "message"] = "the sources disagree; kept the first file's value"
+    issues.loc[conflicts, "message"] = message("CONFLICTING_SOURCES", variant="withheld")

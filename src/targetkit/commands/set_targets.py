@@ -161,8 +161,8 @@ def set_targets(
     check_output(out, force=force, inputs=inputs)
     table = read_table(cohort_file, sheet=sheet)
     cohort = canonical_view(table.frame, cohort_file)
-    if policy == "auto":
-        name, reason = choose_policy(cohort)
+    if policy.strip().lower() == "auto":
+        name, reason = choose_policy(cohort, cohort_file)
     else:
         name, reason = policy, "chosen with --policy"
     chosen = load_policy(name)

@@ -14,7 +14,6 @@ frame from `compute_targets`), never taken from the submitted `_minimum`/`_most_
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -53,10 +52,6 @@ FLAG_GROUPS: dict[str, str] = {
     "gifted": "Gifted and talented",
 }
 ONE_BY_ONE = ("Looked-after",)  # SPEC §8: compared pupil by pupil, however few
-SCHOOL_BELOW_BENCHMARK = (
-    "{subject}: {targeted} of pupils with a prior are targeted {threshold}, below the {implied} "
-    "that pupils with the same starting points reach in {benchmark} schools."
-)
 
 
 @dataclass
@@ -153,28 +148,6 @@ def ceiling_points(scale: Scale, values: pd.Series) -> pd.Series:
     return _grade_points(scale, values, "ceiling")
 
 
-def fill_message(code: str, template: str | None = None, **values: object) -> pd.Series | str:
-    """The catalogue sentence for many findings at once (Series values fill row by row)."""
-    template = template or findings.catalogue()[code].template
-    series = [v for v in values.values() if isinstance(v, pd.Series)]
-    if not series:
-        return template.format(**values)
-    index = series[0].index
-    text = np.full(len(index), "", dtype=object)
-    for literal, name, spec, _ in string.Formatter().parse(template):
-        text = text + literal
-        if name is None:
-            continue
-        value = values[name]
-        if isinstance(value, pd.Series):
-            filled = value.astype(object).to_numpy()
-            blank = pd.isna(filled)
-            text = text + np.where(blank, "(blank)", filled.astype(str)).astype(object)
-        else:
-            text = text + format(value, spec or "")
-    return pd.Series(text, index=index, dtype=object)
-
-
 def _pupil_findings(
     pupils: pd.DataFrame,
     mask: pd.Series,
@@ -191,7 +164,7 @@ def _pupil_findings(
         return pd.DataFrame()
     chosen = pupils[chosen_mask]
     picked = {k: v[chosen_mask] if isinstance(v, pd.Series) else v for k, v in values.items()}
-    message = fill_message(code, subject=subject, **picked)
+    message = findings.message(code, index=chosen.index, subject=subject, **picked)
     extra = {c: chosen[c].to_numpy() for c in chosen.columns if c not in ("upn", "pupil")}
     return pd.DataFrame(
         {
@@ -202,9 +175,7 @@ def _pupil_findings(
             "group": None,
             "code": code,
             "severity": severity or findings.severity(code),
-            "message": np.asarray(message, dtype=object)
-            if isinstance(message, pd.Series)
-            else message,
+            "message": np.asarray(message, dtype=object),
             **extra,
         }
     )
@@ -417,7 +388,9 @@ def derived_columns(
 def small_groups(masks: Mapping[str, pd.Series]) -> list[dict[str, object]]:
     """SMALL_GROUP (info) for every group with 1 to 4 pupils: its figures are marked small."""
     return [
-        _school_finding("SMALL_GROUP", str(fill_message("SMALL_GROUP", group=label)), group=label)
+        _school_finding(
+            "SMALL_GROUP", str(findings.message("SMALL_GROUP", group=label)), group=label
+        )
         for label, mask in masks.items()
         if 0 < int(mask.sum()) < SMALL_GROUP_SIZE
     ]
@@ -512,7 +485,7 @@ def group_expectations(
                 gap = (np.where(both[position], difference[position], 0.0) * weight[position]).sum()
                 lower = gap / weight[position].sum() < -1e-9
             if lower:
-                message = fill_message("GROUP_EXPECTATION_LOWER", group=label, subject=subject)
+                message = findings.message("GROUP_EXPECTATION_LOWER", group=label, subject=subject)
                 found.append(
                     _school_finding(
                         "GROUP_EXPECTATION_LOWER", str(message), subject=subject, group=label
@@ -595,7 +568,7 @@ def gap_widening(
             gap = target[~mask].mean() - target[mask].mean()
             previous_gap = result[~before].mean() - result[before].mean()
             if gap > previous_gap + 1e-9:
-                message = fill_message(
+                message = findings.message(
                     "GROUP_GAP_WIDENING",
                     group=label,
                     subject=subject,
@@ -914,7 +887,9 @@ def school_below_benchmark(
         if np.isnan(targeted) or round(targeted, 3) >= round(implied, 3):
             continue
         subject, threshold = base.split(" ", 1)
-        message = SCHOOL_BELOW_BENCHMARK.format(
+        message = findings.message(
+            "BELOW_BENCHMARK",
+            variant="school",
             subject=subject,
             targeted=f"{targeted:.0%}",
             threshold=threshold,
@@ -925,7 +900,7 @@ def school_below_benchmark(
         found.append(
             _school_finding(
                 "BELOW_BENCHMARK",
-                message,
+                str(message),
                 subject=subject,
                 severity="challenge" if key else "warning",
             )

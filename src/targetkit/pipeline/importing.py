@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from targetkit import findings
 from targetkit.columns import (
     DATA_DROPS,
     IGNORE,
@@ -42,7 +43,7 @@ ISSUE_SHEET_COLUMNS = [
 ]
 WHOLE_ROW = "(whole row)"
 BOOKKEEPING = ("source_file", "source_row", "row_issues")
-SEVERITIES = ("error", "warning", "info")
+SEVERITIES = findings.KIND_SEVERITIES["data"]  # import's words, worst first
 BOOLEAN_COLUMNS = ("fsm", "disadvantaged", "lac", "gifted", "fsm_ever6", "ever_in_care")
 TEXT_COLUMNS = ("pupil_id", "surname", "forename", "school")
 # Which scales a grade column may be on, by its point; the first wins a tie (SPEC §3 "Scales").
@@ -168,16 +169,16 @@ def map_headers(
         notes.append(
             _row_issues(
                 [source.header_row],
-                "info",
                 "COLUMN_CHOSEN",
                 chosen,
                 "",
-                f"{' and '.join(map(repr, [chosen, *others]))} "
-                f"{'both' if len(headers) == 2 else 'all'} mean {canonical!r}: "
-                f"{chosen!r} used, "
-                + ("the other kept under its own name" if len(others) == 1
-                   else "the others kept under their own names"),
-                "map a header with --mapping to choose another",
+                headers=" and ".join(map(repr, [chosen, *others])),
+                both="both" if len(headers) == 2 else "all",
+                canonical=canonical,
+                chosen=chosen,
+                others="the other kept under its own name"
+                if len(others) == 1
+                else "the others kept under their own names",
             )
         )
     return found, _stack(notes)
@@ -234,25 +235,36 @@ def totals_rows(frame: pd.DataFrame, identity: Sequence[str]) -> pd.Series:
 
 def _row_issues(
     rows: Sequence[int] | pd.Index,
-    severity: str,
     code: str,
     column: str,
     value: object,
-    message: str,
-    suggestion: str = "",
+    /,
+    *,
+    variant: str | None = None,
+    **quotes: object,
 ) -> pd.DataFrame:
+    """One issue per row, worded by the catalogue: `quotes` fill the message and suggestion
+    (a Series gives one value per row, in the order of `rows`)."""
     index = pd.Index(list(rows), dtype="int64")
+    quotes = {k: _by_position(q, index) for k, q in quotes.items()}
     return pd.DataFrame(
         {
-            "severity": severity,
+            "severity": findings.severity(code),
             "code": code,
             "column": column,
-            "value": value if not isinstance(value, pd.Series) else value.to_numpy(dtype=object),
-            "message": message,
-            "suggestion": suggestion,
+            "value": _by_position(value, index),
+            "message": findings.message(code, variant=variant, index=index, **quotes),
+            "suggestion": findings.suggestion(code, index=index, **quotes),
         },
         index=index,
     ).astype(object)
+
+
+def _by_position(value: object, index: pd.Index) -> object:
+    """A Series (or array) as the values of `index` in order; a scalar as it is."""
+    if isinstance(value, (pd.Series, np.ndarray, list)):
+        return pd.Series(np.asarray(value, dtype=object), index=index, dtype=object)
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,32 +285,11 @@ def prepare_source(
     inside = [row for row in source.blank_rows if row < last_row]
     for column in dict.fromkeys(column for _, column in source.uncalculated):
         rows = [row for row, at in source.uncalculated if at == column]
-        issues.append(
-            _row_issues(
-                rows,
-                "error",
-                "FORMULA_NOT_CALCULATED",
-                column,
-                "",
-                "a formula that was never calculated: its value is unknown, left blank",
-                "open the file in Excel or LibreOffice, save it, and import again",
-            )
-        )
+        issues.append(_row_issues(rows, "FORMULA_NOT_CALCULATED", column, ""))
     if inside:
-        issues.append(
-            _row_issues(inside, "info", "BLANK_ROW", WHOLE_ROW, "", "blank row; left out")
-        )
+        issues.append(_row_issues(inside, "BLANK_ROW", WHOLE_ROW, ""))
     if len(totals):
-        issues.append(
-            _row_issues(
-                totals.index,
-                "info",
-                "TOTALS_ROW",
-                WHOLE_ROW,
-                totals,
-                "a totals or count row, not a pupil; left out",
-            )
-        )
+        issues.append(_row_issues(totals.index, "TOTALS_ROW", WHOLE_ROW, totals))
     pupils = frame.drop(index=totals.index)
     canonical = pd.DataFrame(index=pupils.index)
     scales: dict[str, str] = {}
@@ -322,17 +313,7 @@ def prepare_source(
     if "upn" in canonical:
         issues.append(_upn_issues(canonical, headers["upn"]))
     elif len(pupils):
-        issues.append(
-            _row_issues(
-                [source.header_row],
-                "warning",
-                "NO_UPN_COLUMN",
-                WHOLE_ROW,
-                "",
-                "no UPN column: pupils cannot be checked or matched by UPN",
-                "add the UPN to the export, or map its column with --mapping",
-            )
-        )
+        issues.append(_row_issues([source.header_row], "NO_UPN_COLUMN", WHOLE_ROW, ""))
     if "dob" in canonical and "year_group" in canonical:
         issues.append(_dob_issues(canonical, headers["dob"], academic_year))
     unmapped = pupils[[c for c in pupils.columns if c not in found]]
@@ -350,12 +331,11 @@ def _blank_means_no_note(source: SourceTable, header: str, raw: pd.Series) -> pd
     yes = str(raw[~v.is_blank(raw)].iloc[0]).strip()
     return _row_issues(
         [source.header_row],
-        "info",
         "BLANK_MEANS_NO",
         header,
         yes,
-        f"every value is {yes!r} or blank (an export that writes no as blank): "
-        f"the {counted(blank, 'blank cell')} read as no",
+        yes=yes,
+        blanks=counted(blank, "blank cell"),
     )
 
 
@@ -400,11 +380,11 @@ def _normalise_grades(raw: pd.Series, candidates: Sequence[str]) -> tuple[v.Norm
     issues = [
         _row_issues(
             raw.index[respelt],
-            "info",
             "GRADE_SPELLING",
             "",
             text[respelt],
-            "grade written " + text[respelt] + " recorded as " + best.grade[respelt],
+            written=text[respelt],
+            grade=best.grade[respelt],
         )
     ]
     problems = best.problems("")
@@ -412,15 +392,12 @@ def _normalise_grades(raw: pd.Series, candidates: Sequence[str]) -> tuple[v.Norm
         issues.append(
             _row_issues(
                 problems.index,
-                "error",
                 "UNKNOWN_GRADE",
                 "",
                 problems["value"],
-                f"not a grade of the {best.scale.name} scale ({best.scale.title}); left blank",
-            ).assign(
-                suggestion=("nearest: " + problems["suggestion"]).where(
-                    problems["suggestion"] != "", ""
-                )
+                scale=best.scale.name,
+                scale_title=best.scale.title,
+                nearest=problems["suggestion"],
             )
         )
     frame = _stack(issues)[v.ISSUE_COLUMNS]
@@ -442,28 +419,19 @@ def _upn_issues(canonical: pd.DataFrame, header: str) -> pd.DataFrame:
     bad = problem.notna().to_numpy(dtype=bool)
     found = [
         _row_issues(
-            canonical.index[bad], "error", "", header, canonical["upn"][bad].fillna(""), ""
-        ).assign(
-            code=codes[bad],
-            message=problem[bad].to_numpy(dtype=object),
-            suggestion=np.where(
-                codes[bad] == "MISSING_UPN",
-                "add the pupil's UPN from the MIS",
-                "check the UPN in the MIS (a character may be mistyped)",
-            ),
+            canonical.index[bad & (codes == code)],
+            code,
+            header,
+            canonical["upn"][bad & (codes == code)].fillna(""),
+            problem=problem[bad & (codes == code)],
         )
+        for code in ("MISSING_UPN", "UPN_CHECK_LETTER", "UPN_FORMAT")
     ]
     temporary = checked["temporary"] & ~bad
     if temporary.any():
         found.append(
             _row_issues(
-                canonical.index[temporary],
-                "info",
-                "TEMPORARY_UPN",
-                header,
-                canonical["upn"][temporary],
-                "a temporary UPN",
-                "replace it with the permanent UPN when it arrives",
+                canonical.index[temporary], "TEMPORARY_UPN", header, canonical["upn"][temporary]
             )
         )
     upn = canonical["upn"]
@@ -474,12 +442,10 @@ def _upn_issues(canonical: pd.DataFrame, header: str) -> pd.DataFrame:
         found.append(
             _row_issues(
                 upn.index[repeated],
-                "error",
                 "DUPLICATE_UPN",
                 header,
                 upn[repeated],
-                "the same UPN is on rows " + upn[repeated].map(where),
-                "keep one row per pupil, or correct the UPN",
+                rows=upn[repeated].map(where),
             )
         )
     return _stack(found)
@@ -500,23 +466,16 @@ def _dob_issues(canonical: pd.DataFrame, header: str, academic_year: int) -> pd.
     labels = {g: v.year_label(g) for g in range(-6, 20)}
     dob_text = canonical["dob"][wrong].map(lambda d: d.strftime("%d/%m/%Y"))
     year_text = f"{academic_year}/{(academic_year + 1) % 100:02d}"
-    message = (
-        "born "
-        + dob_text
-        + ": the "
-        + expected[wrong].map(labels).fillna("another year").astype(str)
-        + f" age range in {year_text}, not "
-        + year_group[wrong].map(labels).astype(str)
-    )
     return _row_issues(
         canonical.index[wrong],
-        "warning",
         "DOB_OUTSIDE_YEAR_GROUP",
         header,
         dob_text,
-        "",
-        "check the date of birth and the year group (fine for a pupil taught out of year group)",
-    ).assign(message=message.to_numpy(dtype=object))
+        dob=dob_text,
+        expected=expected[wrong].map(labels).fillna("another year").astype(str),
+        academic_year=year_text,
+        year_group=year_group[wrong].map(labels).astype(str),
+    )
 
 
 def _in_sheet_order(issues: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -641,17 +600,12 @@ def _join_source(
             extra_issues.append(
                 _row_issues(
                     incoming.index[differ],
-                    "warning",
                     "CONFLICTING_SOURCES",
                     other.headers.get(column, column),
                     incoming[differ].map(_text),
-                    "",
-                    "keep the right value in one place (the MIS), and export again",
-                ).assign(
-                    message=[
-                        f"{base.source.name} row {row} has {_text(k)!s}; kept that value"
-                        for row, k in zip(first_rows, kept, strict=True)
-                    ]
+                    first_file=base.source.name,
+                    first_row=pd.Series(first_rows, dtype=object),
+                    kept=pd.Series(kept, dtype=object).map(_text),
                 )
             )
         fill = current.isna().to_numpy() & incoming.notna().to_numpy()
@@ -664,12 +618,10 @@ def _join_source(
             extra_issues.append(
                 _row_issues(
                     keyed,
-                    "warning",
                     "NOT_IN_FIRST_SOURCE",
                     other.headers[key],
                     other.canonical.loc[keyed, key],
-                    f"not in {base.source.name}; added as a pupil at the end",
-                    "check this pupil is on roll",
+                    first_file=base.source.name,
                 )
             )
         cohort = pd.concat([cohort, appended], ignore_index=True)

@@ -7,7 +7,6 @@ reaches the Pupils sheet unchanged.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from targetkit.datafiles import load_yaml_model
 from targetkit.findings import catalogue
+from targetkit.findings import message as message_of
 from targetkit.pipeline.steps import (
     HALF_TERMS,
     STEPS_PER_YEAR,
@@ -626,7 +626,7 @@ def findings_of(
             if not chosen.any():
                 continue
             # messages only for the flagged pupils, not for all 100,000 and then dropped
-            message = _fill(kinds[code].template, values(subject, p[chosen]), p.index[chosen])
+            message = message_of(code, index=p.index[chosen], **values(subject, p[chosen]))
             severity = kinds[code].severity
             found.extend(
                 {
@@ -652,7 +652,8 @@ def findings_of(
                 "severity": kinds["GROUP_GAP_WIDENING"].severity,
                 "group": record["group"],
                 "subject": record["subject"],
-                "message": kinds["GROUP_GAP_WIDENING"].template.format(
+                "message": message_of(
+                    "GROUP_GAP_WIDENING",
                     group=record["group"],
                     subject=record["subject"],
                     gap=f"{record['gap_steps']:.1f}",
@@ -667,21 +668,10 @@ def findings_of(
                 "code": "SMALL_GROUP",
                 "severity": kinds["SMALL_GROUP"].severity,
                 "group": record["group"],
-                "message": kinds["SMALL_GROUP"].template.format(group=record["group"]),
+                "message": message_of("SMALL_GROUP", group=record["group"]),
             }
         )
     return found
-
-
-def _fill(template: str, values: dict[str, str | pd.Series], index: pd.Index) -> pd.Series:
-    """A catalogue template filled in for every pupil at once (values: text or a Series)."""
-    text = pd.Series("", index=index, dtype="str")
-    for literal, name, _, _ in string.Formatter().parse(template):
-        text = text + literal
-        if name is not None:
-            value = values[name]
-            text = text + (value if isinstance(value, str) else value.astype("str"))
-    return text
 
 
 def counts(pupils: int, data: ReportData) -> dict[str, int]:

@@ -1,8 +1,9 @@
 """Steps arithmetic on steps points: expectations, targets, milestones and drop-to-drop progress.
 
 Points follow `data/scales/steps.yaml`: points = 6 x (band - 1) + step, so 1b = 1 … 6s+ = 36.
-The seed policy (seeds/002) expects one step per half term, six a year, and the age-related
-expectation (ARE) at the end of year n is `ns` = 6(n - 1) + 5 = 6n - 1 points.
+The seed policy (seeds/002) expects one step per half term, six a year. The age-related
+expectation (ARE) at the end of each year is the scale file's `expected:` (`end_of_year_4: 4s`,
+i.e. `ns` = 6n - 1 points in the shipped file); a user's steps scale may set other ones.
 
 Everything here is vectorised: Series in, Series or DataFrames out, no loops over pupils.
 Missing points (NaN) stay missing; a comparison with a missing value is False, never a guess.
@@ -10,10 +11,13 @@ Missing points (NaN) stay missing; a comparison with a missing value is False, n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from targetkit.columns import DATA_DROPS
+from targetkit.scales import load_scale
 
 HALF_TERMS: tuple[str, ...] = DATA_DROPS
 """The six data drops of an academic year, in order; drop k is made after k half terms."""
@@ -33,24 +37,30 @@ def half_terms_elapsed(term: str) -> int:
 
 
 def expected_points(
-    year_group: pd.Series, half_terms_elapsed: int | pd.Series = STEPS_PER_YEAR
+    year_group: pd.Series,
+    half_terms_elapsed: int | pd.Series = STEPS_PER_YEAR,
+    end_of_year: Mapping[int, float] | None = None,
 ) -> pd.Series:
     """The age-related expectation in points for each pupil after `half_terms_elapsed` half terms.
 
-    Linear interpolation at one step per half term from the ARE at the end of the previous year
-    (6(n-1) - 1) to the ARE at the end of this year (6n - 1): a Year 4 pupil is expected at
-    3s (17) on 1 September, 3s+ (18) after autumn 1, 4w (21) at spring 2 and 4s (23) at sum2.
-    Year 1 starts one step below 1b, shown as 0 ("not yet 1b"), and ends at 1s (5).
-    Year groups outside 1-6 (no steps band) give NaN.
+    `end_of_year`: the ARE at the end of each year group in points (default: the steps scale's
+    `expected:`, 1s … 6s). Linear interpolation over the six half terms from the ARE at the end
+    of the previous year (or, for the first year listed, one year's steps below its own) to the
+    ARE at the end of this year: a Year 4 pupil is expected at 3s (17) on 1 September, 3s+ (18)
+    after autumn 1, 4w (21) at spring 2 and 4s (23) at sum2. Year 1 starts one step below 1b,
+    shown as 0 ("not yet 1b"), and ends at 1s (5). Year groups the file does not list give NaN.
     """
+    if end_of_year is None:
+        end_of_year = load_scale("steps").expected_by_year
     year = pd.to_numeric(year_group, errors="coerce").astype("float64")
     elapsed = (
         pd.to_numeric(half_terms_elapsed, errors="coerce").astype("float64")
         if isinstance(half_terms_elapsed, pd.Series)
         else float(half_terms_elapsed)
     )
-    expected = (6 * (year - 1) - 1 + elapsed).clip(lower=0)
-    expected = expected.where(year.between(1, 6))
+    end = year.map(end_of_year).astype("float64")
+    start = (year - 1).map(end_of_year).astype("float64").fillna(end - STEPS_PER_YEAR)
+    expected = (start + (end - start) * elapsed / STEPS_PER_YEAR).clip(lower=0)
     return expected.rename("expected_points")
 
 

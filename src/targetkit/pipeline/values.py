@@ -2,7 +2,8 @@
 
 Each normaliser takes one column (index = the source row) and returns the canonical values plus
 the issues found: `error` when the value cannot be used (left blank), `info` when targetkit changed
-it for the user (old SEN code `A` → `K`). The vocabularies are data (`data/columns/values.yaml`).
+it for the user (old SEN code `A` → `K`). The vocabularies are data (`data/columns/values.yaml`);
+each issue's severity and wording come from the findings catalogue (`data/findings.yaml`).
 Work is done once per *distinct* value and mapped back, so 100,000 rows cost a lookup each.
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -21,9 +22,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from targetkit import findings
 from targetkit.datafiles import load_yaml_model
 
-Severity = Literal["error", "warning", "info"]
 ISSUE_COLUMNS = ["severity", "code", "value", "message", "suggestion"]
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 _FOLD = re.compile(r"[\s_\-.]+")
@@ -139,13 +140,19 @@ def fold(value: object) -> str:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What a normaliser makes of one distinct value."""
+    """What a normaliser makes of one distinct value: the value, and the finding code (with the
+    values its message quotes and its wording variant) when there is something to say."""
 
     value: object = None
-    severity: Severity | None = None
     code: str = ""
-    message: str = ""
-    suggestion: str = ""
+    quotes: Mapping[str, object] = field(default_factory=dict)
+    variant: str | None = None
+
+    def message(self) -> str:
+        return str(findings.message(self.code, variant=self.variant, **self.quotes))
+
+    def suggestion(self) -> str:
+        return str(findings.suggestion(self.code, **self.quotes))
 
 
 @dataclass
@@ -178,15 +185,15 @@ def judge_distinct(
             dtype=object
         )
     result = result.where(result.notna(), None) if dtype is None else result.astype(dtype)
-    flagged = {k: v for k, v in verdicts.items() if v.severity is not None}
+    flagged = {k: v for k, v in verdicts.items() if v.code}
     bad = present[present.isin(list(flagged))] if flagged else present.iloc[:0]
     issues = pd.DataFrame(
         {
-            "severity": bad.map({k: v.severity for k, v in flagged.items()}),
+            "severity": bad.map({k: findings.severity(v.code) for k, v in flagged.items()}),
             "code": bad.map({k: v.code for k, v in flagged.items()}),
             "value": bad.map(_display),
-            "message": bad.map({k: v.message for k, v in flagged.items()}),
-            "suggestion": bad.map({k: v.suggestion for k, v in flagged.items()}),
+            "message": bad.map({k: v.message() for k, v in flagged.items()}),
+            "suggestion": bad.map({k: v.suggestion() for k, v in flagged.items()}),
         },
         index=bad.index,
         columns=ISSUE_COLUMNS,
@@ -239,9 +246,7 @@ def normalise_boolean(values: pd.Series) -> Normalised:
             return Verdict(value)
         found = words.get(fold(value))
         if found is None:
-            return Verdict(
-                None, "error", "NOT_YES_NO", "not a yes/no value; left blank", "Y or N (or blank)"
-            )
+            return Verdict(None, "NOT_YES_NO")
         return Verdict(found == "true")
 
     return judge_distinct(values, judge, "boolean")
@@ -280,20 +285,12 @@ def normalise_year_group(values: pd.Series) -> Normalised:
     def judge(value: object) -> Verdict:
         number = year_group_of(value)
         if number is None:
-            return Verdict(
-                None,
-                "error",
-                "NOT_A_YEAR_GROUP",
-                "not a year group; left blank",
-                "e.g. Year 3, Y3, 3, R or N1",
-            )
+            return Verdict(None, "NOT_A_YEAR_GROUP")
         if not rules.lowest <= number <= rules.highest:
             return Verdict(
                 None,
-                "error",
                 "YEAR_GROUP_OUT_OF_RANGE",
-                f"year group {number} is outside Nursery to Year {rules.highest}; left blank",
-                "check the NC year",
+                {"year_group": number, "highest": rules.highest},
             )
         return Verdict(number)
 
@@ -307,7 +304,7 @@ def normalise_gender(values: pd.Series) -> Normalised:
     def judge(value: object) -> Verdict:
         found = words.get(fold(value))
         if found is None:
-            return Verdict(None, "error", "NOT_A_GENDER", "not F or M; left blank", "F or M")
+            return Verdict(None, "NOT_A_GENDER")
         return Verdict(found)
 
     return judge_distinct(values, judge)
@@ -334,19 +331,9 @@ def normalise_sen(values: pd.Series) -> Normalised:
             return Verdict(words[key])
         if key in old:
             item = old[key]
-            return Verdict(
-                item.code,
-                "info",
-                "OLD_SEN_CODE",
-                f"old SEN code {str(value).strip()} ({item.title}) recorded as {item.code}",
-            )
-        return Verdict(
-            None,
-            "error",
-            "NOT_A_SEN_CODE",
-            "not a SEN provision code; left blank",
-            "N (none), K (SEN support) or E (EHC plan)",
-        )
+            quotes = {"old": str(value).strip(), "old_title": item.title, "recorded": item.code}
+            return Verdict(item.code, "OLD_SEN_CODE", quotes)
+        return Verdict(None, "NOT_A_SEN_CODE")
 
     return judge_distinct(values, judge)
 
@@ -379,19 +366,8 @@ def normalise_eal(values: pd.Series) -> Normalised:
         if isinstance(value, str) and _LANGUAGE_CODE.match(value.strip()):
             return Verdict(True)  # a DfE language code other than ENG/ENB (NOT/REF above)
         if re.fullmatch(r"[a-z][a-z ()']{2,}", key):
-            return Verdict(
-                True,
-                "info",
-                "LANGUAGE_NAMED",
-                f"first language {str(value).strip()!r} taken as other than English (EAL)",
-            )
-        return Verdict(
-            None,
-            "error",
-            "NOT_A_LANGUAGE",
-            "not a first language or yes/no value; left blank",
-            "ENG, OTH, NOT, REF, or Y/N",
-        )
+            return Verdict(True, "LANGUAGE_NAMED", {"language": str(value).strip()})
+        return Verdict(None, "NOT_A_LANGUAGE")
 
     return judge_distinct(values, judge, "boolean")
 
@@ -424,19 +400,11 @@ def normalise_ethnicity(values: pd.Series) -> Normalised:
             if candidate in extended:
                 return Verdict(
                     extended[candidate],
-                    "info",
                     "EXTENDED_ETHNICITY_CODE",
-                    f"extended ethnicity code {candidate.upper()} recorded as its main code "
-                    f"{extended[candidate]} (the code as given is kept in ethnicity_extended)",
+                    {"given": candidate.upper(), "main": extended[candidate]},
                 )
         near = difflib.get_close_matches(str(value).strip().upper(), codes, n=3, cutoff=0.5)
-        return Verdict(
-            None,
-            "error",
-            "NOT_AN_ETHNICITY_CODE",
-            "not a CBDS ethnicity code; left blank",
-            ", ".join(near) or "see the CBDS code list",
-        )
+        return Verdict(None, "NOT_AN_ETHNICITY_CODE", {"nearest": ", ".join(near)})
 
     return judge_distinct(values, judge)
 
@@ -473,7 +441,7 @@ def normalise_attendance(values: pd.Series) -> Normalised:
     def judge(value: object) -> Verdict:
         text = str(value).strip().rstrip("%").strip()
         if isinstance(value, bool) or not _NUMBER.match(text):
-            return Verdict(None, "error", "NOT_A_PERCENTAGE", "not a percentage; left blank")
+            return Verdict(None, "NOT_A_PERCENTAGE")
         return Verdict(float(text))
 
     result = judge_distinct(values, judge)
@@ -485,11 +453,11 @@ def normalise_attendance(values: pd.Series) -> Normalised:
     if wrong.any():
         extra = pd.DataFrame(
             {
-                "severity": "error",
+                "severity": findings.severity("NOT_A_PERCENTAGE"),
                 "code": "NOT_A_PERCENTAGE",
                 "value": values[wrong].map(_display),
-                "message": "attendance must be 0 to 100%; left blank",
-                "suggestion": "",
+                "message": findings.message("NOT_A_PERCENTAGE", variant="out_of_range"),
+                "suggestion": findings.suggestion("NOT_A_PERCENTAGE"),
             },
             index=values.index[wrong],
         )
@@ -522,25 +490,18 @@ def normalise_date(values: pd.Series, *, latest_year: int | None = None) -> Norm
         match = _UK_DATE.match(text)
         if match:
             day, month, year = int(match[1]), int(match[2]), match[3]
-            note = None
             full_year = int(year)
-            if len(year) == 2:
+            two_digit = len(year) == 2
+            if two_digit:
                 full_year = 2000 + full_year if 2000 + full_year <= latest else 1900 + full_year
-                note = f"two-digit year read as {full_year}"
             verdict = _make(full_year, month, day, value)
             if verdict.value is None and 1 <= day <= 12 and 13 <= month <= 31:
                 swapped = _make(full_year, day, month, value)
                 if swapped.value is not None:
-                    return Verdict(
-                        None,
-                        "error",
-                        "US_DATE",
-                        "looks like a month-first (US) date; targetkit reads dates day first "
-                        "(dd/mm/yyyy) and never guesses; left blank",
-                        f"{swapped.value:%d/%m/%Y}",  # type: ignore[str-format]
-                    )
-            if verdict.value is not None and note:
-                return Verdict(verdict.value, "info", "TWO_DIGIT_YEAR", note)
+                    uk_date = f"{swapped.value:%d/%m/%Y}"  # type: ignore[str-format]
+                    return Verdict(None, "US_DATE", {"uk_date": uk_date})
+            if verdict.value is not None and two_digit:
+                return Verdict(verdict.value, "TWO_DIGIT_YEAR", {"year": full_year})
             return verdict
         if _SERIAL.match(text):
             return _serial(float(text), value)
@@ -551,13 +512,9 @@ def normalise_date(values: pd.Series, *, latest_year: int | None = None) -> Norm
                 year = 2000 + year if 2000 + year <= latest else 1900 + year
             verdict = _make(year, _MONTHS[match[2].lower()], int(match[1]), value)
             if verdict.value is not None and len(match[3]) == 2:
-                return Verdict(
-                    verdict.value, "info", "TWO_DIGIT_YEAR", f"two-digit year read as {year}"
-                )
+                return Verdict(verdict.value, "TWO_DIGIT_YEAR", {"year": year})
             return verdict
-        return Verdict(
-            None, "error", "NOT_A_DATE", "not a date; left blank", "dd/mm/yyyy, e.g. 17/02/2016"
-        )
+        return Verdict(None, "NOT_A_DATE")
 
     return judge_distinct(values, judge)
 
@@ -566,13 +523,13 @@ def _make(year: int, month: int, day: int, original: object) -> Verdict:
     try:
         return Verdict(dt.date(year, month, day))
     except ValueError:
-        return Verdict(None, "error", "NOT_A_DATE", "not a real date; left blank", "dd/mm/yyyy")
+        return Verdict(None, "NOT_A_DATE", variant="not_real")
 
 
 def _serial(number: float, original: object) -> Verdict:
     """An Excel serial day number (1 = 01/01/1900; Excel's 1900 leap-year bug allowed for)."""
     if not 1 <= number < 2958466:
-        return Verdict(None, "error", "NOT_A_DATE", "not a date; left blank", "dd/mm/yyyy")
+        return Verdict(None, "NOT_A_DATE")
     return Verdict(EXCEL_EPOCH + dt.timedelta(days=int(number)))
 
 
