@@ -145,3 +145,36 @@ def test_every_pupil_with_three_levels_gets_a_row_and_its_published_rate(profile
         else:
             average = (english + maths + science) / 3
             assert prior == f"avg_L{min(max(int(average), 2), 7)}"
+
+
+def test_set_targets_gives_each_published_ks3_group_its_own_rate(tmp_path):
+    """Seed 000, "Key Stage 4" (national, KS3 2003 → GCSE 2005): level 6 in each of English,
+    maths and science → 95% reach 5+ A*-C incl. English and maths; level 6 in English and
+    maths → 92%; level 5 in each → 71%; level 5 in English and maths → 67%. Worked by hand:
+    6b/6c/6a is level 6 in all three (95); 6b/6c/7c level 6 in English and maths only (92);
+    5c/5b/5a level 5 in all three (71); 5b/5b/6c level 5 in English and maths (67); 7b/6a/6a is
+    in no published group and takes the illustrative 'averaging level 6' row (90)."""
+    import openpyxl
+    from helpers import cli
+
+    from targetkit.columns import canonical_name
+
+    cohort = tmp_path / "year10.csv"
+    cohort.write_text(
+        "upn,surname,forename,school,year_group,english_ks3,maths_ks3,science_ks3,"
+        "reading_ks2,maths_ks2\n"
+        "A801200015001,One,Amy,1,10,6b,6c,6a,105,105\n"
+        "A801200015002,Two,Bo,1,10,6b,6c,7c,105,105\n"
+        "A801200015003,Three,Cy,1,10,5c,5b,5a,105,105\n"
+        "A801200015004,Four,Di,1,10,5b,5b,6c,105,105\n"
+        "A801200015005,Five,Ed,1,10,7b,6a,6a,105,105\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "targets.xlsx"
+    result = cli("set-targets", cohort, "--policy", "ks4", "--benchmark", "national", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    rows = list(openpyxl.load_workbook(out, read_only=True)["Targets"].iter_rows(values_only=True))
+    header = [canonical_name(h) or h for h in rows[0]]
+    chance = [float(row[header.index("chance_5acem")]) for row in rows[1:]]
+    as_percent = [round(c * 100) if c <= 1 else round(c) for c in chance]  # % format or number
+    assert as_percent == [95, 92, 71, 67, 90]

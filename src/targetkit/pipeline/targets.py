@@ -512,9 +512,14 @@ def _overall_target(
     )
     average = points.mean(axis=1).where(points.notna().all(axis=1))
     level = nc_level(nc, average)
-    prior = ("avg_L" + level.clip(2, 7).astype("Int64").astype("string")).astype(object)
-    prior = prior.where(level.notna(), None)
     table = _load_table(overall.conversion)
+    if table.metadata.prior_profiles is not None:  # a published group's rate reaches its pupils
+        levels = pd.DataFrame({s: cohort[c] for s, c in zip(overall.subjects, wanted, strict=True)
+                               if c in cohort}, index=index)  # fmt: skip
+        prior = pd.Series(table.profile_priors(levels, average_level=level), index=index)
+    else:
+        prior = ("avg_L" + level.clip(2, 7).astype("Int64").astype("string")).astype(object)
+    prior = prior.astype(object).where(level.notna(), None)
     used = benchmark if table.has(benchmark, overall.subject) else "national"
     if used != benchmark:
         notes.append(
