@@ -84,7 +84,9 @@ def _shipped_name(header: str) -> str | None:
     alias = mis_aliases().get(key)
     if alias:
         return alias
-    return assessment_name(key)
+    from targetkit.labels import column_name  # headers in words of targetkit's own columns
+
+    return assessment_name(key) or column_name(header)
 
 
 def assessment_name(key: str) -> str | None:
