@@ -321,6 +321,7 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
     for table in sheet.below:
         worksheet.write_string(row, 0, table.title, formats.subtitle)
         table_headers = [str(c) for c in table.frame.columns]
+        worksheet.set_row(row + 1, 15 * 2)
         for position, name in enumerate(table_headers):
             worksheet.write_string(row + 1, position, name, formats.header)
         table_formats = [
@@ -361,7 +362,9 @@ def _write_intro(worksheet: object, sheet: Sheet, columns: int, formats: _Format
     """The sheet's opening sentences, each wrapped across the first columns; the header row."""
     if not sheet.intro:
         return 0
-    span = max(min(columns, INTRO_WIDTH), 6) - 1
+    headers = [str(c) for c in sheet.frame.columns]
+    starts = [headers.index(c) for block in sheet.blocks for c in block[:1] if c in headers]
+    span = max(min(columns, INTRO_WIDTH, *starts), 4) - 1  # within the first printed page
     for row, line in enumerate(sheet.intro):
         worksheet.merge_range(row, 0, row, span, line, formats.intro)  # type: ignore[attr-defined]
         worksheet.set_row(row, 16 * (1 + len(line) // 110))  # type: ignore[attr-defined]
@@ -412,7 +415,8 @@ def _finish_table(
         options = {"level": level[position]} if position in level else {}
         worksheet.set_column(position, position, width, None, options)  # type: ignore[attr-defined]
     if len(widths) <= PRINT_FIT_COLUMNS and not sheet.blocks:
-        worksheet.fit_to_pages(1, 0)  # type: ignore[attr-defined]
+        # A Summary (sentences, tables, charts) prints on one page; a list, one page wide.
+        worksheet.fit_to_pages(1, 1 if sheet.intro else 0)  # type: ignore[attr-defined]
         return
     _page_breaks(worksheet, sheet, headers, widths)
 
@@ -483,6 +487,8 @@ def _insert_chart(
     if chart.percent:
         axis["num_format"] = "0%"
     (excel_chart.set_x_axis if kind == "bar" else excel_chart.set_y_axis)(axis)
+    # category names beside the axis's low end, never over bars that go below 0
+    (excel_chart.set_y_axis if kind == "bar" else excel_chart.set_x_axis)({"label_position": "low"})
     excel_chart.set_legend({"position": "bottom"})
     excel_chart.set_size({"width": 720, "height": 360})
     anchor = chart.anchor or f"A{below + 1 + index * 20}"

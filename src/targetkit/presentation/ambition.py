@@ -47,10 +47,11 @@ def write_la_workbook(
         else:
             text = "The same share among pupils with a prior result only."
         descriptions[column] = text
+    first = [c for c in summary.columns if c not in percent_columns]
     sheets = [
         Sheet(
             "LA summary",
-            summary,
+            summary[first + percent_columns],
             descriptions=descriptions,
             number_formats={c: "0%" for c in percent_columns},
             intro=summary_sentences(summary),
@@ -68,6 +69,7 @@ def write_la_workbook(
             if differences and len(summary)
             else [],
             freeze_columns=1,
+            blocks=_subject_blocks(percent_columns),
         ),
         Sheet(
             "Challenges",
@@ -132,6 +134,14 @@ def write_la_workbook(
     ]
     sheets = [in_words(sheet) for sheet in sheets]
     return write_workbook(out, sheets, readme=readme, about=about, force=force)
+
+
+def _subject_blocks(columns: list[str]) -> list[list[str]]:
+    """The LA summary's columns a subject at a time (`reading 4plus targeted` …): a page each."""
+    blocks: dict[str, list[str]] = {}
+    for column in columns:
+        blocks.setdefault(column.split(" ", 1)[0], []).append(column)
+    return list(blocks.values())
 
 
 FINDING_ORDER = ("severity", "school", "row", "upn", "pupil", "subject", "group", "code")
