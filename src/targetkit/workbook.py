@@ -372,6 +372,7 @@ def _write_intro(worksheet: object, sheet: Sheet, columns: int, formats: _Format
 
 
 PRINT_PIXELS = 760  # pixels across an A4 landscape page at 100% inside the margins
+MIN_SCALE = 55  # % below which a sheet without blocks prints more pages across instead
 PRINT_FIT_COLUMNS = 15  # a sheet this narrow prints one page wide; wider ones by blocks
 FOOTER = "&L&A&RPage &P of &N"  # the sheet's name, and the page number
 
@@ -440,7 +441,11 @@ def _page_breaks(
         (sum(_pixels(widths[p]) for p in span) for span in spans if span),
         default=0,
     )
-    scale = max(40, min(100, int(100 * PRINT_PIXELS / (titles + widest)))) if widest else 100
+    if not widest:  # no blocks: the whole width, shrunk no further than a teacher can read
+        widest = sum(_pixels(w) for p, w in widths.items() if p >= sheet.freeze_columns)
+        scale = max(MIN_SCALE, min(100, int(100 * PRINT_PIXELS / (titles + widest))))
+    else:
+        scale = max(40, min(100, int(100 * PRINT_PIXELS / (titles + widest))))
     worksheet.set_print_scale(scale)  # type: ignore[attr-defined]
     limit = PRINT_PIXELS * 100 / scale - titles
     starts = {min(span) for span in spans if span}

@@ -55,6 +55,7 @@ def write_report_workbook(
         small=np.where(groups["small"], "small", ""),
         widening=np.where(groups["widening"], "widening", ""),
     ).drop(columns=["small_group"])
+    groups["drop"] = groups["drop"].map(point_words)  # "summer 2", not "sum2"
     own = [str(c) for c in tracking.frame.columns]
     added = [c for c in pupils_sheet.columns if c not in set(own)]
     grade_ends = ("_current", "_milestone", "_target_grade", "_result")
