@@ -46,7 +46,7 @@ def most_serious_first(rows: list[dict[str, str]]) -> list[dict[str, str]]:
         rows,
         key=lambda r: (
             SEVERITY_RANK[r["severity"]],
-            r["source_file"].casefold(),
+            r.get("source_file", "").casefold(),  # one source here: no file column
             int(r["source_row"]) if r["source_row"] else -1,
         ),
     )

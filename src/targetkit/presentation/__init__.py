@@ -8,6 +8,7 @@ target or a finding.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -21,6 +22,30 @@ if TYPE_CHECKING:
 SEVERITY_ORDER = {"challenge": 0, "error": 0, "warning": 1, "info": 2}
 GUIDANCE = "the DfES 2006 guidance for local authorities on target setting"
 GRADE_WORDS = {"nc": "level", "gcse91": "grade", "gcse": "grade", "steps": ""}
+
+
+_CODES = [
+    (re.compile(r"\b(\d[a-c]?)plus\b"), r"\1+"),
+    (re.compile(r"\btop(25|50) schools\b"), r"top-\1% schools"),
+    (re.compile(r"\bbasics_4\+"), "grade 4+ in English and maths"),
+    (re.compile(r"\b5acem\b"), "5 A*-C incl. English and maths"),
+]
+
+
+def plain_words(text: str) -> str:
+    """targetkit's own sentences without its codes: `4plus` → `4+`, `top25 schools` →
+    `top-25% schools`, `5acem` in words. Only for text targetkit wrote, never a user's."""
+    for pattern, words in _CODES:
+        text = pattern.sub(words, text)
+    return text
+
+
+def plain_column(values: pd.Series) -> pd.Series:
+    """`plain_words` over a column of targetkit's messages (blanks stay blank)."""
+    text = values.astype("string")
+    for pattern, words in _CODES:
+        text = text.str.replace(pattern, words, regex=True)
+    return text.astype(object).where(values.notna(), None)
 
 
 def in_words(sheet: Sheet, keep: Iterable[str] = (), grade_word: str = "") -> Sheet:
@@ -62,7 +87,7 @@ def in_words(sheet: Sheet, keep: Iterable[str] = (), grade_word: str = "") -> Sh
     return replace(
         sheet,
         frame=sheet.frame.rename(columns=names),
-        descriptions=renamed(sheet.descriptions),
+        descriptions={k: plain_words(v) for k, v in renamed(sheet.descriptions).items()},
         comments=renamed(sheet.comments),
         dropdowns=renamed(sheet.dropdowns),
         fills=renamed(sheet.fills),
@@ -105,4 +130,4 @@ def percent(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     return out
 
 
-__all__ = ["Chart", "Sheet", "by_severity", "in_words", "percent"]
+__all__ = ["Chart", "Sheet", "by_severity", "in_words", "percent", "plain_column", "plain_words"]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from targetkit import __version__, findings
 from targetkit.pipeline.ambition import SMALL_GROUP_SIZE
-from targetkit.presentation import by_severity, in_words
+from targetkit.presentation import by_severity, in_words, plain_column, plain_words
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 
@@ -101,8 +101,8 @@ def write_la_workbook(
         title="targetkit check-ambition: LA check of target submissions",
         lines=[
             "Each submission (one school) was checked against what pupils with the same prior "
-            f"attainment achieve in {outcome.benchmark} schools, the policy's minimum expected "
-            "progress, previous results and targets, and group gaps.",
+            f"attainment achieve in {plain_words(outcome.benchmark + ' schools')}, the "
+            "policy's minimum expected progress, previous results and targets, and group gaps.",
             "School percentages use every pupil on roll as the denominator; the '(with prior)' "
             "columns use pupils with a prior result only, and are the ones compared.",
             f"Group figures for fewer than {SMALL_GROUP_SIZE} pupils are not compared "
@@ -150,6 +150,8 @@ FINDING_ORDER = ("severity", "school", "row", "upn", "pupil", "subject", "group"
 def _findings_table(found: pd.DataFrame) -> pd.DataFrame:
     """Challenges first, then warnings, then information; within each by school and row."""
     ordered = by_severity(found, "school", "file", "row")
+    if "message" in ordered:
+        ordered["message"] = plain_column(ordered["message"])
     columns = [c for c in FINDING_ORDER if c in ordered]
     rest = [c for c in ordered.columns if c not in columns]
     return ordered[columns + rest].rename(columns={"upn": "UPN"})

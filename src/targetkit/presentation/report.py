@@ -386,7 +386,8 @@ def _missed_sheet(tracking: Any, data: rp.ReportData, labels: pd.Series, scale: 
 def _readme_lines(outcome: Any, settings: rp.ReportSettings) -> list[str]:
     tracking, c = outcome.tracking, outcome.counts
     lines = [
-        f"Term: {tracking.term} ({tracking.term_chosen}); academic year {tracking.year_derived}.",
+        f"Term: {point_words(tracking.term)} ({tracking.term_chosen}); academic year "
+        f"{tracking.year_derived}.",
         f"Targets from {outcome.targets_from}.",
         f"{c['pupils']} pupils; {c['on_track_or_ahead']} of {c['pupil_subjects']} pupil-subjects "
         f"on track or ahead, {c['behind']} behind, {c['no_data']} without a grade this drop.",

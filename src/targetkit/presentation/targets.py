@@ -10,7 +10,7 @@ import pandas as pd
 
 from targetkit.columns import canonical_name
 from targetkit.labels import threshold_words
-from targetkit.presentation import GRADE_WORDS, in_words, percent
+from targetkit.presentation import GRADE_WORDS, in_words, percent, plain_words
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 BENCHMARK_WORDS = {"top25": "in top-25% schools", "top50": "in top-50% schools"}
@@ -61,7 +61,8 @@ def write_targets_workbook(
             grade_word=grade_word,
         ),
     ]
-    readme = ReadMe(title="targetkit set-targets", lines=readme_lines(policy, benchmark))
+    lines = [plain_words(line) for line in readme_lines(policy, benchmark)]
+    readme = ReadMe(title="targetkit set-targets", lines=lines)
     return write_workbook(out, sheets, readme=readme, about=about, force=force)
 
 
@@ -125,6 +126,10 @@ def summary_sheet(
 ) -> Sheet:
     """One sentence a subject, then the table, then the chart."""
     table = percent(summary, SUMMARY_PERCENT)
+    if "threshold" in table:
+        table["threshold"] = table["threshold"].map(
+            lambda t: threshold_words(str(t).replace("+", "plus"), grade_word)
+        )
     if "label" in table and "threshold" in table:
         table["label"] = (
             table["subject"].str.capitalize()
