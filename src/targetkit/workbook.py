@@ -332,9 +332,9 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
             _write_row(worksheet, row + 2 + offset, values, table_formats)
         tables.append((row + 1, table.frame, table_headers))
         row += len(table.frame) + 4
-    _finish_table(worksheet, sheet, headers, top, tables)
+    widths = _finish_table(worksheet, sheet, headers, top, tables)
     for index, chart in enumerate(sheet.charts):
-        _insert_chart(workbook, worksheet, sheet, tables, chart, index, row)
+        _insert_chart(workbook, worksheet, sheet, tables, chart, index, row, widths)
 
 
 def _write_row(worksheet: object, excel_row: int, row: Sequence[object], fmts: list) -> None:
@@ -366,8 +366,11 @@ def _write_intro(worksheet: object, sheet: Sheet, columns: int, formats: _Format
     starts = [headers.index(c) for block in sheet.blocks for c in block[:1] if c in headers]
     span = max(min(columns, INTRO_WIDTH, *starts), 4) - 1  # within the first printed page
     for row, line in enumerate(sheet.intro):
-        worksheet.merge_range(row, 0, row, span, line, formats.intro)  # type: ignore[attr-defined]
-        worksheet.set_row(row, 16 * (1 + len(line) // 110))  # type: ignore[attr-defined]
+        # printed pages repeat the title columns: start beside them, so no page shows a piece
+        first = sheet.freeze_columns if sheet.blocks and span > sheet.freeze_columns else 0
+        worksheet.merge_range(row, first, row, span, line, formats.intro)  # type: ignore[attr-defined]
+        per_line = 60 if first else 110  # characters a line of the merged cells holds
+        worksheet.set_row(row, 16 * (1 + len(line) // per_line))  # type: ignore[attr-defined]
     return len(sheet.intro) + 1
 
 
@@ -393,8 +396,8 @@ def _finish_table(
     headers: list[str],
     top: int,
     tables: list[tuple[int, pd.DataFrame, list[str]]],
-) -> None:
-    """Panes, filter, widths and the print layout (teachers print these on A4)."""
+) -> dict[int, float]:
+    """Panes, filter, widths and the print layout (teachers print these on A4); the widths."""
     frame = sheet.frame
     worksheet.freeze_panes(top + 1, sheet.freeze_columns)  # type: ignore[attr-defined]
     worksheet.set_landscape()  # type: ignore[attr-defined]
@@ -418,8 +421,9 @@ def _finish_table(
     if len(widths) <= PRINT_FIT_COLUMNS and not sheet.blocks:
         # A Summary (sentences, tables, charts) prints on one page; a list, one page wide.
         worksheet.fit_to_pages(1, 1 if sheet.intro else 0)  # type: ignore[attr-defined]
-        return
+        return widths
     _page_breaks(worksheet, sheet, headers, widths)
+    return widths
 
 
 def _pixels(width: float) -> float:
@@ -468,6 +472,7 @@ def _insert_chart(
     chart: Chart,
     index: int,
     below: int,
+    widths: dict[int, float],
 ) -> None:
     kind = chart.kind
     top, frame, headers = tables[chart.table]
@@ -495,8 +500,15 @@ def _insert_chart(
     # category names beside the axis's low end, never over bars that go below 0
     (excel_chart.set_y_axis if kind == "bar" else excel_chart.set_x_axis)({"label_position": "low"})
     excel_chart.set_legend({"position": "bottom"})
-    excel_chart.set_size({"width": 720, "height": 360})
-    anchor = chart.anchor or f"A{below + 1 + index * 20}"
+    width = 720
+    if sheet.blocks and sheet.freeze_columns:  # within the first printed page, beside the titles
+        starts = [positions[c] for block in sheet.blocks for c in block[:1] if c in positions]
+        room = sum(_pixels(w) for p, w in widths.items() if sheet.freeze_columns <= p < min(starts))
+        width = int(max(360, min(720, room)))
+    excel_chart.set_size({"width": width, "height": 360})
+    # beside the repeated title columns, so later printed pages show none of it
+    column = column_letter(sheet.freeze_columns if sheet.blocks else 0)
+    anchor = chart.anchor or f"{column}{below + 1 + index * 20}"
     worksheet.insert_chart(anchor, excel_chart)  # type: ignore[attr-defined]
 
 
