@@ -82,11 +82,14 @@ def write_cohort_workbook(
                 comments=comments,
                 cell_fills=marks,
             ),
-            keep=[c for c in pupils.columns if canonical_name(c) != c],
+            keep=[c for c in pupils.columns if c not in OWN_COLUMNS and canonical_name(c) != c],
         ),
         in_words(issues_sheet),
     ]
     return write_workbook(out, sheets, readme=readme, about=about, force=force)
+
+
+OWN_COLUMNS = ("source_file", "source_row", "row_issues")  # added by import, never the export's
 
 
 def _name_columns(pupils: pd.DataFrame) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from targetkit.presentation import in_words
+from targetkit.presentation.targets import title_columns
 from targetkit.scales import POINTS
 from targetkit.workbook import ReadMe, Sheet, write_workbook
 
@@ -45,6 +46,7 @@ def write_converted_workbook(
             descriptions=descriptions,
             number_formats=numbers,
             align={} if target == POINTS else {w: "center" for w in words.values()},
+            freeze_columns=title_columns(converted),
         ),
         in_words(
             Sheet(
