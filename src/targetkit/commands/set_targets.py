@@ -172,7 +172,10 @@ def _own_columns(frame: pd.DataFrame, added: Sequence[str]) -> pd.DataFrame:
     """The user's columns: a rerun on a targets workbook leaves out targetkit's earlier columns
     (by their words or names), which the fresh ones replace."""
     ours = set(map(str, added))
-    keep = [c for c in frame.columns if canonical_name(c) not in ours and str(c) not in ours]
+    names = [canonical_name(c) or str(c) for c in frame.columns]
+    if not any(name.endswith("_suggested") for name in names):
+        return frame  # a cohort, not a targets workbook: every column is the user's
+    keep = [c for c, name in zip(frame.columns, names, strict=True) if name not in ours]
     return frame[keep] if len(keep) < len(frame.columns) else frame
 
 
