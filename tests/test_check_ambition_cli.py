@@ -258,8 +258,9 @@ def test_the_workbook_has_the_la_summary_challenges_and_files(batch, outcome, tm
     assert book.sheetnames[:5] == ["LA summary", "Challenges", "Files", "Read me", "About"]
 
     summary = book["LA summary"]
-    # One sentence a subject opens the sheet; the table starts below it, headers in words.
-    assert summary["A1"].value.startswith("Reading: across 3 schools, ")
+    # One sentence a subject opens the sheet (beside the school column, which every printed
+    # page repeats); the table starts below it, headers in words.
+    assert summary["B1"].value.startswith("Reading: across 3 schools, ")
     top = next(r for r in range(1, 10) if summary.cell(r, 1).value == "School")
     header = [c.value for c in summary[top]]
     assert header[:4] == ["School", "File", "Policy", "Pupils"]

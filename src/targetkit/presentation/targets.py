@@ -131,13 +131,7 @@ def summary_sheet(
             lambda t: threshold_words(str(t).replace("+", "plus"), grade_word)
         )
     if "label" in table and "threshold" in table:
-        table["label"] = (
-            table["subject"].str.capitalize()
-            + " "
-            + table["threshold"].map(
-                lambda t: threshold_words(str(t).replace("+", "plus"), grade_word)
-            )
-        )
+        table["label"] = table["subject"].str.capitalize() + " " + table["threshold"]
     sheet = Sheet(
         "Summary",
         table,
