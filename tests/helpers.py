@@ -44,3 +44,28 @@ def run_targetkit(*args: str | Path, cwd: Path | None = None) -> subprocess.Comp
         timeout=300,
         stdin=subprocess.DEVNULL,
     )
+
+
+def column_numbers(sheet: object) -> dict[str, int]:
+    """A sheet's header row as {column name: 1-based column}: targetkit's headers in words are
+    read back to their names (`Reading target` → `reading_target`), as targetkit reads them."""
+    from targetkit.columns import canonical_name
+
+    found: dict[str, int] = {}
+    for cell in sheet[1]:  # type: ignore[index]
+        if cell.value is None:
+            continue
+        found.setdefault(str(cell.value), cell.column)
+        found.setdefault(canonical_name(cell.value) or str(cell.value), cell.column)
+    return found
+
+
+def read_named(path: object, sheet: str) -> object:
+    """A sheet of a targetkit workbook as a frame with column names (headers in words read
+    back as targetkit reads them); cells as text where they are text."""
+    import pandas as pd
+
+    from targetkit.columns import canonical_name
+
+    frame = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
+    return frame.rename(columns=lambda c: canonical_name(c) or c)

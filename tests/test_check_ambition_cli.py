@@ -268,21 +268,25 @@ def test_the_workbook_has_the_la_summary_challenges_and_files(batch, outcome, tm
     assert book.sheetnames[:5] == ["LA summary", "Challenges", "Files", "Read me", "About"]
 
     summary = book["LA summary"]
-    header = [c.value for c in summary[1]]
-    assert header[:4] == ["school", "file", "policy", "pupils"]
+    # One sentence a subject opens the sheet (beside the school column, which every printed
+    # page repeats); the table starts below it, headers in words.
+    assert summary["B1"].value.startswith("Reading: across 3 schools, ")
+    top = next(r for r in range(1, 10) if summary.cell(r, 1).value == "School")
+    header = [c.value for c in summary[top]]
+    assert header[:4] == ["School", "File", "Policy", "Pupils"]
     assert {
-        "reading 4plus targeted",
-        "reading 4plus benchmark",
-        "reading 4plus difference",
-        "challenges",
-        "warnings",
+        "Reading 4+: % targeted",
+        "Reading 4+: % benchmark implies",
+        "Reading 4+: targeted minus benchmark",
+        "Challenges",
+        "Warnings",
         "RAG",
     } <= set(header)
     rows = [
         dict(zip(header, [c.value for c in row], strict=True))
-        for row in summary.iter_rows(min_row=2)
+        for row in summary.iter_rows(min_row=top + 1)
     ]
-    assert [r["school"] for r in rows] == [
+    assert [r["School"] for r in rows] == [
         "100001 Oakfield Primary",
         "100002 St Mary's CE Primary",
         PLANTED,
@@ -290,31 +294,33 @@ def test_the_workbook_has_the_la_summary_challenges_and_files(batch, outcome, tm
     ]
     schools, total = rows[:3], rows[3]
     # LA total: pupils summed (30 + 30 + 17); percentages weighted by pupils.
-    assert total["pupils"] == 77
-    weighted = sum(r["reading 4plus targeted"] * r["pupils"] for r in schools) / 77
-    assert total["reading 4plus targeted"] == pytest.approx(weighted)
+    assert total["Pupils"] == 77
+    weighted = sum(r["Reading 4+: % targeted"] * r["Pupils"] for r in schools) / 77
+    assert total["Reading 4+: % targeted"] == pytest.approx(weighted)
     # The total's challenges include the unreadable file's.
-    assert total["challenges"] == sum(r["challenges"] for r in schools) + 1
+    assert total["Challenges"] == sum(r["Challenges"] for r in schools) + 1
     assert rows[2]["RAG"] == "red" and total["RAG"] == "red"
-    assert summary.cell(2, header.index("reading 4plus targeted") + 1).number_format == "0.0%"
+    cell = summary.cell(top + 1, header.index("Reading 4+: % targeted") + 1)
+    assert cell.number_format == "0%"
     assert len(summary._charts) == 1
     rag_rules = [rule.formula[0] for rng in summary.conditional_formatting for rule in rng.rules]
     assert {'"red"', '"amber"', '"green"'} <= set(rag_rules)
-    assert summary.freeze_panes == "B2"
+    assert summary.freeze_panes == f"B{top + 1}"
 
     challenges = book["Challenges"]
     header = [c.value for c in challenges[1]]
+    # the most serious first: severity leads, then school and row
     assert header == [
-        "school",
-        "file",
-        "row",
+        "Severity",
+        "School",
+        "Row",
         "UPN",
-        "pupil",
-        "subject",
-        "group",
-        "code",
-        "severity",
-        "message",
+        "Pupil",
+        "Subject",
+        "Group",
+        "Code",
+        "File",
+        "Message",
     ]
     assert challenges.auto_filter.ref is not None
     assert challenges.max_row - 1 == len(library.findings)
@@ -325,15 +331,15 @@ def test_the_workbook_has_the_la_summary_challenges_and_files(batch, outcome, tm
     ]
     assert lowered == [
         [
+            "challenge",
             PLANTED,
-            str(batch / "planted.csv"),
             2,
             "T801999900002",
             "Forename2 Surname2",
             "reading",
             None,
             "BELOW_EXPECTED_PROGRESS",
-            "challenge",
+            str(batch / "planted.csv"),
             "reading target 3 is below the minimum 4 expected from 2b.",
         ]
     ]

@@ -105,7 +105,7 @@ def test_cli_convert_writes_a_workbook_and_reports_rows(tmp_path):
     book = openpyxl.load_workbook(tmp_path / "out.xlsx")
     rows = list(book["Converted"].iter_rows(values_only=True))
     assert rows == [
-        ("upn", "reading_ks1", "reading_ks1_points"),
+        ("upn", "reading_ks1", "reading_ks1 as points"),
         ("B801200005001", "2B", 15),
         ("H801200001001", "2d", None),
     ]

@@ -24,9 +24,32 @@ def sims(tmp_path: Path) -> Path:
 
 
 def sheet_rows(path: Path, name: str) -> list[dict[str, object]]:
+    """Rows keyed by column name: headers in words read back to targetkit's names."""
+    from targetkit.labels import column_name, labels_file
+
+    written = {words: name for name, words in labels_file().written.items()}
     sheet = openpyxl.load_workbook(path)[name]
     rows = list(sheet.iter_rows(values_only=True))
-    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    if name == "About":  # Item / Value, as written
+        keys = list(rows[0])
+    else:  # the user's own columns (Preferred Surname) keep their headers
+        keys = [column_name(h) or written.get(h, h) for h in rows[0]]
+    return [dict(zip(keys, row, strict=True)) for row in rows[1:]]
+
+
+SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+def most_serious_first(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Errors, then warnings, then notes; by file and row within each (blank rows first)."""
+    return sorted(
+        rows,
+        key=lambda r: (
+            SEVERITY_RANK[r["severity"]],
+            r.get("source_file", "").casefold(),  # one source here: no file column
+            int(r["source_row"]) if r["source_row"] else -1,
+        ),
+    )
 
 
 def expected(name: str) -> list[dict[str, str]]:
@@ -52,7 +75,7 @@ def test_import_writes_pupils_data_issues_read_me_and_about_beside_the_first_sou
     want = expected("sims-pupil-details.expected-pupils.csv")
     assert [{k: cell_text(row[k]) for k in want[0]} for row in pupils] == want
     issues = sheet_rows(out, "Data issues")
-    want_issues = expected("sims-pupil-details.expected-issues.csv")
+    want_issues = most_serious_first(expected("sims-pupil-details.expected-issues.csv"))
     assert [{k: cell_text(row[k]) for k in want_issues[0]} for row in issues] == want_issues
     assert all(row["source_file"] == SIMS for row in issues)
 
@@ -60,7 +83,7 @@ def test_import_writes_pupils_data_issues_read_me_and_about_beside_the_first_sou
 def test_formula_like_text_is_a_string_cell_when_the_workbook_is_reopened(sims):
     cli("import", sims, "--academic-year", "2026/27")
     sheet = openpyxl.load_workbook(sims.with_name("sims-pupil-details-cohort.xlsx"))["Pupils"]
-    surname = next(c for c in sheet[1] if c.value == "surname").column
+    surname = next(c for c in sheet[1] if c.value == "Surname").column
     cell = sheet.cell(row=4, column=surname)  # third pupil, source row 7
     assert cell.value == "=1+1"
     assert cell.data_type == "s"

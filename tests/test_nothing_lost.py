@@ -76,7 +76,7 @@ PUPIL_OUTPUTS: dict[str, PupilOutput] = {
         "all",
     ),
     "import": PupilOutput(primary, lambda f, out: ["import", f, "-o", out], "Pupils", "extra",
-                          row_column="source_row"),
+                          row_column="Source row"),  # import's own column, in words
     "set-targets": PupilOutput(primary, lambda f, out: ["set-targets", f, "-o", out], "Targets",
                                "all"),
     "report": PupilOutput(

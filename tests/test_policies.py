@@ -13,7 +13,7 @@ from targetkit.policies import choose_policy, load_policy, policy_names
 def test_every_shipped_policy_loads_and_says_where_its_rules_come_from(name):
     policy = load_policy(name)
     assert policy.name == name
-    assert "seeds/00" in policy.source or "DfE" in policy.source
+    assert "DfE" in policy.source or "West Cornforth" in policy.source  # named, not a path
 
 
 def test_policy_names_lists_the_shipped_policies():

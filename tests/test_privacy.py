@@ -355,7 +355,7 @@ def test_import_and_convert_give_a_pupil_the_same_pseudonym(tmp_path, key_file):
     assert result.exit_code in (0, 1), result.stderr
     pupils = openpyxl.load_workbook(imported)["Pupils"]
     header = [cell.value for cell in pupils[1]]
-    column = header.index("upn") + 1
+    column = header.index("UPN") + 1
     from_import = [pupils.cell(r, column).value for r in range(2, 2 + len(UPNS))]
     from_convert = [
         openpyxl.load_workbook(converted)["Converted"].cell(r, 1).value

@@ -462,5 +462,5 @@ def test_yes_no_columns_keep_unknown_as_unknown() -> None:
 
 def test_shipped_settings_are_valid_and_cite_their_source() -> None:
     settings = rp.load_settings()
-    assert "seeds/002" in settings.source
+    assert "West Cornforth Primary School target-setting policy" in settings.source
     assert {g.key for g in settings.groups} >= {"disadvantaged", "sen", "eal", "lac", "girls"}

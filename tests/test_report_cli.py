@@ -60,18 +60,18 @@ def test_workbook_has_the_sheets_fills_comments_and_charts(planted: Path, tmp_pa
     original = list(planted_frame().columns)
     assert header[: len(original)] == original
     assert header[len(original) :] == [
-        "maths_current",
-        "maths_milestone",
-        "maths_target_grade",
-        "maths_steps_made",
-        "maths_status",
-        "maths_flags",
+        "Maths now",
+        "Maths milestone now",
+        "Maths end-of-year target",
+        "Maths steps made",
+        "Maths status",
+        "Maths flags",
     ]
     rows = list(pupils.iter_rows(min_row=2, values_only=True))
     assert len(rows) == len(PLANTED)
     assert [r[original.index("Forename")] for r in rows] == [p[0].split()[0] for p in PLANTED]
     assert rows[6][original.index("maths_spr1")] == "A"  # Gus's absence code kept as typed
-    status = header.index("maths_status")
+    status = header.index("Maths status")
     assert [r[status] for r in rows] == [
         "on track",
         "ahead",
@@ -84,13 +84,13 @@ def test_workbook_has_the_sheets_fills_comments_and_charts(planted: Path, tmp_pa
     ]
     # Dee: current 3s+, milestone 18 = 3s+, target 22 = 4w+.
     dee = rows[3]
-    assert dee[header.index("maths_current") : header.index("maths_steps_made") + 1] == (
+    assert dee[header.index("Maths now") : header.index("Maths steps made") + 1] == (
         "3s+",
         "3s+",
         "4w+",
         3,
     )
-    assert dee[header.index("maths_flags")] == "REGRESSED; NOT_ON_TRACK; CATCH_UP"
+    assert dee[header.index("Maths flags")] == "REGRESSED; NOT_ON_TRACK; CATCH_UP"
     # RAG colours by status text on the status column, with a key on Read me.
     letter = openpyxl.utils.get_column_letter(status + 1)
     rules = {
@@ -111,9 +111,17 @@ def test_workbook_has_the_sheets_fills_comments_and_charts(planted: Path, tmp_pa
         charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
     assert len(charts) == 2
     summary = book["Summary"]
-    assert [c.value for c in summary[1]][:3] == ["group", "pupils", "maths % on track"]
-    # All pupils: 4 of 7 with a grade on track or ahead.
-    assert summary["C2"].value == pytest.approx(4 / 7)
+    # All pupils: 4 of 7 with a grade on track or ahead; Gus (absent) has none; 3 behind.
+    assert summary["A1"].value.startswith(
+        "Maths: 4 of 7 pupils with a grade at spring 1 (57%) are on track or ahead of their "
+        "milestone; 3 are behind"
+    )
+    assert [c.value for c in summary[3]][:3] == ["Group", "Pupils", "Maths: % on track"]
+    assert summary["C4"].value == pytest.approx(4 / 7) and summary["C4"].number_format == "0%"
+    # the attainment table is below the first one, never beside it in the same rows
+    drops = next(r for r in range(5, 40) if summary.cell(r, 1).value == "Data drop")
+    assert summary.cell(drops - 1, 1).value == "Attainment at each data drop"
+    assert all(summary.cell(r, 5).value is None for r in range(1, drops + 8))
     about = {r[0]: r[1] for r in book["About"].iter_rows(min_row=2, values_only=True)}
     assert about["term"] == "spr1 (the latest drop with data)"
     assert about["academic year"].startswith("2026/27")
@@ -204,10 +212,17 @@ def test_demo_tracking_workbook_gives_a_full_report(tmp_path: Path) -> None:
     book = openpyxl.load_workbook(tmp_path / "report-y5-sum2.xlsx")
     pupils = pd.DataFrame(book["Pupils"].values)
     assert len(pupils) == 41  # header + every pupil
-    statuses = set(pupils.iloc[1:, list(pupils.iloc[0]).index("reading_status")])
+    statuses = set(pupils.iloc[1:, list(pupils.iloc[0]).index("Reading status")])
     assert statuses <= {"ahead", "on track", "behind", "no data"}
     groups = [c.value for c in book["Groups"]["C"]][1:]
-    assert set(groups) == {"aut1", "aut2", "spr1", "spr2", "sum1", "sum2"}
+    assert set(groups) == {
+        "autumn 1",
+        "autumn 2",
+        "spring 1",
+        "spring 2",
+        "summer 1",
+        "summer 2",
+    }
 
 
 def test_pseudonymised_report_names_no_pupil(
@@ -234,7 +249,7 @@ def test_pseudonymised_report_names_no_pupil(
     # Statuses are unchanged by pseudonymising.
     header = [c.value for c in book["Pupils"][1]]
     status = [
-        r[header.index("maths_status")]
+        r[header.index("Maths status")]
         for r in book["Pupils"].iter_rows(min_row=2, values_only=True)
     ]
     assert status.count("behind") == 3

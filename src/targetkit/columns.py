@@ -183,7 +183,9 @@ def _shipped_name(header: str) -> str | None:
         # `KS2_READSCORE` is reading_ks2; a KS1 prefix never turns a KS2 alias into KS1.
         if found and (not stage or not parse_assessment(found) or found.endswith(f"ks{stage}")):
             return found
-    return assessment_name(header_key(_CAMEL.sub("_", header.strip())))
+    from targetkit.labels import column_name  # headers in words of targetkit's own columns
+
+    return assessment_name(header_key(_CAMEL.sub("_", header.strip()))) or column_name(header)
 
 
 def assessment_name(key: str) -> str | None:

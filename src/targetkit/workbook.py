@@ -47,7 +47,18 @@ class Chart:
     kind: Literal["column", "bar", "line"] = "column"
     y_title: str | None = None
     percent: bool = False
-    anchor: str | None = None  # cell to place the chart at; default: right of the table
+    anchor: str | None = None  # cell to place the chart at; default: below the tables
+    table: int = 0  # which table of the sheet: 0 the sheet's frame, 1… its `below` tables
+    labels: dict[str, str] = field(default_factory=dict)  # series name → legend in words
+
+
+@dataclass
+class Table:
+    """A further table on a sheet, written below the sheet's own frame with a title above it."""
+
+    title: str
+    frame: pd.DataFrame
+    number_formats: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -67,8 +78,14 @@ class Sheet:
     number_formats: dict[str, str] = field(default_factory=dict)
     editable: Sequence[str] = ()
     charts: Sequence[Chart] = ()
-    freeze_columns: int = 0
+    freeze_columns: int = 0  # columns kept in view and repeated on every printed page
     filter: bool = True
+    intro: Sequence[str] = ()  # sentences above the table (a Summary's opening lines)
+    below: Sequence[Table] = ()  # further tables under the frame, one below the other
+    blocks: Sequence[Sequence[str]] = ()  # column groups (one a subject): outlined, a page each
+    align: dict[str, str] = field(default_factory=dict)  # column → center / left / right
+    wrap: Sequence[str] = ()  # columns of long text: wrapped, wide
+    cell_fills: dict[str, pd.Series] = field(default_factory=dict)  # column → colour a row
 
 
 @dataclass
@@ -157,16 +174,40 @@ class _Formats:
         self.editable_header = add(
             {"bold": True, "bg_color": "#FFE98A", "text_wrap": True, "valign": "top", "border": 1}
         )
-        self.editable = add({"bg_color": EDITABLE_COLOUR})
         self.title = add({"bold": True, "font_size": 14})
+        self.subtitle = add({"bold": True, "font_size": 12})
+        self.text = add({"text_wrap": True, "valign": "top"})
+        self.intro = add({"text_wrap": True, "valign": "top", "font_size": 12})
         self.fills = {name: add({"bg_color": colour}) for name, colour in RAG_COLOURS.items()}
-        self._numbers: dict[str, object] = {}
+        self._cells: dict[tuple[object, ...], object] = {}
         self._add = add
 
+    def cell(
+        self,
+        number: str | None = None,
+        align: str | None = None,
+        fill: str | None = None,
+        wrap: bool = False,
+    ) -> object | None:
+        """One cached format for a cell's number format, alignment, fill and wrapping."""
+        key = (number, align, fill, wrap)
+        if key == (None, None, None, False):
+            return None
+        if key not in self._cells:
+            spec: dict[str, object] = {}
+            if number:
+                spec["num_format"] = number
+            if align:
+                spec["align"] = align
+            if fill:
+                spec["bg_color"] = fill
+            if wrap:
+                spec |= {"text_wrap": True, "valign": "top"}
+            self._cells[key] = self._add(spec)
+        return self._cells[key]
+
     def number(self, pattern: str) -> object:
-        if pattern not in self._numbers:
-            self._numbers[pattern] = self._add({"num_format": pattern})
-        return self._numbers[pattern]
+        return self.cell(number=pattern)
 
 
 class _ListSheet:
@@ -226,22 +267,27 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
     worksheet = workbook.add_worksheet(safe_sheet_name(sheet.name))  # type: ignore[attr-defined]
     frame = sheet.frame
     headers = [str(c) for c in frame.columns]
+    top = _write_intro(worksheet, sheet, max(len(headers), 1), formats)
     editable = set(sheet.editable)
     positions = {name: i for i, name in enumerate(headers)}
+    worksheet.set_row(top, 15 * HEADER_LINES)  # headers in words wrap onto a few lines
     for name, position in positions.items():
         fmt = formats.editable_header if name in editable else formats.header
-        worksheet.write_string(0, position, name, fmt)
+        worksheet.write_string(top, position, name, fmt)
+    wrap = set(sheet.wrap)
     column_formats = [
-        formats.number(sheet.number_formats[name])
-        if name in sheet.number_formats
-        else formats.editable
-        if name in editable
-        else None
+        formats.cell(
+            sheet.number_formats.get(name),
+            sheet.align.get(name),
+            EDITABLE_COLOUR if name in editable else None,
+            name in wrap,
+        )
         for name in headers
     ]
     comment_columns = [
         (positions[name], texts) for name, texts in sheet.comments.items() if name in positions
     ]
+    marked = [(positions[c], fills) for c, fills in sheet.cell_fills.items() if c in positions]
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = slice(start, start + CHUNK_ROWS)
         columns = _python_columns(frame.iloc[chunk])
@@ -249,35 +295,34 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
             (position, texts.iloc[chunk].astype(object).tolist())
             for position, texts in comment_columns
         ]
+        marks = [
+            (position, colours.iloc[chunk].astype(object).tolist()) for position, colours in marked
+        ]
         for offset, row in enumerate(zip(*columns, strict=True) if columns else ()):
-            excel_row = start + offset + 1
-            for position, value in enumerate(row):
-                fmt = column_formats[position]
-                if value is None:
-                    if fmt is not None:
-                        worksheet.write_blank(excel_row, position, None, fmt)
-                    continue
-                if isinstance(value, str):
-                    if len(value) > MAX_CELL_TEXT:
-                        value = _kept_to_excel_limit(
-                            sheet.name, excel_row, headers[position], value
-                        )
-                    worksheet.write_string(excel_row, position, value, fmt)
-                elif isinstance(value, (dt.date, dt.datetime)):
-                    worksheet.write_datetime(excel_row, position, value, fmt)
-                else:
-                    worksheet.write(excel_row, position, value, fmt)
+            excel_row = top + start + offset + 1
+            row_formats = list(column_formats)
+            for position, colours in marks:
+                colour = colours[offset]
+                if isinstance(colour, str) and colour in RAG_COLOURS:
+                    name = headers[position]
+                    row_formats[position] = formats.cell(
+                        sheet.number_formats.get(name),
+                        sheet.align.get(name),
+                        RAG_COLOURS[colour],
+                        name in wrap,
+                    )
+            _write_row(worksheet, excel_row, row, row_formats, sheet.name, headers)
             for position, texts in notes:
                 text = texts[offset]
                 if isinstance(text, str) and text:
                     worksheet.write_comment(
                         excel_row, position, text, {"x_scale": 2.5, "y_scale": 1.5}
                     )
-    last_row = max(len(frame), 1)
+    first, last_row = top + 1, top + max(len(frame), 1)
     for name, values in sheet.dropdowns.items():
         if name in positions and values:
             worksheet.data_validation(
-                1,
+                first,
                 positions[name],
                 last_row,
                 positions[name],
@@ -294,7 +339,7 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
             continue
         for text, colour in rules.items():
             worksheet.conditional_format(
-                1,
+                first,
                 positions[name],
                 last_row,
                 positions[name],
@@ -305,68 +350,224 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
                     "format": formats.fills[colour],
                 },
             )
-    _finish_table(worksheet, frame, headers, sheet)
+    tables = [(top, frame, headers)]
+    row = top + len(frame) + 2
+    for table in sheet.below:
+        worksheet.write_string(row, 0, table.title, formats.subtitle)
+        table_headers = [str(c) for c in table.frame.columns]
+        worksheet.set_row(row + 1, 15 * 2)
+        for position, name in enumerate(table_headers):
+            worksheet.write_string(row + 1, position, name, formats.header)
+        table_formats = [
+            formats.cell(table.number_formats.get(name), sheet.align.get(name))
+            for name in table_headers
+        ]
+        for offset, values in enumerate(zip(*_python_columns(table.frame), strict=True)):
+            _write_row(worksheet, row + 2 + offset, values, table_formats)
+        tables.append((row + 1, table.frame, table_headers))
+        row += len(table.frame) + 4
+    widths = _finish_table(worksheet, sheet, headers, top, tables)
     for index, chart in enumerate(sheet.charts):
-        _insert_chart(workbook, worksheet, sheet, positions, chart, index)
+        _insert_chart(workbook, worksheet, sheet, tables, chart, index, row, widths)
 
 
-PRINT_FIT_COLUMNS = 15  # a sheet this narrow prints one page wide; wider ones keep their size
+def _write_row(
+    worksheet: object,
+    excel_row: int,
+    row: Sequence[object],
+    fmts: list,
+    sheet_name: str = "",
+    headers: Sequence[str] = (),
+) -> None:
+    """One row of values: text always as text (never a formula), dates as dates; a text longer
+    than Excel holds is kept to its limit and reported, never cut silently."""
+    for position, value in enumerate(row):
+        fmt = fmts[position]
+        if value is None:
+            if fmt is not None:
+                worksheet.write_blank(excel_row, position, None, fmt)  # type: ignore[attr-defined]
+            continue
+        if isinstance(value, str):
+            if len(value) > MAX_CELL_TEXT:
+                column = headers[position] if position < len(headers) else str(position + 1)
+                value = _kept_to_excel_limit(sheet_name, excel_row, column, value)
+            worksheet.write_string(excel_row, position, value, fmt)  # type: ignore[attr-defined]
+        elif isinstance(value, (dt.date, dt.datetime)):
+            worksheet.write_datetime(excel_row, position, value, fmt)  # type: ignore[attr-defined]
+        else:
+            worksheet.write(excel_row, position, value, fmt)  # type: ignore[attr-defined]
 
 
-def _finish_table(worksheet: object, frame: pd.DataFrame, headers: list[str], sheet: Sheet) -> None:
-    worksheet.freeze_panes(1, sheet.freeze_columns)  # type: ignore[attr-defined]
-    # Teachers print these: A4 landscape, the header row on every page.
+HEADER_LINES = 3
+MAX_WIDTH = 30  # longer text is cut at the cell's edge (a comment or the Read me has it all)
+INTRO_WIDTH = 8  # columns an opening sentence spans (wrapped within them)
+
+
+def _write_intro(worksheet: object, sheet: Sheet, columns: int, formats: _Formats) -> int:
+    """The sheet's opening sentences, each wrapped across the first columns; the header row."""
+    if not sheet.intro:
+        return 0
+    headers = [str(c) for c in sheet.frame.columns]
+    starts = [headers.index(c) for block in sheet.blocks for c in block[:1] if c in headers]
+    span = max(min(columns, INTRO_WIDTH, *starts), 4) - 1  # within the first printed page
+    for row, line in enumerate(sheet.intro):
+        # printed pages repeat the title columns: start beside them, so no page shows a piece
+        first = sheet.freeze_columns if sheet.blocks and span > sheet.freeze_columns else 0
+        worksheet.merge_range(row, first, row, span, line, formats.intro)  # type: ignore[attr-defined]
+        per_line = 60 if first else 110  # characters a line of the merged cells holds
+        worksheet.set_row(row, 16 * (1 + len(line) // per_line))  # type: ignore[attr-defined]
+    return len(sheet.intro) + 1
+
+
+PRINT_PIXELS = 760  # pixels across an A4 landscape page at 100% inside the margins
+MIN_SCALE = 55  # % below which a sheet without blocks prints more pages across instead
+PRINT_FIT_COLUMNS = 15  # a sheet this narrow prints one page wide; wider ones by blocks
+FOOTER = "&L&A&RPage &P of &N"  # the sheet's name, and the page number
+
+
+def _width(name: str, frame: pd.DataFrame, position: int, wrap: bool) -> float:
+    """Wide enough for the values and the header's longest word (headers wrap)."""
+    if wrap:
+        return 60
+    sample = frame.iloc[:500, position].dropna().astype(str)
+    longest = int(sample.str.len().max()) if len(sample) else 0
+    word = max((len(w) for w in name.split()), default=0)
+    return float(min(max(longest + 2, word + 2, len(name) / 2.6 + 2, 8), MAX_WIDTH))
+
+
+def _finish_table(
+    worksheet: object,
+    sheet: Sheet,
+    headers: list[str],
+    top: int,
+    tables: list[tuple[int, pd.DataFrame, list[str]]],
+) -> dict[int, float]:
+    """Panes, filter, widths and the print layout (teachers print these on A4); the widths."""
+    frame = sheet.frame
+    worksheet.freeze_panes(top + 1, sheet.freeze_columns)  # type: ignore[attr-defined]
     worksheet.set_landscape()  # type: ignore[attr-defined]
     worksheet.set_paper(9)  # type: ignore[attr-defined]
-    worksheet.repeat_rows(0)  # type: ignore[attr-defined]
-    if len(headers) <= PRINT_FIT_COLUMNS:
-        worksheet.fit_to_pages(1, 0)  # type: ignore[attr-defined]
+    worksheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)  # type: ignore[attr-defined]
+    worksheet.set_footer(FOOTER)  # type: ignore[attr-defined]
+    worksheet.repeat_rows(top)  # type: ignore[attr-defined]
+    if sheet.freeze_columns:
+        worksheet.repeat_columns(0, sheet.freeze_columns - 1)  # type: ignore[attr-defined]
     if sheet.filter and headers:
-        worksheet.autofilter(0, 0, max(len(frame), 1), len(headers) - 1)  # type: ignore[attr-defined]
-    for position, name in enumerate(headers):
-        sample = frame.iloc[:500, position].dropna().astype(str)
-        longest = int(sample.str.len().max()) if len(sample) else 0
-        width = min(max(len(name) * 0.9 + 2, longest + 2, 8), 45)
-        worksheet.set_column(position, position, width)  # type: ignore[attr-defined]
+        worksheet.autofilter(top, 0, top + max(len(frame), 1), len(headers) - 1)  # type: ignore[attr-defined]
+    widths: dict[int, float] = {}
+    for _top, table, names in tables:
+        for position, name in enumerate(names):
+            width = _width(name, table, position, name in sheet.wrap)
+            widths[position] = max(widths.get(position, 0), width)
+    level = {headers.index(c): 1 for block in sheet.blocks for c in block if c in headers}
+    for position, width in widths.items():
+        options = {"level": level[position]} if position in level else {}
+        worksheet.set_column(position, position, width, None, options)  # type: ignore[attr-defined]
+    if len(widths) <= PRINT_FIT_COLUMNS and not sheet.blocks:
+        # A Summary (sentences, tables, charts) prints on one page; a list, one page wide.
+        worksheet.fit_to_pages(1, 1 if sheet.intro else 0)  # type: ignore[attr-defined]
+        return widths
+    _page_breaks(worksheet, sheet, headers, widths)
+    return widths
+
+
+def _pixels(width: float) -> float:
+    """A column's printed width in pixels at 100% (Excel: 7 per character plus 5 padding)."""
+    return width * 7 + 5
+
+
+def _page_breaks(
+    worksheet: object, sheet: Sheet, headers: list[str], widths: dict[int, float]
+) -> None:
+    """Wide sheets print a block (a subject) per page across, the pupil columns on each page.
+
+    The scale is the largest at which the title columns and the widest block fit A4 landscape;
+    the other columns are packed into as few pages as fit at that scale.
+    """
+    titles = sum(_pixels(widths[p]) for p in range(sheet.freeze_columns))
+    spans = [[headers.index(c) for c in block if c in headers] for block in sheet.blocks if block]
+    widest = max(
+        (sum(_pixels(widths[p]) for p in span) for span in spans if span),
+        default=0,
+    )
+    if not widest:  # no blocks: the whole width, shrunk no further than a teacher can read
+        widest = sum(_pixels(w) for p, w in widths.items() if p >= sheet.freeze_columns)
+        scale = max(MIN_SCALE, min(100, int(100 * PRINT_PIXELS / (titles + widest))))
+    else:
+        scale = max(40, min(100, int(100 * PRINT_PIXELS / (titles + widest))))
+    worksheet.set_print_scale(scale)  # type: ignore[attr-defined]
+    limit = PRINT_PIXELS * 100 / scale - titles
+    starts = {min(span) for span in spans if span}
+    pages: list[list[int]] = [[]]
+    for position in range(sheet.freeze_columns, len(headers)):
+        used = sum(_pixels(widths[p]) for p in pages[-1])
+        if pages[-1] and (position in starts or used + _pixels(widths[position]) > limit):
+            pages.append([])
+        pages[-1].append(position)
+    breaks = [page[0] for page in pages[1:] if page]
+    if breaks:
+        worksheet.set_v_pagebreaks(breaks)  # type: ignore[attr-defined]
 
 
 def _insert_chart(
     workbook: object,
     worksheet: object,
     sheet: Sheet,
-    positions: dict[str, int],
+    tables: list[tuple[int, pd.DataFrame, list[str]]],
     chart: Chart,
     index: int,
+    below: int,
+    widths: dict[int, float],
 ) -> None:
     kind = chart.kind
-    excel_chart = workbook.add_chart({"type": kind})  # type: ignore[attr-defined]
-    name = safe_sheet_name(sheet.name).replace("'", "''")
-    rows = len(sheet.frame)
+    top, frame, headers = tables[chart.table]
+    rows = len(frame)
     if rows == 0:
         return
+    excel_chart = workbook.add_chart({"type": kind})  # type: ignore[attr-defined]
+    name = safe_sheet_name(sheet.name).replace("'", "''")
+    positions = {h: i for i, h in enumerate(headers)}
     category = positions[chart.categories]
     for value_name in chart.values:
         column = positions[value_name]
         excel_chart.add_series(
             {
-                "name": [safe_sheet_name(sheet.name), 0, column],
-                "categories": _column_range(name, category, rows),
-                "values": _column_range(name, column, rows),
+                "name": chart.labels.get(value_name, value_name),
+                "categories": _column_range(name, category, top, rows),
+                "values": _column_range(name, column, top, rows),
             }
         )
     excel_chart.set_title({"name": chart.title})
-    axis = {"name": chart.y_title} if chart.y_title else {}
+    axis: dict[str, object] = {"name": chart.y_title} if chart.y_title else {}
     if chart.percent:
         axis["num_format"] = "0%"
     (excel_chart.set_x_axis if kind == "bar" else excel_chart.set_y_axis)(axis)
-    excel_chart.set_size({"width": 720, "height": 360})
-    anchor = chart.anchor or f"{column_letter(len(positions) + 1)}{2 + index * 20}"
+    # category names beside the axis's low end, never over bars that go below 0
+    (excel_chart.set_y_axis if kind == "bar" else excel_chart.set_x_axis)({"label_position": "low"})
+    excel_chart.set_legend({"position": "bottom"})
+    width = 720
+    if sheet.blocks and sheet.freeze_columns:  # within the first printed page, beside the titles
+        starts = [positions[c] for block in sheet.blocks for c in block[:1] if c in positions]
+        room = sum(_pixels(w) for p, w in widths.items() if sheet.freeze_columns <= p < min(starts))
+        width = int(max(360, min(720, room)))
+    excel_chart.set_size({"width": width, "height": 360})
+    # beside the repeated title columns, so later printed pages show none of it
+    column = column_letter(sheet.freeze_columns if sheet.blocks else 0)
+    anchor = chart.anchor or f"{column}{below + 1 + index * 20}"
     worksheet.insert_chart(anchor, excel_chart)  # type: ignore[attr-defined]
 
 
-def _column_range(sheet_name: str, position: int, rows: int) -> str:
+def _column_range(sheet_name: str, position: int, header_row: int, rows: int) -> str:
     letter = column_letter(position)
-    return f"='{sheet_name}'!${letter}$2:${letter}${rows + 1}"
+    return f"='{sheet_name}'!${letter}${header_row + 2}:${letter}${header_row + rows + 1}"
+
+
+def _print_portrait(worksheet: object, name: str) -> None:
+    """Read me and About: A4 portrait, one page wide, the text wrapped within it."""
+    worksheet.set_paper(9)  # type: ignore[attr-defined]
+    worksheet.fit_to_pages(1, 0)  # type: ignore[attr-defined]
+    worksheet.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)  # type: ignore[attr-defined]
+    worksheet.set_footer(FOOTER)  # type: ignore[attr-defined]
 
 
 def _write_rows(
@@ -380,12 +581,14 @@ def _write_rows(
             if value is None:
                 continue
             if isinstance(value, str):
-                worksheet.write_string(row_index, position, value)
+                worksheet.write_string(row_index, position, value, formats.text)
             else:
-                worksheet.write(row_index, position, value)
+                worksheet.write(row_index, position, value, formats.cell(align="left"))
     worksheet.freeze_panes(1, 0)
-    worksheet.set_column(0, 0, 28)
-    worksheet.set_column(1, len(headers) - 1, 70)
+    worksheet.repeat_rows(0)
+    worksheet.set_column(0, 0, 26, formats.text)
+    worksheet.set_column(1, len(headers) - 1, 75, formats.text)
+    _print_portrait(worksheet, name)
     return worksheet
 
 
@@ -393,20 +596,22 @@ def _write_readme(
     workbook: object, sheets: Sequence[Sheet], readme: ReadMe, formats: _Formats
 ) -> None:
     worksheet = workbook.add_worksheet("Read me")  # type: ignore[attr-defined]
-    worksheet.write_string(0, 0, readme.title, formats.title)
+    worksheet.merge_range(0, 0, 0, 2, readme.title, formats.title)
     row = 2
     for line in readme.lines:
-        worksheet.write_string(row, 0, line)
+        worksheet.merge_range(row, 0, row, 2, line, formats.text)
+        worksheet.set_row(row, 15 * (1 + len(line) // 95))
         row += 1
     row += 1
     for position, header in enumerate(["Sheet", "Column", "What it means"]):
         worksheet.write_string(row, position, header, formats.header)
+    worksheet.repeat_rows(row)
     row += 1
     for sheet in sheets:
         for column, text in sheet.descriptions.items():
-            worksheet.write_string(row, 0, sheet.name)
-            worksheet.write_string(row, 1, column)
-            worksheet.write_string(row, 2, text)
+            worksheet.write_string(row, 0, sheet.name, formats.text)
+            worksheet.write_string(row, 1, column, formats.text)
+            worksheet.write_string(row, 2, text, formats.text)
             row += 1
     if readme.key:
         row += 1
@@ -415,11 +620,12 @@ def _write_readme(
         row += 1
         for colour, meaning in readme.key:
             worksheet.write_string(row, 0, colour, formats.fills[colour])
-            worksheet.write_string(row, 1, meaning)
+            worksheet.merge_range(row, 1, row, 2, meaning, formats.text)
             row += 1
-    worksheet.set_column(0, 0, 22)
-    worksheet.set_column(1, 1, 30)
-    worksheet.set_column(2, 2, 100)
+    worksheet.set_column(0, 0, 16)
+    worksheet.set_column(1, 1, 28)
+    worksheet.set_column(2, 2, 62)
+    _print_portrait(worksheet, "Read me")
 
 
 def safe_sheet_name(name: str) -> str:

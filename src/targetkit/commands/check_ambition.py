@@ -17,14 +17,13 @@ from typing import Any
 
 import pandas as pd
 
-from targetkit import __version__, console, findings
+from targetkit import console, findings
 from targetkit.commands.targets_file import Recorded, read_about, read_targets
 from targetkit.conversion_tables import load_table
 from targetkit.errors import ExitStatus, InputError, TargetkitError, UsageError
 from targetkit.io import TABLE_SUFFIXES, check_output
 from targetkit.pipeline.ambition import (
     FINDING_COLUMNS,
-    SMALL_GROUP_SIZE,
     SchoolCheck,
     check_school,
     check_schools,
@@ -36,7 +35,6 @@ from targetkit.pipeline.ambition import (
     text_column,
 )
 from targetkit.wording import counted
-from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 PREVIOUS_TARGETS_FOLDER = "previous_targets"  # SPEC §7: never read as submissions
 FAIL_ON = ("challenge", "warning", "never")
@@ -567,7 +565,9 @@ def check_ambition(
     if pseudonymise_key is not None:
         outcome.findings = _pseudonymised(outcome.findings, pseudonymise_key)
     if out is not None:
-        write_la_workbook(outcome, out, force=force)
+        from targetkit.presentation.ambition import write_la_workbook
+
+        write_la_workbook(outcome, la_summary(outcome), out, force=force)
         outcome.output = out
     return outcome
 
@@ -736,132 +736,6 @@ def la_summary(outcome: AmbitionOutcome) -> pd.DataFrame:
     total["challenges"] += unreadable
     total["RAG"] = rag(total["challenges"], total["warnings"])
     return pd.concat([schools, pd.DataFrame([total])], ignore_index=True)
-
-
-def write_la_workbook(outcome: AmbitionOutcome, out: Path, *, force: bool = False) -> Path:
-    """LA summary (with a chart), Challenges, Files, Read me, About."""
-    summary = la_summary(outcome)
-    percent_columns = [
-        c for c in summary.columns if c.endswith(("targeted", "benchmark", "difference", ")"))
-    ]
-    differences = [c for c in summary.columns if c.endswith(" difference")]
-    descriptions = {
-        "pupils": "Pupils on roll in the submission (every row of the targets sheet).",
-        "challenges": "Findings of severity 'challenge' (see the Challenges sheet).",
-        "warnings": "Findings of severity 'warning'.",
-        "RAG": "red: at least one challenge; amber: warnings only; green: nothing to challenge.",
-        "policy": "The progress rules the targets were checked against (chosen as set-targets "
-        "would choose them).",
-    }
-    for column in percent_columns:
-        subject_threshold = column.split(" (")[0].rsplit(" ", 1)[0]
-        if column.endswith(" targeted"):
-            text = f"Share of pupils on roll targeted {subject_threshold}."
-        elif column.endswith(" benchmark"):
-            text = (
-                f"Share of pupils on roll the {outcome.benchmark} schools' rates imply would "
-                f"reach {subject_threshold} (the mean chance from each pupil's prior)."
-            )
-        elif column.endswith(" difference"):
-            text = "Targeted minus benchmark-implied share (below 0: less ambitious)."
-        else:
-            text = "The same share among pupils with a prior result only."
-        descriptions[column] = text
-    sheets = [
-        Sheet(
-            "LA summary",
-            summary,
-            descriptions=descriptions,
-            number_formats={c: "0.0%" for c in percent_columns},
-            fills={"RAG": {"red": "red", "amber": "amber", "green": "green"}},
-            charts=[
-                Chart(
-                    "Targeted minus benchmark-implied share, by school",
-                    categories="school",
-                    values=differences,
-                    kind="bar",
-                    y_title="percentage points",
-                    percent=True,
-                )
-            ]
-            if differences and len(summary)
-            else [],
-            freeze_columns=1,
-        ),
-        Sheet(
-            "Challenges",
-            outcome.findings.rename(columns={"upn": "UPN"}),
-            descriptions={
-                "row": "The row of the submission (as numbered in Excel); blank for "
-                "school-level findings.",
-                "code": "The finding's stable code (see the codes below).",
-                "severity": "challenge (to discuss with the school), warning (worth a look), "
-                "info (for the record).",
-                "group": "The pupil group a school-level finding is about.",
-            },
-            fills={"severity": {"challenge": "red", "warning": "amber", "info": "blue"}},
-        ),
-        Sheet(
-            "Files",
-            outcome.files,
-            descriptions={
-                "status": "checked; unreadable (a FILE_UNREADABLE challenge, with the reason); "
-                "skipped (lock, hidden or non-table files).",
-            },
-            fills={"status": {"checked": "green", "unreadable": "red", "skipped": "grey"}},
-        ),
-    ]
-    codes = findings.catalogue()
-    readme = ReadMe(
-        title="targetkit check-ambition: LA check of target submissions",
-        lines=[
-            "Each submission (one school) was checked against what pupils with the same prior "
-            f"attainment achieve in {outcome.benchmark} schools, the policy's minimum expected "
-            "progress, previous results and targets, and group gaps.",
-            "School percentages use every pupil on roll as the denominator; the '(with prior)' "
-            "columns use pupils with a prior result only, and are the ones compared.",
-            f"Group figures for fewer than {SMALL_GROUP_SIZE} pupils are not compared "
-            "(SMALL_GROUP).",
-            "Codes: "
-            + "; ".join(
-                f"{c.code} ({c.severity}): {c.title}"
-                for c in codes.values()
-                if c.code in _CODES_USED
-            ),
-        ],
-        key=[
-            ("red", "a challenge (RAG: the school has at least one)"),
-            ("amber", "a warning"),
-            ("green", "nothing to challenge / file checked"),
-            ("blue", "for information"),
-            ("grey", "file skipped"),
-        ],
-    )
-    checked = outcome.files[outcome.files["status"] == "checked"]
-    about = [
-        ("targetkit version", __version__),
-        ("benchmark", outcome.benchmark),
-        ("files checked", len(checked)),
-        ("files unreadable", int((outcome.files["status"] == "unreadable").sum())),
-        ("pupils", int(pd.to_numeric(checked["pupils"]).sum()) if len(checked) else 0),
-        ("written", pd.Timestamp.now().strftime("%Y-%m-%d %H:%M")),
-    ]
-    return write_workbook(out, sheets, readme=readme, about=about, force=force)
-
-
-_CODES_USED = (
-    "BELOW_EXPECTED_PROGRESS",
-    "BELOW_BENCHMARK",
-    "BELOW_PREVIOUS_BEST",
-    "TARGET_LOWERED",
-    "GROUP_EXPECTATION_LOWER",
-    "GROUP_GAP_WIDENING",
-    "MISSING_TARGET",
-    "EHC_INDIVIDUAL_TARGET",
-    "EHC_TARGET_BELOW_RULE",
-    "SMALL_GROUP",
-    "FILE_UNREADABLE",
-)
 
 
 def print_tables(outcome: AmbitionOutcome) -> None:

@@ -13,10 +13,9 @@ from targetkit import __version__
 from targetkit.errors import TargetkitError
 from targetkit.io import Table, check_output, file_sha256, read_table, write_csv
 from targetkit.pipeline.converting import ConversionResult, convert_columns
+from targetkit.presentation.converted import write_converted_workbook
 from targetkit.privacy import pseudonymise
-from targetkit.scales import POINTS
 from targetkit.wording import counted, noun
-from targetkit.workbook import ReadMe, Sheet, write_workbook
 
 MAX_PROBLEM_LINES = 10
 
@@ -115,47 +114,27 @@ def convert_file(
     if out.suffix.lower() == ".csv":
         write_csv(result.frame, out, force=force)
     else:
-        _write_xlsx(out, table, result, source, target, force)
+        write_converted_workbook(
+            out,
+            frame=result.frame,
+            added=result.added,
+            problems=result.problems,
+            source=source,
+            target=target,
+            approximate=result.approximate,
+            about=_about(table, result.frame, source, target),
+            force=force,
+        )
     return ConvertOutcome(out, len(table.frame), result)
 
 
-def _write_xlsx(
-    out: Path, table: Table, result: ConversionResult, source: str, target: str, force: bool
-) -> None:
-    what = "points" if target == POINTS else target
-    descriptions = {
-        name: f"{original} converted from the {source} scale to {what}; blank where the value "
-        "could not be converted (see 'Not converted')."
-        for name, original in result.added.items()
-    }
-    sheets = [Sheet("Converted", result.frame, descriptions=descriptions)]
-    problems = result.problems.reset_index(names="row")
-    sheets.append(
-        Sheet(
-            "Not converted",
-            problems,
-            descriptions={
-                "row": "The row of the input file (as numbered in Excel).",
-                "suggestion": "The nearest valid grades to a misspelt grade.",
-            },
-        )
-    )
-    readme = ReadMe(
-        title="targetkit convert",
-        lines=[
-            f"Grades in {', '.join(result.added.values())} converted from {source} to {what}.",
-            "The input's own columns are unchanged; each converted column stands beside its "
-            "source.",
-            *(["This conversion is approximate."] if result.approximate else []),
-        ],
-    )
-    about = [
+def _about(table: Table, frame: pd.DataFrame, source: str, target: str) -> list[tuple[str, object]]:
+    return [
         ("targetkit version", __version__),
         ("input", str(table.path)),
         ("input SHA-256", file_sha256(table.path)),
         ("sheet", table.sheet or ""),
         ("conversion", f"{source} -> {target}"),
-        ("rows", len(result.frame)),
+        ("rows", len(frame)),
         ("written", pd.Timestamp.now().strftime("%Y-%m-%d %H:%M")),
     ]
-    write_workbook(out, sheets, readme=readme, about=about, force=force)

@@ -74,7 +74,9 @@ def _lower_targets(path: Path, subject: str, count: int) -> None:
 
     book = openpyxl.load_workbook(path)
     sheet = book["Targets"]
-    headers = [cell.value for cell in sheet[1]]
+    from targetkit.columns import canonical_name
+
+    headers = [canonical_name(cell.value) or cell.value for cell in sheet[1]]
     minimum = headers.index(f"{subject}_minimum") + 1
     target = headers.index(f"{subject}_target") + 1
     lowered = 0

@@ -19,8 +19,8 @@ from targetkit.datafiles import load_yaml_model
 from targetkit.errors import UsageError
 from targetkit.io import check_output, file_sha256, read_table, write_csvs
 from targetkit.pipeline.importing import ImportResult, SourceTable, import_cohort
+from targetkit.presentation.cohort import write_cohort_workbook
 from targetkit.wording import counted
-from targetkit.workbook import ReadMe, Sheet, write_workbook
 
 
 class MappingFile(BaseModel):
@@ -182,7 +182,16 @@ def import_sources(
     if out.suffix.lower() == ".csv":
         write_csvs([(result.pupils, out), (result.issues, issues_csv_path(out))], force=force)
     else:
-        _write_xlsx(out, result, described, mapping, year, force)
+        write_cohort_workbook(
+            out,
+            pupils=result.pupils,
+            issues=result.issues,
+            headers=result.headers,
+            scales=result.scales,
+            about=_about(result, described, mapping, year),
+            force=force,
+            issues_sheet_fits=_issues_fit_a_sheet(out, result, force),
+        )
     return ImportOutcome(out, result, described, year)
 
 
@@ -190,61 +199,11 @@ def _year_text(year: int) -> str:
     return f"{year}/{(year + 1) % 100:02d}"
 
 
-COLUMN_DESCRIPTIONS = {
-    "upn": "Unique Pupil Number, upper case (kept even when its check letter is wrong).",
-    "pupil_id": "The school's admission number, as text.",
-    "year_group": "NC year as a number: Reception 0, Nursery -1.",
-    "gender": "F or M.",
-    "dob": "Date of birth (UK dates read day first).",
-    "fsm": "Eligible for free school meals: TRUE, FALSE or blank (unknown).",
-    "disadvantaged": "Pupil premium / disadvantaged (see About for where it came from).",
-    "sen": "SEN provision: N none, K SEN support, E EHC plan (old A/P → K, S → E).",
-    "eal": "English as an additional language; blank when the first language is not known.",
-    "lac": "Looked-after child.",
-    "ethnicity": "CBDS ethnicity code.",
-    "gifted": "Gifted and talented / more able.",
-    "attendance": "Attendance percentage.",
-    "source_file": "The file this pupil's row came from.",
-    "source_row": "The row in that file, as numbered in Excel.",
-    "row_issues": "Errors and warnings for this pupil (details on 'Data issues'); blank if none.",
-}
-
-
-def _write_xlsx(
-    out: Path,
-    result: ImportResult,
-    sources: list[dict[str, Any]],
-    mapping: str | Path | None,
-    year: int,
-    force: bool,
-) -> None:
+def _about(
+    result: ImportResult, sources: list[dict[str, Any]], mapping: str | Path | None, year: int
+) -> list[tuple[str, object]]:
+    """What the About sheet records: the sources, their checksums and how columns were mapped."""
     pupils = result.pupils
-    descriptions = {c: COLUMN_DESCRIPTIONS[c] for c in pupils.columns if c in COLUMN_DESCRIPTIONS}
-    for column, scale in result.scales.items():
-        descriptions[column] = f"Grade on the {scale} scale (spelling tidied, e.g. 2B → 2b)."
-    issues_sheet = Sheet(
-        "Data issues",
-        result.issues,
-        descriptions={
-            "severity": "error: the value cannot be used (left blank, or the UPN kept as is); "
-            "warning: usable but suspicious; info: changed for you, or a row left out.",
-            "code": "A stable name for the kind of problem, to filter on.",
-            "source_row": "The row in the source file, as numbered when opened in Excel.",
-            "column": "The column header as it is in the source file.",
-        },
-        fills={"severity": {"error": "red", "warning": "amber", "info": "blue"}},
-    )
-    readme = ReadMe(
-        title="targetkit import: cohort",
-        lines=[
-            "Every pupil row of the source files is on 'Pupils', in the files' order; nothing "
-            "is dropped. Blank and totals rows are left out and listed on 'Data issues'.",
-            "Known columns come first with tidied values; the export's other columns follow, "
-            "unchanged.",
-            "Fix problems in the MIS and export again, or correct the cells here.",
-        ],
-        key=[("red", "error"), ("amber", "warning"), ("blue", "info")],
-    )
     about: list[tuple[str, object]] = [
         ("targetkit version", __version__),
         ("written", dt.datetime.now().strftime("%Y-%m-%d %H:%M")),
@@ -275,27 +234,23 @@ def _write_xlsx(
         ("disadvantaged", result.disadvantaged_from),
         ("grade scales", "; ".join(f"{c}: {s}" for c, s in result.scales.items()) or "none"),
     ]
-    sheets = [Sheet("Pupils", pupils, descriptions=descriptions, freeze_columns=1), issues_sheet]
-    sheets = _issues_beside_if_too_many(out, sheets, result, force)
-    write_workbook(out, sheets, readme=readme, about=about, force=force)
+    return about
 
 
-def _issues_beside_if_too_many(
-    out: Path, sheets: list[Sheet], result: ImportResult, force: bool
-) -> list[Sheet]:
+def _issues_fit_a_sheet(out: Path, result: ImportResult, force: bool) -> bool:
     """More data issues than an Excel sheet holds go to `X-issues.csv` beside the workbook
     (said on screen) instead of being cut at the sheet's last row."""
     from targetkit import console, workbook
 
     if len(result.issues) + 1 <= workbook.MAX_SHEET_ROWS:
-        return sheets
+        return True
     issues = issues_csv_path(out)
     write_csvs([(result.issues, issues)], force=force)
     console.info(
         f"Data issues: {len(result.issues):,} rows, more than an Excel sheet holds; written "
         f"to {issues} instead of the 'Data issues' sheet."
     )
-    return [sheet for sheet in sheets if sheet.name != "Data issues"]
+    return False
 
 
 def _pseudonymise(result: ImportResult, key: bytes) -> None:

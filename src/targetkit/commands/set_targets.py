@@ -11,27 +11,23 @@ import pandas as pd
 
 from targetkit import __version__, findings
 from targetkit.academic_year import academic_year_text, parse_academic_year
-from targetkit.columns import unambiguous_columns
+from targetkit.columns import canonical_name, unambiguous_columns
 from targetkit.commands.targets_file import read_targets
 from targetkit.console import frame_records
 from targetkit.conversion_tables import load_table
 from targetkit.errors import InputError, UsageError
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline.targets import (
-    SMALL_GROUP,
-    SMALL_LABEL,
     TargetResult,
     baseline_year,
     compute_targets,
     scaled_score_columns,
     threshold_label,
-    whole_levels,
 )
 from targetkit.policies import Policy, choose_policy, load_policy
+from targetkit.presentation.targets import write_targets_workbook
 from targetkit.privacy import hide_small_groups, pseudonymised_about
-from targetkit.scales import load_scale
 from targetkit.wording import counted
-from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 BENCHMARKS = ("top25", "top50", "national")
 
@@ -175,7 +171,7 @@ def set_targets(
                 hint=f"choose from {', '.join(chosen.subjects)}",
             )
     _check_columns(cohort, chosen, subject_list or chosen.subjects, cohort_file)
-    previous_frame = read_previous(Path(previous)) if previous else None
+    previous_frame = read_previous(Path(previous)) if previous else _own_targets(cohort)
     academic_year = baseline_year(cohort.columns) or parse_academic_year(None)
     result = compute_targets(
         cohort,
@@ -186,28 +182,90 @@ def set_targets(
         conversion=conversion,
         academic_year=academic_year,
     )
-    _refuse_own_columns(table.frame, result, cohort_file)
-    pupils = table.frame
+    pupils = _own_columns(table.frame, result.pupils.columns)
     if pseudonymise_key is not None:
         from targetkit.privacy import pseudonymise
 
-        pupils = pseudonymise(table.frame, pseudonymise_key)
-    _write(
-        out, table, pupils, result, chosen, reason, previous, conversion, academic_year, force
+        pupils = pseudonymise(pupils, pseudonymise_key)
+    about = _about(
+        table, pupils, result, chosen, reason, previous, conversion, academic_year,
+        pseudonymised=pseudonymise_key is not None,
+    )
+    write_targets_workbook(
+        out,
+        pupils=pupils,
+        added=result.pupils,
+        summary=result.summary,
+        by_group=hide_small_groups(result.by_group),
+        comments=result.comments,
+        descriptions=result.descriptions,
+        subjects=result.subjects,
+        policy=chosen,
+        benchmark=result.benchmark,
+        conversion=conversion,
+        about=about,
+        force=force,
     )
     return SetTargetsOutcome(out, len(table.frame), chosen, reason, result, conversion=conversion)
 
 
-def _refuse_own_columns(frame: pd.DataFrame, result: TargetResult, path: Path) -> None:
-    """A targets workbook given as COHORT would get each added column twice: say what to do."""
-    clash = [column for column in result.pupils.columns if column in frame.columns]
-    if clash:
-        raise InputError(
-            f"this is already a targets workbook (it has {', '.join(clash[:3])}"
-            f"{', …' if len(clash) > 3 else ''})",
-            file=path,
-            hint="give the cohort it was made from, with this workbook as --previous",
-        )
+def _own_targets(cohort: pd.DataFrame) -> pd.DataFrame | None:
+    """A targets workbook given again as the cohort: its targets are the previous targets."""
+    targets = [c for c in cohort.columns if str(c).endswith("_target") and "_plan_" not in c]
+    if "upn" not in cohort or not targets:
+        return None
+    return cohort[["upn", *targets]]
+
+
+def _own_columns(frame: pd.DataFrame, added: Sequence[str]) -> pd.DataFrame:
+    """The user's columns: a rerun on a targets workbook leaves out targetkit's earlier columns
+    (by their words or names), which the fresh ones replace."""
+    ours = set(map(str, added))
+    names = [canonical_name(c) or str(c) for c in frame.columns]
+    if not any(name.endswith("_suggested") for name in names):
+        return frame  # a cohort, not a targets workbook: every column is the user's
+    keep = [c for c, name in zip(frame.columns, names, strict=True) if name not in ours]
+    return frame[keep] if len(keep) < len(frame.columns) else frame
+
+
+def _about(
+    table: Any,
+    pupils: pd.DataFrame,
+    result: TargetResult,
+    policy: Policy,
+    reason: str,
+    previous: str | Path | None,
+    conversion: str | None,
+    academic_year: int,
+    *,
+    pseudonymised: bool,
+) -> list[tuple[str, object]]:
+    """What the About sheet records (check-ambition reads policy, benchmark and table back)."""
+    return [
+        ("targetkit version", __version__),
+        ("cohort", str(table.path)),
+        ("cohort SHA-256", file_sha256(table.path)),
+        ("sheet", table.sheet or ""),
+        ("policy", f"{policy.name} ({reason})"),
+        ("policy source", policy.source),
+        ("conversion table", conversion or policy.conversion or "none"),
+        ("benchmark", result.benchmark),
+        ("academic year", academic_year_text(academic_year)),
+        *(("note", note) for note in result.notes),
+        *(
+            [("previous targets", str(previous)), ("previous SHA-256", file_sha256(previous))]
+            if previous
+            else []
+        ),
+        ("pupils", len(pupils)),
+        (
+            "pseudonymised",
+            pseudonymised_about(table.frame) if pseudonymised else "no",
+        ),
+        ("subjects", ", ".join(result.subjects)),
+        ("thresholds", ", ".join(threshold_label(t) for t in result.thresholds)),
+        ("written", pd.Timestamp.now().strftime("%Y-%m-%d %H:%M")),
+    ]
 
 
 def _check_columns(cohort: pd.DataFrame, policy: Policy, subjects: list[str], path: Path) -> None:
@@ -230,117 +288,3 @@ def _check_columns(cohort: pd.DataFrame, policy: Policy, subjects: list[str], pa
             file=path,
             hint="check the column names, or choose another --policy",
         )
-
-
-def _write(
-    out: Path,
-    table: Any,
-    pupils: pd.DataFrame,
-    result: TargetResult,
-    policy: Policy,
-    reason: str,
-    previous: str | Path | None,
-    conversion: str | None,
-    academic_year: int,
-    force: bool,
-) -> None:
-    scale = load_scale(policy.target_scale)
-    grades = list(whole_levels(scale).values()) if policy.whole_levels else scale.grade_names
-    frame = pd.concat([pupils, result.pupils], axis=1)
-    targets = [f"{s}_target" for s in result.subjects]
-    dropdowns: dict[str, Sequence[str]] = {c: grades for c in targets}
-    if policy.overall is not None:
-        dropdowns[f"target_{policy.overall.name}"] = ["yes", "no"]
-    percent = {c: "0.0" for c in result.pupils.columns if "_chance_" in c}
-    sheets = [
-        Sheet(
-            "Targets",
-            frame,
-            descriptions=result.descriptions,
-            comments=result.comments,
-            dropdowns=dropdowns,
-            editable=list(dropdowns),
-            number_formats=percent,
-        ),
-        Sheet(
-            "Summary",
-            result.summary,
-            descriptions=_summary_descriptions(),
-            charts=[
-                Chart(
-                    title="Percent of pupils targeted at each threshold, and what the "
-                    "benchmark implies",
-                    categories="label",
-                    values=["pct_targeted", "benchmark_pct"],
-                    y_title="% of pupils on roll",
-                )
-            ],
-        ),
-        Sheet(
-            "Summary by group",
-            hide_small_groups(result.by_group),
-            descriptions={
-                "group": "The pupil characteristic (disadvantaged, sen, eal, lac, gender, "
-                "ethnicity).",
-                "value": f"The group within it; '{SMALL_LABEL}' in `small` marks fewer than "
-                f"{SMALL_GROUP} pupils.",
-            },
-        ),
-    ]
-    readme = ReadMe(
-        title="targetkit set-targets",
-        lines=[
-            f"Targets under the {policy.name} policy: {policy.title}.",
-            policy.description,
-            f"Benchmark: {result.benchmark}. Every input row is on the Targets sheet in input "
-            "order with its own columns unchanged; targetkit's columns follow them.",
-            "Moderate targets in the yellow <subject>_target columns (a grade from the list; a "
-            "typed number such as 4 means the grade 4). The comment on each target says why.",
-            "Targets are never below the prior result, the latest attainment or a previous "
-            "target; pupils with an EHC plan keep their plan target.",
-            "Summary percentages use every pupil on roll as the denominator; the "
-            "*_with_result columns use pupils with a prior result only.",
-        ],
-    )
-    about = [
-        ("targetkit version", __version__),
-        ("cohort", str(table.path)),
-        ("cohort SHA-256", file_sha256(table.path)),
-        ("sheet", table.sheet or ""),
-        ("policy", f"{policy.name} ({reason})"),
-        ("policy source", policy.source),
-        ("conversion table", conversion or policy.conversion or "none"),
-        ("benchmark", result.benchmark),
-        ("academic year", academic_year_text(academic_year)),
-        *(("note", note) for note in result.notes),
-        *(
-            [("previous targets", str(previous)), ("previous SHA-256", file_sha256(previous))]
-            if previous
-            else []
-        ),
-        ("pupils", len(frame)),
-        (
-            "pseudonymised",
-            pseudonymised_about(table.frame) if pupils is not table.frame else "no",
-        ),
-        ("subjects", ", ".join(result.subjects)),
-        ("thresholds", ", ".join(threshold_label(t) for t in result.thresholds)),
-        ("written", pd.Timestamp.now().strftime("%Y-%m-%d %H:%M")),
-    ]
-    write_workbook(out, sheets, readme=readme, about=about, force=force)
-
-
-def _summary_descriptions() -> dict[str, str]:
-    return {
-        "pupils": "Pupils on roll in the cohort (absent, W and missing results included).",
-        "pupils_with_result": "Pupils with a prior result in the subject.",
-        "targeted": "Pupils whose target is at or above the threshold.",
-        "pct_targeted": "The school-level target: % of pupils on roll targeted at the threshold.",
-        "pct_targeted_with_result": "The same, over pupils with a prior result.",
-        "benchmark_pct": "The % the benchmark conversion data implies for these pupils "
-        "(sum of their chances over pupils on roll).",
-        "benchmark_pct_with_result": "The same, over pupils with a prior result.",
-        "average_target_points": "Average points of the targets (average points score).",
-        "small": f"'{SMALL_LABEL}' where fewer than {SMALL_GROUP} pupils: unreliable and may "
-        "identify pupils.",
-    }

@@ -1,0 +1,148 @@
+"""Headers in words for targetkit's columns, and the way back (`data/presentation/labels.yaml`).
+
+`label("reading_chance_4plus", grade_word="level")` → `Reading: chance of level 4+`;
+`column_name("Reading: chance of level 4+")` → `reading_chance_4plus`. `columns.canonical_name`
+asks `column_name` last, so targetkit reads its own workbooks back by the words or the names.
+No pandas here: it runs while headers are matched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+from pydantic import BaseModel, ConfigDict
+
+_PLACEHOLDER = re.compile(r"\{(subject|Subject|threshold|point)\}")
+GRADE_WORDS = ("level", "grade", "step")
+
+
+class LabelsFile(BaseModel):
+    """The labels data file: points and thresholds in words, then name → label patterns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    points: dict[str, str]
+    thresholds: dict[str, str]
+    read_back: dict[str, str]
+    written: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    name: str
+    label: str
+    name_regex: re.Pattern[str]
+    label_regex: re.Pattern[str]
+    read_back: bool
+
+
+@cache
+def labels_file() -> LabelsFile:
+    from targetkit.datafiles import load_yaml_model
+
+    path = resources.files("targetkit").joinpath("data/presentation/labels.yaml")
+    return load_yaml_model(path, LabelsFile)  # type: ignore[arg-type]
+
+
+def _alternatives(words: dict[str, str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _regex(pattern: str, parts: dict[str, str], flags: int = 0) -> re.Pattern[str]:
+    pieces, position = [], 0
+    for match in _PLACEHOLDER.finditer(pattern):
+        pieces.append(re.escape(pattern[position : match.start()]))
+        pieces.append(parts[match[1]])
+        position = match.end()
+    pieces.append(re.escape(pattern[position:]))
+    return re.compile("^" + "".join(pieces) + "$", flags)
+
+
+@cache
+def _patterns() -> tuple[_Pattern, ...]:
+    data = labels_file()
+    point_names = _alternatives(data.points)
+    point_words = _alternatives({v: k for k, v in data.points.items()})
+    by_name = {
+        "subject": r"(?P<subject>[a-z][a-z0-9+]*)",
+        "threshold": r"(?P<threshold>[a-z0-9_]+)",
+        "point": rf"(?P<point>{point_names})",
+    }
+    threshold_words = _alternatives({v: k for k, v in data.thresholds.items()})
+    by_label = {
+        "subject": r"(?P<subject>[A-Za-z][A-Za-z0-9+]*)",
+        "Subject": r"(?P<subject>[A-Za-z][A-Za-z0-9+]*)",
+        "threshold": rf"(?:(?:{'|'.join(GRADE_WORDS)}) )?(?P<threshold>{threshold_words}|\S+)",
+        "point": rf"(?P<point>{point_words})",
+    }
+    found = [
+        _Pattern(
+            name,
+            label,
+            _regex(name, by_name),
+            _regex(" ".join(label.split()), by_label, re.IGNORECASE),
+            read_back,
+        )
+        for read_back, table in ((True, data.read_back), (False, data.written))
+        for name, label in table.items()
+    ]
+    # The longest fixed text first: `{subject}_milestone_{point}` before `{subject}_milestone`.
+    return tuple(sorted(found, key=lambda p: -len(_PLACEHOLDER.sub("", p.name))))
+
+
+def threshold_words(threshold: str, grade_word: str = "") -> str:
+    """`4plus` → `level 4+`; a named threshold (`5acem`) in its own words."""
+    special = labels_file().thresholds.get(threshold)
+    if special:
+        return special
+    return f"{grade_word} {threshold.replace('plus', '+')}".strip()
+
+
+def point_words(point: str) -> str:
+    """`sum2` → `summer 2`; `y4` → `end of Year 4`; anything else as it is."""
+    return labels_file().points.get(point, point)
+
+
+@lru_cache(maxsize=4096)
+def label(name: str, grade_word: str = "") -> str:
+    """The header in words for one of targetkit's column names (the name itself if unknown)."""
+    for pattern in _patterns():
+        match = pattern.name_regex.match(name)
+        if not match:
+            continue
+        parts = match.groupdict()
+        subject = parts.get("subject") or ""
+        return pattern.label.format(
+            subject=subject,
+            Subject=subject[:1].upper() + subject[1:],
+            threshold=threshold_words(parts.get("threshold") or "", grade_word),
+            point=point_words(parts.get("point") or ""),
+        )
+    return name
+
+
+@lru_cache(maxsize=1 << 14)
+def column_name(header: str) -> str | None:
+    """The column name a header in words stands for (read-back labels only), else None."""
+    text = " ".join(str(header).split())
+    for pattern in _patterns():
+        if not pattern.read_back:
+            continue
+        match = pattern.label_regex.match(text)
+        if not match:
+            continue
+        parts = {k: v for k, v in match.groupdict().items() if v is not None}
+        threshold = parts.get("threshold", "")
+        reverse = {v.casefold(): k for k, v in labels_file().thresholds.items()}
+        threshold = reverse.get(threshold.casefold(), threshold.replace("+", "plus"))
+        points = {v.casefold(): k for k, v in labels_file().points.items()}
+        return pattern.name.format(
+            subject=parts.get("subject", "").lower(),
+            threshold=threshold.lower(),
+            point=points.get(parts.get("point", "").casefold(), ""),
+        )
+    return None
