@@ -15,13 +15,16 @@ EXAMPLES = ROOT / "examples"
 
 
 def _sheet(path: Path, name: str) -> pd.DataFrame:
-    """A sheet as openpyxl reads it: header row, then values."""
+    """A sheet as openpyxl reads it: header row (targetkit's words read back to column names,
+    as targetkit reads them), then values."""
+    from targetkit.columns import canonical_name
+
     workbook = openpyxl.load_workbook(path, read_only=True)
     try:
         rows = list(workbook[name].iter_rows(values_only=True))
     finally:
         workbook.close()
-    return pd.DataFrame(rows[1:], columns=rows[0])
+    return pd.DataFrame(rows[1:], columns=[canonical_name(h) or h for h in rows[0]])
 
 
 @pytest.mark.parametrize(

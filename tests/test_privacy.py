@@ -19,6 +19,7 @@ import pytest
 from helpers import cli, run_targetkit
 
 from targetkit.errors import UsageError
+from targetkit.labels import label
 from targetkit.privacy import (
     KEY_ENV,
     load_key,
@@ -479,7 +480,9 @@ def test_set_targets_summary_by_group_hides_a_one_pupil_groups_figures(tmp_path)
     result = cli("set-targets", source, "-o", out)
     assert result.exit_code == 0, result.stderr
     sheet = openpyxl.load_workbook(out)["Summary by group"]
-    header = [c.value for c in sheet[1]]
+    words = {label(name): name for name in ("group", "value", "pupils", "targeted",
+             "pct_targeted", "average_target_points")}  # fmt: skip
+    header = [words.get(c.value, c.value) for c in sheet[1]]
     records = [
         dict(zip(header, [c.value for c in row], strict=True)) for row in sheet.iter_rows(min_row=2)
     ]

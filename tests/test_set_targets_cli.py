@@ -74,7 +74,7 @@ def test_json_prints_the_school_level_summary(primary, tmp_path):
     findings = document["findings"]
     assert [f["row"] for f in findings if f["code"] == "NO_PRIOR_RESULT"] == [5]
     sheet = openpyxl.load_workbook(tmp_path / "t.xlsx")["Targets"]
-    flags_column = [c.value for c in sheet[1]].index("flags")
+    flags_column = column_numbers(sheet)["flags"] - 1
     in_workbook = sorted(
         (row, code.strip())
         for row, values in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2)
@@ -200,8 +200,7 @@ def test_policy_option_is_matched_in_any_case(tmp_path):
     out = tmp_path / "targets.xlsx"
     result = cli("set-targets", EXAMPLES / "primary-cohort.xlsx", "-o", out, "--policy", "KS2")
     assert result.exit_code == 0, result.stderr
-    frame = pd.read_excel(out, sheet_name="Targets", dtype=object, engine="openpyxl")
-    assert "reading_target" in frame.columns
+    assert "reading_target" in read_named(out, "Targets").columns
     auto = cli("set-targets", EXAMPLES / "primary-cohort.xlsx", "-o", out, "--policy", "AUTO")
     assert auto.exit_code == 2  # the output exists: refused without --force, not "no policy AUTO"
     assert "AUTO" not in auto.stderr

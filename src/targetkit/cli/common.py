@@ -135,7 +135,11 @@ def _run_guarded(function: Callable[..., Any], args: Any, kwargs: Any) -> None:
     except TargetkitError as exc:
         if console.settings.verbose:
             traceback.print_exc()
-        console.error(one_line(str(exc)))
+        # a library's multi-line text joined; a file or column name keeps its characters, which
+        # console.error shows escaped (a newline in a file name stays visible as \n)
+        exc.message = one_line(exc.message)
+        exc.hint = one_line(exc.hint) if exc.hint else exc.hint
+        console.error(str(exc))
         sys.exit(int(exc.exit_status))
     except KeyboardInterrupt as exc:
         console.error("interrupted; no output was written")
