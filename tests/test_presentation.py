@@ -184,3 +184,19 @@ def test_import_marks_a_blanked_cell_and_lists_errors_first(tmp_path):
     assert cell.value is None
     assert cell.fill.fgColor.rgb.endswith("F4B6B6")
     assert f"{value} is not a grade" in cell.comment.text
+
+
+def test_the_la_summary_sentences_say_when_the_benchmark_rates_are_illustrative(tmp_path):
+    """SPEC §8: illustrative numbers are labelled wherever they reach a person. The demo
+    schools are checked under the ks2 policy, whose KS1 → KS2 level table is illustrative in
+    every row (only the guidance's threshold rates were published), so every subject's
+    sentence says so."""
+    assert cli("demo", tmp_path / "demo").exit_code == 0
+    out = tmp_path / "la.xlsx"
+    result = cli("check-ambition", tmp_path / "demo" / "submissions", "-o", out, "--jobs", "1")
+    assert result.exit_code in (0, 1), result.stderr
+    sheet = openpyxl.load_workbook(out)["LA summary"]
+    sentences = [c.value for row in sheet.iter_rows(max_row=5) for c in row
+                 if isinstance(c.value, str) and ": across " in c.value]  # fmt: skip
+    assert [s.split(":")[0] for s in sentences] == ["Reading", "Writing", "Maths"]
+    assert all(s.endswith("(illustrative figures).") for s in sentences)

@@ -567,9 +567,34 @@ def check_ambition(
     if out is not None:
         from targetkit.presentation.ambition import write_la_workbook
 
-        write_la_workbook(outcome, la_summary(outcome), out, force=force)
+        write_la_workbook(
+            outcome, la_summary(outcome), out, force=force, illustrative=_illustrative(outcome)
+        )
         outcome.output = out
     return outcome
+
+
+def _illustrative(outcome: AmbitionOutcome) -> set[str]:
+    """Subjects whose benchmark rates rest on illustrative rows in the conversion tables of
+    the policies checked (SPEC §8: illustrative numbers are labelled wherever they are shown)."""
+    from targetkit.policies import load_policy
+
+    subjects: set[str] = set()
+    files = outcome.files
+    checked = files[files["status"].eq("checked")] if "status" in files else files.iloc[:0]
+    for name in set(checked["policy"].dropna()) - {""}:
+        try:
+            policy = load_policy(name)
+            table = load_table(policy.conversion) if policy.conversion else None
+        except (TargetkitError, ValueError):
+            continue
+        if table is None:
+            continue
+        for subject in policy.subjects:
+            table_subject = policy.conversion_subjects.get(subject, subject)
+            if table.basis(outcome.benchmark, table_subject) == "illustrative":
+                subjects.add(subject)
+    return subjects
 
 
 def _read_files(

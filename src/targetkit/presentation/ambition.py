@@ -14,7 +14,12 @@ from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 
 def write_la_workbook(
-    outcome: Any, summary: pd.DataFrame, out: Path, *, force: bool = False
+    outcome: Any,
+    summary: pd.DataFrame,
+    out: Path,
+    *,
+    force: bool = False,
+    illustrative: set[str] | frozenset[str] = frozenset(),
 ) -> Path:
     """LA summary (with a chart), Challenges (most serious first), Files, Read me, About.
 
@@ -54,7 +59,7 @@ def write_la_workbook(
             summary[first + percent_columns],
             descriptions=descriptions,
             number_formats={c: "0%" for c in percent_columns},
-            intro=summary_sentences(summary),
+            intro=summary_sentences(summary, illustrative),
             fills={"RAG": {"red": "red", "amber": "amber", "green": "green"}},
             charts=[
                 Chart(
@@ -157,9 +162,11 @@ def _findings_table(found: pd.DataFrame) -> pd.DataFrame:
     return ordered[columns + rest].rename(columns={"upn": "UPN"})
 
 
-def summary_sentences(summary: pd.DataFrame) -> list[str]:
+def summary_sentences(
+    summary: pd.DataFrame, illustrative: set[str] | frozenset[str] = frozenset()
+) -> list[str]:
     """One sentence a subject from the LA total: the share targeted at the key threshold and
-    what the benchmark implies for the same pupils."""
+    what the benchmark implies for the same pupils ("illustrative" where the rates are)."""
     if summary.empty or "LA total" not in set(summary["school"]):
         return []
     total = summary[summary["school"] == "LA total"].iloc[0]
@@ -180,6 +187,8 @@ def summary_sentences(summary: pd.DataFrame) -> list[str]:
         )
         if benchmark is not None and pd.notna(benchmark):
             text += f"; the benchmark implies {benchmark:.0%} for the same pupils"
+            if subject in illustrative:
+                text += " (illustrative figures)"
         lines.append(text + ".")
     return lines
 
