@@ -406,25 +406,11 @@ def _describe(results: pd.DataFrame) -> pd.Series:
 
 
 def _note_frame(rows: object, code: str, column: object, value: object, **quotes: object):
-    """One catalogue note per row (`quotes` fill its template, arrays by position)."""
-    import pandas as pd
+    """One catalogue note per row, built as import builds every issue row (pandas loads only
+    when a CTF is read)."""
+    from targetkit.pipeline.importing import _row_issues
 
-    from targetkit import findings
-
-    index = pd.Index(rows, dtype="int64")  # type: ignore[arg-type]
-    quotes = {k: pd.Series(q, index=index) if not isinstance(q, str) else q
-              for k, q in quotes.items()}  # fmt: skip
-    return pd.DataFrame(
-        {
-            "severity": findings.severity(code),
-            "code": code,
-            "column": column,
-            "value": value,
-            "message": findings.message(code, index=index, **quotes),
-            "suggestion": "",
-        },
-        index=index,
-    ).astype(object)
+    return _row_issues(rows, code, column, value, **quotes)
 
 
 def _earlier_notes(earlier: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
