@@ -10,7 +10,9 @@ import pandas as pd
 
 from targetkit.columns import canonical_name
 from targetkit.labels import threshold_words
+from targetkit.pipeline.targets import SMALL_LABEL
 from targetkit.presentation import GRADE_WORDS, in_words, percent, plain_words
+from targetkit.privacy import SMALL_GROUP
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 BENCHMARK_WORDS = {"top25": "in top-25% schools", "top50": "in top-50% schools"}
@@ -52,7 +54,8 @@ def write_targets_workbook(
                 descriptions={
                     "group": "The pupil characteristic (disadvantaged, sen, eal, lac, gender, "
                     "ethnicity).",
-                    "value": "The group within it; 'small (<5)' marks fewer than 5 pupils.",
+                    "value": f"The group within it; '{SMALL_LABEL}' marks fewer than "
+                    f"{SMALL_GROUP} pupils.",
                 },
                 number_formats={c: "0%" for c in SUMMARY_PERCENT}
                 | {"average_target_points": "0.0"},
@@ -240,7 +243,8 @@ SUMMARY_DESCRIPTIONS = {
     "(sum of their chances over pupils on roll).",
     "benchmark_pct_with_result": "The same, over pupils with a prior result.",
     "average_target_points": "Average points of the targets (average points score).",
-    "small": "'small (<5)' where fewer than 5 pupils: unreliable and may identify pupils.",
+    "small": f"'{SMALL_LABEL}' where fewer than {SMALL_GROUP} pupils: unreliable and may "
+    "identify pupils.",
 }
 
 
