@@ -10,7 +10,7 @@ import shutil
 import openpyxl
 import pandas as pd
 import pytest
-from helpers import cli, run_targetkit
+from helpers import cli, read_named, run_targetkit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -447,10 +447,7 @@ def test_a_dfe_ks2_download_imports_then_gets_gcse_targets_from_reading_and_math
     done = run_targetkit("set-targets", tmp_path / "c.xlsx", "--policy", "ks4",
                          "-o", tmp_path / "t.xlsx")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    sheet = openpyxl.load_workbook(tmp_path / "t.xlsx", read_only=True)["Targets"]
-    rows = list(sheet.iter_rows(values_only=True))
-    header = [canonical_name(h) or h for h in rows[0]]
-    pupils = pd.DataFrame(rows[1:], columns=header).set_index("surname")
+    pupils = read_named(tmp_path / "t.xlsx", "Targets").set_index("surname")
     assert pupils["maths_prior"].to_dict() == {
         "AHMED": "102.5 - 104.5", "BAKER": "96 - 99.5", "COLE": "80 - 89.5",
         "DOYLE": "110 - 113", "EVANS": "100 - 102",
