@@ -25,6 +25,7 @@ from targetkit.pipeline.values import (
     normalise_sen,
     vocabulary,
 )
+from targetkit.scales import load_scale
 from tests.test_import import GOLDEN, assert_matches_golden, read_source
 
 # (input file, academic year the expected files were worked out for)
@@ -294,6 +295,48 @@ def test_every_extended_ethnicity_code_rolls_up_to_its_main_code_with_a_note():
         result = normalise_ethnicity(pd.Series(subs))
         assert set(result.values) == {main}
         assert set(result.issues["code"]) == {"EXTENDED_ETHNICITY_CODE"}
+
+
+@pytest.mark.parametrize(
+    ("given", "main"),
+    [  # rows of the DfE extended codes table (GOV.UK, AP census codes: ethnicity), by hand
+        ("WCOR", "WBRI"),  # White - Cornish
+        ("WNIR", "WBRI"),  # White - Northern Irish
+        ("WSCO", "WBRI"),  # White - Scottish
+        ("WOWB", "WBRI"),  # Other White British
+        ("WKOS", "WOTH"),  # Kosovan
+        ("WTUC", "WOTH"),  # Turkish Cypriot
+        ("WEEU", "WOTH"),  # White Eastern European
+        ("WOTW", "WOTH"),  # White other
+        ("WROG", "WROM"),  # Gypsy
+        ("WROO", "WROM"),  # Other Gypsy/Roma
+        ("MWAP", "MWAS"),  # White and Pakistani
+        ("MWAO", "MWAS"),  # White and any other Asian background
+        ("MAOE", "MOTH"),  # Asian and any other ethnic group
+        ("MABL", "MOTH"),  # Asian and Black
+    ],
+)
+def test_a_dfe_extended_ethnicity_code_rolls_up_to_the_main_code_the_dfe_table_gives(given, main):
+    result = normalise_ethnicity(pd.Series([given, f"{given} - as exported"]))
+    assert result.values.tolist() == [main, main]
+    assert set(result.issues["code"]) == {"EXTENDED_ETHNICITY_CODE"}
+
+
+@pytest.mark.parametrize("made_up", ["WPOL", "WLIT", "WLAT"])
+def test_codes_that_are_not_in_the_dfe_extended_table_are_not_read_as_ethnicities(made_up):
+    # Polish, Lithuanian and Latvian pupils are WEEU (White Eastern European) in the DfE table.
+    result = normalise_ethnicity(pd.Series([made_up]))
+    assert result.values.tolist() == [None]
+    assert result.issues["code"].tolist() == ["NOT_AN_ETHNICITY_CODE"]
+
+
+def test_ks1_teacher_assessments_carry_the_dfe_prior_attainment_points():
+    """Primary school accountability in 2022, KS1 point scores: GDS 10, EXS 8, WTS 6, PKF 4.
+    BLW and PK1-PK4 have no confirmed DfE points: they rank below PKF (PK4 level with it)."""
+    parsed = load_scale("ks1ta").parse(pd.Series(["GDS", "EXS", "WTS", "PKF", "exs"]))
+    assert parsed.points.tolist() == [10.0, 8.0, 6.0, 4.0, 8.0]
+    ranks = load_scale("ks1ta").parse(pd.Series(["BLW", "PK1", "PK2", "PK3", "PK4"])).points
+    assert ranks.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
 
 
 @pytest.mark.parametrize(
