@@ -100,6 +100,10 @@ def test_the_dfe_downloads_say_where_disadvantaged_came_from():
         ("KS2 Reading (Scaled score)", "reading_ks2"),
         ("KS2 Reading (Outcome)", "reading_ks2_outcome"),
         ("ReadingKS1", "reading_ks1"),
+        # KS1 TAs as the DfE's KS1 statistics name them (readta, writta, matta), NPD-prefixed
+        ("KS1_READTA", "reading_ks1"),
+        ("KS1_WRITTA", "writing_ks1"),
+        ("KS1 MATTA", "maths_ks1"),
     ],
 )
 def test_real_header_spellings_are_recognised(header, canonical):
@@ -110,6 +114,9 @@ def test_text_in_brackets_still_counts_and_a_ks1_prefix_never_makes_a_ks2_column
     assert canonical_name("KS2 Reading (Scaled score)") != canonical_name("KS2 Reading (Outcome)")
     assert canonical_name("Gender (Legal)") is None
     assert canonical_name("KS1_MATSCORE") != "maths_ks2"
+    # an alias of a KS2 column that is not a grade column (an outcome) is not KS1's either
+    assert canonical_name("KS1_READOUTCOME") != "reading_ks2_outcome"
+    assert canonical_name("KS2_READOUTCOME") == "reading_ks2_outcome"
 
 
 def test_an_xml_file_that_is_not_a_ctf_is_refused_naming_what_it_is(tmp_path):

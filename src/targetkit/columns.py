@@ -86,6 +86,7 @@ _POINT_FIRST = re.compile(rf"^{_POINT}_{_SUBJECT}$")
 _SUBJECT_ALIASES = {"mathematics": "maths", "math": "maths", "read": "reading", "eng": "english"}
 
 
+_KEY_STAGE = re.compile(r"_ks(\d)(?:_|$)")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")  # ReadingKS1 -> Reading_KS1
 _MATCH_DROP = re.compile(r"[\s_\-.]+")
 
@@ -178,14 +179,22 @@ def _shipped_name(header: str) -> str | None:
     if alias:
         return alias
     for prefix, rest in without_affixes(header.strip()):
-        found = mis_aliases().get(match_key(rest))
         stage = re.sub(r"[^0-9]", "", prefix)
-        # `KS2_READSCORE` is reading_ks2; a KS1 prefix never turns a KS2 alias into KS1.
-        if found and (not stage or not parse_assessment(found) or found.endswith(f"ks{stage}")):
-            return found
+        # `KS2_READSCORE` is reading_ks2 and `KS1_READTA` is `READTA_KS1`; a KS1 prefix never
+        # turns a KS2 alias (`READOUTCOME`, reading_ks2_outcome) into a column.
+        for spelling in (rest, f"{rest}_KS{stage}") if stage else (rest,):
+            found = mis_aliases().get(match_key(spelling))
+            if found and (not stage or _key_stage(found) in (None, stage)):
+                return found
     from targetkit.labels import column_name  # headers in words of targetkit's own columns
 
     return assessment_name(header_key(_CAMEL.sub("_", header.strip()))) or column_name(header)
+
+
+def _key_stage(name: str) -> str | None:
+    """The key stage a canonical column belongs to (`reading_ks2_outcome` → "2"), if any."""
+    match = _KEY_STAGE.search(name)
+    return match[1] if match else None
 
 
 def assessment_name(key: str) -> str | None:
