@@ -4,8 +4,10 @@ each golden input were worked out by hand (tests/golden/import/README.md)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import shutil
+import subprocess
 
 import openpyxl
 import pandas as pd
@@ -506,3 +508,96 @@ def test_a_dfe_ks2_download_imports_then_gets_gcse_targets_from_reading_and_math
     assert pupils["english_target"].notna().all() and pupils["maths_target"].notna().all()
     # a chance is a fraction shown with a % format
     assert float(pupils.loc["EVANS", "english_chance_4plus"]) == pytest.approx(0.603, abs=0.001)
+
+
+# ---------------------------------------------------------------------------------------------
+# Yes/no columns on Pupils: real booleans, shown as TRUE/FALSE in every spreadsheet program
+
+
+def test_yes_no_columns_are_booleans_every_spreadsheet_program_shows_as_true_or_false(tmp_path):
+    """bromcom-students.csv row 4 (D'Souza): FSM True, Looked After 0; blank stays blank."""
+    source = tmp_path / "bromcom.csv"
+    shutil.copy(GOLDEN / "bromcom-students.csv", source)
+    out = tmp_path / "cohort.xlsx"
+    assert cli("import", source, "--academic-year", "2026/27", "-o", out).exit_code == 0
+    sheet = openpyxl.load_workbook(out)["Pupils"]
+    header = [c.value for c in sheet[1]]
+    fsm, looked_after = header.index("FSM") + 1, header.index("Looked after") + 1
+    dsouza = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 3).value == "D'Souza")
+    assert sheet.cell(dsouza, fsm).value is True
+    assert sheet.cell(dsouza, looked_after).value is False
+    assert sheet.cell(dsouza, fsm).number_format == '"TRUE";"TRUE";"FALSE"'
+    assert sheet.cell(dsouza, header.index("SEN") + 1).number_format == "General"
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        return  # openpyxl's reading is checked; LibreOffice's display needs LibreOffice
+    shown = tmp_path / "shown"
+    subprocess.run(
+        [soffice, "--headless", "--convert-to",
+         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,1",
+         str(out), "--outdir", str(shown)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    with (shown / "cohort-Pupils.csv").open(encoding="utf-8", newline="") as text:
+        rows = list(csv.reader(text))
+    by_surname = {row[2]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert by_surname["D'Souza"]["FSM"] == "TRUE"
+    assert by_surname["D'Souza"]["Looked after"] == "FALSE"
+
+
+@pytest.mark.parametrize(
+    ("name", "year", "key", "priors"),
+    [
+        # Go4Schools-style UTF-16 list, Year 7 (no UPN, no year column): by hand, 104 and 101 →
+        # 102.5; 96 and 99 → 97.5; reading blank, maths 88 → 88; 110 and 112 → 111.
+        ("unicode-text-students.txt", "2026/27", "full_name", {
+            "Ahmed, Zara": "102.5 - 104.5", "Baker, Tom": "96 - 99.5",
+            "Cole, Ava": "80 - 89.5", "Núñez, José": "110 - 113",
+        }),
+        # Bromcom, Year 11: maths 104 and reading 99 → 101.5; maths 121 is no scaled score
+        # (left blank), reading 110 → 110; reading B (below the test), maths 95 → 95; 100/100.
+        ("bromcom-students.csv", "2026/27", "surname", {
+            "Ní Bhriain": "100 - 102", "D'Souza": "110 - 113",
+            "Kowalczyk": "90 - 95.5", "Smith": "100 - 102",
+        }),
+        # The KS2 results CTF, imported the year its pupils sat KS2: 108 and 111 → 109.5;
+        # 96 and 99 → 97.5; reading outcome B with no score, maths 102 → 102; the Year 2 pupil
+        # has no KS2 result: no band, and the target is flagged NO_PRIOR_RESULT.
+        ("ctf-oakfield.xml", "2025/26", "surname", {
+            "Hart": "107.5 - 109.5", "Khan": "96 - 99.5",
+            "Evans": "100 - 102", "O'Neill": "No scaled score",
+        }),
+    ],
+)  # fmt: skip
+def test_each_secondary_format_imports_then_gets_gcse_targets_from_its_ks2_priors(
+    tmp_path, name, year, key, priors
+):
+    """import → set-targets --policy ks4 on each format with KS2 scaled scores (SPEC §8: the
+    prior is the mean of KS2 reading and maths, or the one score a pupil has), bands of
+    ks2band.yaml; the golden SIMS list and census download have no KS2 results (exit 2, named)."""
+    source = tmp_path / name
+    shutil.copy(GOLDEN / name, source)
+    imported = cli("import", source, "--academic-year", year, "-o", tmp_path / "c.xlsx")
+    assert imported.exit_code == 0, imported.stderr
+    done = cli("set-targets", tmp_path / "c.xlsx", "--policy", "ks4", "-o", tmp_path / "t.xlsx")
+    assert done.exit_code == 0, done.stderr
+    pupils = read_named(tmp_path / "t.xlsx", "Targets").set_index(key)
+    assert pupils["maths_prior"].to_dict() == priors
+    assert pupils["english_prior"].to_dict() == priors
+    assert pupils["english_target"].notna().all() and pupils["maths_target"].notna().all()
+    if name.endswith(".xml"):
+        assert "NO_PRIOR_RESULT" in pupils.loc["O'Neill", "flags"]
+
+
+@pytest.mark.parametrize("name", ["sims-student-list.csv", "dfe-census-download.csv"])
+def test_a_format_without_ks2_results_is_refused_by_ks4_naming_what_it_needs(tmp_path, name):
+    source = tmp_path / name
+    shutil.copy(GOLDEN / name, source)
+    assert (
+        cli("import", source, "--academic-year", "2026/27", "-o", tmp_path / "c.xlsx").exit_code
+        == 0
+    )
+    done = cli("set-targets", tmp_path / "c.xlsx", "--policy", "ks4", "-o", tmp_path / "t.xlsx")
+    assert done.exit_code == 2
+    assert "needs KS2 scaled scores (reading_ks2 or maths_ks2)" in done.stderr
+    assert "Traceback" not in done.stderr

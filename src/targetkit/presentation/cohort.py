@@ -85,6 +85,7 @@ def write_cohort_workbook(
                 freeze_columns=_name_columns(pupils),
                 comments=comments,
                 cell_fills=marks,
+                number_formats={c: TRUE_FALSE for c in pupils.columns if _is_yes_no(pupils[c])},
             ),
             keep=[c for c in pupils.columns if c not in OWN_COLUMNS and canonical_name(c) != c],
         ),
@@ -96,6 +97,14 @@ def write_cohort_workbook(
 
 
 OWN_COLUMNS = ("source_file", "source_row", "row_issues")  # added by import, never the export's
+# Yes/no cells are real booleans (Excel and openpyxl read TRUE/FALSE); this format makes every
+# spreadsheet program show them as TRUE/FALSE, as some LibreOffice versions show an unformatted
+# boolean cell as 1/0.
+TRUE_FALSE = '"TRUE";"TRUE";"FALSE"'
+
+
+def _is_yes_no(column: pd.Series) -> bool:
+    return pd.api.types.is_bool_dtype(column.dtype)
 
 
 def _name_columns(pupils: pd.DataFrame) -> int:
