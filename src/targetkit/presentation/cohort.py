@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+from pandas.api.types import is_bool_dtype
 
 from targetkit.columns import canonical_name
 from targetkit.presentation import by_severity, in_words
@@ -85,7 +86,7 @@ def write_cohort_workbook(
                 freeze_columns=_name_columns(pupils),
                 comments=comments,
                 cell_fills=marks,
-                number_formats={c: TRUE_FALSE for c in pupils.columns if _is_yes_no(pupils[c])},
+                number_formats={c: TRUE_FALSE for c in pupils if is_bool_dtype(pupils[c].dtype)},
             ),
             keep=[c for c in pupils.columns if c not in OWN_COLUMNS and canonical_name(c) != c],
         ),
@@ -101,10 +102,6 @@ OWN_COLUMNS = ("source_file", "source_row", "row_issues")  # added by import, ne
 # spreadsheet program show them as TRUE/FALSE, as some LibreOffice versions show an unformatted
 # boolean cell as 1/0.
 TRUE_FALSE = '"TRUE";"TRUE";"FALSE"'
-
-
-def _is_yes_no(column: pd.Series) -> bool:
-    return pd.api.types.is_bool_dtype(column.dtype)
 
 
 def _name_columns(pupils: pd.DataFrame) -> int:
