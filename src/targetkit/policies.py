@@ -45,9 +45,17 @@ class Quota(BaseModel):
     threshold: str  # a threshold name of the conversion table (e.g. 4plus)
     target: str  # the target grade given to the pupils chosen
     min_rate: float = Field(default=0.0, ge=0, le=1)
+    # the benchmarks `min_rate` is a figure of (a top-25% rate is no floor for `national`);
+    # empty: every benchmark
+    min_rate_benchmarks: list[str] = []
     source: str = Field(min_length=1)
 
     _text = field_validator("prior", "target", mode="before")(_text)
+
+    def floor(self, benchmark: str) -> float:
+        """`min_rate` where it applies to the benchmark, else 0."""
+        applies = not self.min_rate_benchmarks or benchmark in self.min_rate_benchmarks
+        return self.min_rate if applies else 0.0
 
 
 class OnTrack(BaseModel):
@@ -123,6 +131,9 @@ class Policy(BaseModel):
     target_scale: str
     whole_levels: bool = False
     subjects: list[str] = Field(min_length=1)
+    # a subject whose prior column a file may lack (ks2 `english_ks1`): the mean of these
+    # subjects' prior points, rounded down to a grade of the prior scale (SPEC §8)
+    derived_priors: dict[str, list[str]] = {}
     conversion: str | None = None
     conversion_subjects: dict[str, str] = {}
     thresholds: dict[str, str] = {}  # threshold name -> lowest grade meeting it (target scale)
@@ -298,9 +309,24 @@ def _fitting(cohort: pd.DataFrame, policies: list[Policy]) -> list[Policy]:
             for p in candidates
         ]
         fitting.update(
-            {p.name: p for p, n in zip(candidates, grades, strict=True) if n == max(grades)}
+            {
+                p.name: p
+                for p, n in zip(candidates, grades, strict=True)
+                if n == max(grades) and not _levels_not_steps(cohort[column], p, n)
+            }
         )
     return list(fitting.values())
+
+
+def _levels_not_steps(values: pd.Series, policy: Policy, steps_grades: int) -> bool:
+    """A `_sum2_<year>` column holding NC levels (`3c`, `2a`, `4`) is a levels drop, not a
+    steps baseline, even where a few values (`2b`) are spelt like steps (issue 14): more of its
+    values are NC levels than steps."""
+    from targetkit.scales import load_scale
+
+    if policy.kind != "steps":
+        return False
+    return int(load_scale("nc").parse(values).grade.notna().sum()) > steps_grades
 
 
 def _prior_text(policy: Policy) -> str:

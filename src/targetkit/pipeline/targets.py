@@ -248,7 +248,17 @@ def compute_targets(
             out = _steps_subject(cohort, policy, subject, year_group, previous, academic_year)
         else:
             out = _levels_subject(
-                cohort, policy, subject, table, benchmark, previous, school, upn, year_group, notes
+                cohort,
+                policy,
+                subject,
+                table,
+                benchmark,
+                previous,
+                school,
+                upn,
+                year_group,
+                notes,
+                academic_year,
             )
         # EHC plans: the plan target stands (SPEC §7); without one the suggestion is kept.
         plan_column = f"{subject}_plan_target"
@@ -696,6 +706,7 @@ def _levels_subject(
     upn: pd.Series,
     year_group: pd.Series,
     notes: list[str],
+    academic_year: int | None = None,
 ) -> dict:
     """One subject under a levels/grades policy (ks1-ks4)."""
     from targetkit.conversion_tables import ks2_band
@@ -711,8 +722,7 @@ def _levels_subject(
         prior_key = prior
         prior_label = "KS2 average scaled score band"
     else:
-        column = f"{subject}_{policy.prior_point}"
-        values = cohort[column] if column in cohort else pd.Series(None, index=index, dtype=object)
+        values = prior_values(cohort, policy, subject)
         parsed = prior_scale.parse(values)
         prior = parsed.grade
         prior_points = parsed.points
@@ -766,7 +776,7 @@ def _levels_subject(
     has_rates = table is not None and table.has(used, table_subject)
     for quota in policy.quotas:
         eligible = prior_key.eq(quota.prior).fillna(False).to_numpy(dtype=bool)
-        rate = quota.min_rate
+        rate = quota.floor(benchmark)
         if has_rates:
             with contextlib.suppress(ValueError):  # prior not in the table: the floor stands
                 rate = max(rate, table.rate(used, table_subject, quota.prior, quota.threshold))
@@ -783,10 +793,12 @@ def _levels_subject(
     floors = {"latest attainment": latest["points"], "previous target": previous_points}
     if policy.prior_scale == policy.target_scale and not policy.prior_scaled_scores:
         floors["prior"] = prior_points
-    if policy.points_per_year:
-        years_left = (policy.final_year - year_group).clip(lower=0)
+    if policy.points_per_year:  # rounded down: never more than the policy's rate a year
+        years_left = _years_left(latest["column"], year_group, policy.final_year, academic_year)
         floors["a level a year from latest"] = (
-            latest["points"] + policy.points_per_year * years_left
+            scale.grade_at_or_below(latest["points"] + policy.points_per_year * years_left)
+            .map(scale.points_of)
+            .astype("float64")
         )
     if policy.whole_levels:
         rule_level = nc_level(scale, rule_points)
@@ -863,6 +875,40 @@ def _levels_subject(
         "flags": subject_flags,
         "rank": rank,
     }
+
+
+def prior_values(cohort: pd.DataFrame, policy: Policy, subject: str) -> pd.Series:
+    """The subject's prior column `<subject>_<prior_point>`; where the file has none and the
+    policy derives it (ks2 English from KS1 reading and writing, SPEC §8), the mean of those
+    subjects' prior points (of the ones a pupil has) rounded down to a grade."""
+    column = f"{subject}_{policy.prior_point}"
+    if column in cohort:
+        return cohort[column]
+    parts = [f"{s}_{policy.prior_point}" for s in policy.derived_priors.get(subject, [])]
+    parts = [c for c in parts if c in cohort]
+    if not parts:
+        return pd.Series(None, index=cohort.index, dtype=object)
+    scale = load_scale(policy.prior_scale)
+    mean = pd.concat([scale.parse(cohort[c]).points for c in parts], axis=1).mean(axis=1)
+    return scale.grade_at_or_below(mean)
+
+
+def _years_left(
+    column: pd.Series, year_group: pd.Series, final_year: int, academic_year: int | None
+) -> pd.Series:
+    """School years from each pupil's latest assessment to the end of `final_year`: the whole
+    years after this one, the half terms left of this year after the drop (`aut1` leaves 5/6),
+    and a whole year for each year a dated drop is older (`maths_sum2_2025` in 2026/27: one).
+    "At least one level a year" counts them (issue 14), not only the whole years ahead."""
+    drops = {name: DATA_DROPS.index(p[1]) + 1 for name in column.dropna().unique()
+             if (p := parse_assessment(str(name))) and p[1] in DATA_DROPS}  # fmt: skip
+    dated = {name: p[2] for name in column.dropna().unique()
+             if (p := parse_assessment(str(name))) and p[2] is not None}  # fmt: skip
+    left_this_year = (len(DATA_DROPS) - column.map(drops).astype("float64")) / len(DATA_DROPS)
+    current = academic_year if academic_year is not None else max(dated.values(), default=0) + 1
+    years_back = (current - column.map(dated).astype("float64")).fillna(0).clip(lower=0)
+    whole = (final_year - year_group).clip(lower=0)
+    return whole + years_back + left_this_year
 
 
 def _grade_name(scale: Scale, grade: str) -> str:
@@ -950,7 +996,9 @@ def _steps_subject(
     prior_label = pd.Series("last summer", index=index, dtype=object)
     if eyfs_column in cohort:
         eyfs = load_scale("eyfs").parse(cohort[eyfs_column])
-        from_eyfs = base_points.isna() & eyfs.grade.notna()
+        # the EYFS outcome is the baseline of Year 1 only: a Year 2+ pupil without last
+        # summer's step takes the year's expectation, flagged (issue 14), not a Year 1 target
+        from_eyfs = base_points.isna() & eyfs.grade.notna() & ~year_group.gt(1).to_numpy()
         eyfs_target = eyfs.grade.map(policy.minimum).map(scale.points_of).astype("float64")
         rule_points = rule_points.where(~from_eyfs, eyfs_target)
         minimum_points = minimum_points.where(~from_eyfs, eyfs_target)
