@@ -19,7 +19,7 @@ from targetkit.datafiles import available, find_data_file, load_yaml_model
 if TYPE_CHECKING:
     import pandas as pd
 
-POLICY_NAMES = ("ks1", "ks2", "ks3", "ks4", "steps")
+POLICY_NAMES = ("ks1", "ks2", "ks3", "ks4", "ks4_levels", "steps")
 
 
 def _text(value: object) -> object:
@@ -90,6 +90,22 @@ class OverallTarget(BaseModel):
     achieve_level: int
     quota_level: int
     min_rate: float = Field(default=0.0, ge=0, le=1)
+    # the table's row name for an average level: `avg_L5` (ks3_ks4_5acem) or `5` (ks2_ks4_5ac),
+    # the average's whole level clipped to the table's rows
+    prior_prefix: str = "avg_L"
+    prior_levels: tuple[int, int] = (2, 7)
+    source: str = Field(min_length=1)
+
+
+class PScaleRule(BaseModel):
+    """Targets for pupils working below level 1 (seed 000: "P scales or other performance
+    measure"): `steps_per_year` steps a year up P1i … P8, W, 1c … over the key stage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grades: list[str] = Field(min_length=1)  # the prior grades that are P-scale outcomes
+    steps_per_year: int = Field(ge=1)
+    basis: str = Field(min_length=1)  # a few words for the reason: whose rule it is
     source: str = Field(min_length=1)
 
 
@@ -151,6 +167,7 @@ class Policy(BaseModel):
     on_track: list[OnTrack] = []
     catch_up_years: int = Field(default=2, ge=1)
     overall: OverallTarget | None = None
+    pscales: PScaleRule | None = None
     combined: CombinedMeasure | None = None
     year_groups: list[int] = []  # the year groups `--policy auto` associates with the policy
 
@@ -175,6 +192,7 @@ class Policy(BaseModel):
             *(("quotas", q.target) for q in self.quotas),
             *(("on_track", o.grade) for o in self.on_track),
             *([("no_prior_target", self.no_prior_target)] if self.no_prior_target else []),
+            *(("pscales", g) for g in (self.pscales.grades if self.pscales else [])),
         ]:
             if grade.lower() not in names:
                 raise ValueError(f"{label}: {grade!r} is not a grade of the {target.name} scale")
@@ -278,8 +296,17 @@ def _prior_columns(cohort: pd.DataFrame, policy: Policy) -> list[str]:
     from targetkit.columns import DATA_DROPS, parse_assessment
 
     found = []
+    overall = policy.overall
     for column in cohort.columns:
         parsed = parse_assessment(str(column))
+        if (  # the overall target's prior counts too: a KS3-only cohort fits ks4 (issue 14)
+            overall is not None
+            and parsed is not None
+            and parsed[1] == overall.prior_point != policy.prior_point
+            and parsed[0] in overall.subjects
+        ):
+            found.append(str(column))
+            continue
         if parsed is None or parsed[1] != policy.prior_point:
             continue
         if parsed[1] in DATA_DROPS and parsed[2] is None:

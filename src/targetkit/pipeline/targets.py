@@ -528,7 +528,10 @@ def _overall_target(
                                if c in cohort}, index=index)  # fmt: skip
         prior = pd.Series(table.profile_priors(levels, average_level=level), index=index)
     else:
-        prior = ("avg_L" + level.clip(2, 7).astype("Int64").astype("string")).astype(object)
+        low, high = overall.prior_levels
+        prior = (
+            overall.prior_prefix + level.clip(low, high).astype("Int64").astype("string")
+        ).astype(object)
     prior = prior.astype(object).where(level.notna(), None)
     used = benchmark if table.has(benchmark, overall.subject) else "national"
     if used != benchmark:
@@ -542,7 +545,12 @@ def _overall_target(
     with contextlib.suppress(ValueError):  # no row for the prior: the policy's floor stands
         rate = max(
             rate,
-            table.rate(used, overall.subject, f"avg_L{overall.quota_level}", overall.threshold),
+            table.rate(
+                used,
+                overall.subject,
+                f"{overall.prior_prefix}{overall.quota_level}",
+                overall.threshold,
+            ),
         )
     rank = pd.DataFrame(
         {
@@ -821,6 +829,25 @@ def _levels_subject(
         suggested = grade_at_or_above(scale, needed)
         suggested_points = suggested.map(scale.points_of).astype("float64")
     suggested = suggested.astype(object).where(suggested.notna(), None)
+    on_pscales = pd.Series(False, index=index)
+    if policy.pscales is not None:  # pupils working below level 1: a target on the P scales
+        on_pscales, p_rule = _pscales_rule(policy, scale, prior)
+        if on_pscales.any():
+            needed = p_rule.map(scale.points_of).astype("float64")
+            binding = binding.where(~on_pscales, "rule")
+            for label, values in floors.items():
+                higher = on_pscales & (values > needed.fillna(-np.inf))
+                binding[higher] = label
+                needed = needed.where(~higher, values)
+            p_target = grade_at_or_above(scale, needed).astype(object)
+            if policy.whole_levels:  # NC levels reached are whole levels, as for everyone
+                band = p_target.map(scale.band_of)
+                whole = band.map({float(k): v for k, v in whole_levels(scale).items()})
+                p_target = p_target.where(~band.ge(1), whole)
+            suggested = suggested.where(~on_pscales, p_target)
+            suggested_points = suggested.map(scale.points_of).astype("float64")
+            minimum = minimum.where(~on_pscales, p_rule)
+            minimum_points = minimum.map(scale.points_of).astype("float64")
 
     # Reason: prior; benchmark chance of the key threshold; the rule that decided.
     key = policy.key_threshold
@@ -844,6 +871,12 @@ def _levels_subject(
             f"no prior result: the age-related expectation {policy.no_prior_target}",
         )
     rule_text = rule_text.where(~pd.Series(quota_chosen, index=index), quota_text)
+    if policy.pscales is not None:
+        rule_text = rule_text.where(
+            ~on_pscales,
+            f"P scales: {policy.pscales.steps_per_year} step a year "
+            f"({policy.pscales.basis}) → at least " + minimum.astype("string").fillna(""),
+        )
     for label in floors:
         rule_text = rule_text.where(binding.ne(label), f"not below the {label}")
     rule_text = rule_text.where(
@@ -891,6 +924,20 @@ def prior_values(cohort: pd.DataFrame, policy: Policy, subject: str) -> pd.Serie
     scale = load_scale(policy.prior_scale)
     mean = pd.concat([scale.parse(cohort[c]).points for c in parts], axis=1).mean(axis=1)
     return scale.grade_at_or_below(mean)
+
+
+def _pscales_rule(policy: Policy, scale: Scale, prior: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Pupils whose prior is on the P scales (`P7`) and the grade the policy's P-scale rule
+    gives them: `steps_per_year` steps a year up the scale's order P1i … P8, W, 1c … over
+    the key stage (issue 14; the rule and its basis are in the policy file)."""
+    assert policy.pscales is not None
+    names = scale.grade_names
+    position = {g: i for i, g in enumerate(names)}
+    on_pscales = prior.isin(policy.pscales.grades).fillna(False).astype(bool)
+    steps = policy.pscales.steps_per_year * (policy.final_year - policy.prior_year)
+    reached = (prior.map(position) + steps).clip(upper=len(names) - 1)
+    rule = reached.map(lambda i: names[int(i)] if i == i else None).astype(object)
+    return on_pscales, rule.where(on_pscales, None)
 
 
 def _years_left(
