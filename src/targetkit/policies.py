@@ -138,6 +138,9 @@ class Policy(BaseModel):
     kind: Literal["levels", "steps"] = "levels"
     prior_point: str  # the assessment point of the prior: ks1, ks2, ks3, eyfs, sum2 (steps)
     prior_scale: str
+    # non-grade codes of the prior scale that are a result below it, read as this grade
+    # (ks2_ta: the engagement model `EM` as `BLW`), never as no prior (SPEC §8)
+    prior_codes: dict[str, str] = {}
     # ks2 scaled scores averaged into the DfE's KS2 band (the 9-1 route); the columns to average
     prior_scaled_scores: list[str] = []
     # other names a scaled-score column may have in a file (ks4: english_ks2 for reading_ks2)

@@ -732,9 +732,13 @@ def _levels_subject(
     else:
         values = prior_values(cohort, policy, subject)
         parsed = prior_scale.parse(values)
-        prior = parsed.grade
-        prior_points = parsed.points
-        band = parsed.grade.map(prior_scale.band_of)
+        # codes that are a prior below the scale (the engagement model, EM): SPEC §8, "no
+        # prior is not a low prior"
+        below = parsed.code.map(policy.prior_codes).astype(object)
+        prior = parsed.grade.where(parsed.grade.notna(), below)
+        prior = prior.where(prior.notna(), None)
+        prior_points = prior.map(prior_scale.points_of).astype("float64")
+        band = prior.map(prior_scale.band_of)
         band_key = band.map({float(b): str(b) for b in range(10)}).astype(object)
         prior_key = prior.where(prior.isin(list(policy.minimum)), band_key)
         prior_label = policy.prior_point.upper()
