@@ -222,3 +222,22 @@ def test_a_ks3_only_cohort_is_not_refused_and_the_published_95_percent_reaches_i
     assert sheet["chance_5acem"].astype(float).tolist() == [0.95, 0.92]
     assert sheet["target_5acem"].tolist() == ["yes", "yes"]
     assert "needs KS2" not in result.stderr
+
+
+def test_set_targets_on_a_year_11_cohort_with_ks2_levels_targets_every_pupil(tmp_path):
+    """Issue 14: not "exit 0 with 0% targeted". Level 4 → C and level 5 → B (three levels of
+    progress), through the command as a user runs it (`--policy auto`)."""
+    path = tmp_path / "year11.csv"
+    rows = "".join(
+        f"{u},11,{lvl},{lvl}\n" for u, lvl in zip(upns(3), ["4", "5", "4b"], strict=True)
+    )
+    path.write_text("upn,year_group,english_ks2,maths_ks2\n" + rows, encoding="utf-8")
+    out = tmp_path / "targets.xlsx"
+    result = cli("set-targets", path, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert "ks4_levels" in result.stderr + result.stdout
+    sheet = read_named(out, "Targets")
+    assert sheet["english_minimum"].tolist() == ["C", "B", "C"]
+    assert sheet["english_target"].notna().all() and sheet["maths_target"].notna().all()
+    about = read_named(out, "About")
+    assert about.astype(str).apply(lambda c: c.str.contains("ks4_levels")).any().any()

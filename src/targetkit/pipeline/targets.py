@@ -63,7 +63,9 @@ def _load_table(name: str) -> ConversionTable:
 
 
 def threshold_label(name: str) -> str:
-    """`4plus` → `4+` for sentences."""
+    """`4plus` → `4+`, `a_star_to_c` → `A*-C` for sentences."""
+    if name.startswith("a_star_to_"):  # the legacy GCSE thresholds: a_star_to_c → A*-C
+        return "A*-" + name.removeprefix("a_star_to_").upper()
     return name.replace("plus", "+")
 
 
