@@ -117,12 +117,12 @@ def test_nc_levels_in_a_sum2_column_do_not_switch_a_cohort_to_steps(columns, yea
 def test_a_p7_pupil_gets_a_target_on_the_p_scales_by_the_policy_s_rule():
     """Seed 000 line 39 and para 31 (line 265): targets "using P scales or other performance
     measure". The policy's rule (illustrative, labelled): one step a year up P1i … P8, W, 1c …
-    KS2 (4 years): P7 → P8, W, 1c, 1b → whole level 1; P3i → P3ii, P4, P5, P6 → P6. KS3 (3
-    years): P7 → P8, W, 1c → level 1. P7 is a prior, not "no prior"."""
+    KS2 (4 years): P7 → P8, W, 1c, 1b → whole level 1 (minimum and target); P3i → P3ii, P4,
+    P5, P6 → P6. KS3 (3 years): P7 → P8, W, 1c → level 1. P7 is a prior, not "no prior"."""
     frame = cohort(6, reading_ks1=["P7", "P3i"])
     pupils = targets(frame, "ks2", subjects=["reading"])
     assert pupils["reading_target"].tolist() == ["1", "P6"]
-    assert pupils["reading_minimum"].tolist() == ["1b", "P6"]
+    assert pupils["reading_minimum"].tolist() == ["1", "P6"]
     assert pupils["flags"].tolist() == ["", ""]
     assert "illustrative" in pupils.loc[0, "reading_reason"]
     ks3 = targets(cohort(9, english_ks2=["P7"]), "ks3", subjects=["english"])

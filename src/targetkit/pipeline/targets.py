@@ -845,14 +845,10 @@ def _levels_subject(
                 higher = on_pscales & (values > needed.fillna(-np.inf))
                 binding[higher] = label
                 needed = needed.where(~higher, values)
-            p_target = grade_at_or_above(scale, needed).astype(object)
-            if policy.whole_levels:  # NC levels reached are whole levels, as for everyone
-                band = p_target.map(scale.band_of)
-                whole = band.map({float(k): v for k, v in whole_levels(scale).items()})
-                p_target = p_target.where(~band.ge(1), whole)
+            p_target = _whole_where_levels(policy, scale, grade_at_or_above(scale, needed))
             suggested = suggested.where(~on_pscales, p_target)
             suggested_points = suggested.map(scale.points_of).astype("float64")
-            minimum = minimum.where(~on_pscales, p_rule)
+            minimum = minimum.where(~on_pscales, _whole_where_levels(policy, scale, p_rule))
             minimum_points = minimum.map(scale.points_of).astype("float64")
 
     # Reason: prior; benchmark chance of the key threshold; the rule that decided.
@@ -944,6 +940,17 @@ def _pscales_rule(policy: Policy, scale: Scale, prior: pd.Series) -> tuple[pd.Se
     reached = (prior.map(position) + steps).clip(upper=len(names) - 1)
     rule = reached.map(lambda i: names[int(i)] if i == i else None).astype(object)
     return on_pscales, rule.where(on_pscales, None)
+
+
+def _whole_where_levels(policy: Policy, scale: Scale, grades: pd.Series) -> pd.Series:
+    """Under a whole-level policy an NC level reached from the P scales is the whole level
+    (`1b` → `1`), as every other target is; P-scale grades and W stay as they are."""
+    grades = grades.astype(object)
+    if not policy.whole_levels:
+        return grades
+    band = grades.map(scale.band_of)
+    whole = band.map({float(k): v for k, v in whole_levels(scale).items()})
+    return grades.where(~band.ge(1), whole)
 
 
 def _years_left(
