@@ -29,7 +29,7 @@ from targetkit.pipeline.targets import compute_targets
 from targetkit.policies import load_policy
 from targetkit.scales import load_scale
 
-POLICIES = ("ks1", "ks2", "ks3", "ks4", "steps")
+POLICIES = ("ks1", "ks2", "ks3", "ks4", "ks4_levels", "ks2_ta", "ks2_ta_writing", "steps")
 BENCHMARKS = ("top25", "top50", "national")
 FAST = settings(
     max_examples=3,  # the suite stays fast: 15 policy x benchmark pairs, several properties
@@ -37,8 +37,11 @@ FAST = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-NC_PRIORS = ["W", "1c", "1b", "1a", "1", "2c", "2b", "2a", "2", "3c", "3b", "3a", "3", "A", None]
-KS2_LEVELS = ["2", "3c", "3", "3a", "4c", "4b", "4", "4a", "5c", "5", "5a", "6", "A", None]
+NC_PRIORS = [
+    "P7", "W", "1c", "1b", "1a", "1", "2c", "2b", "2a", "2", "3c", "3b", "3a", "3", "A", None
+]  # fmt: skip
+KS2_LEVELS = ["P8", "2", "3c", "3", "3a", "4c", "4b", "4", "4a", "5c", "5", "5a", "6", "A", None]
+KS1_TA = ["BLW", "EM", "PK2", "PKF", "PK4", "WTS", "EXS", "GDS", "A", None]
 STEPS = [f"{band}{step}" for band in range(1, 7) for step in ("b", "b+", "w", "w+", "s", "s+")]
 
 
@@ -82,6 +85,14 @@ def cohorts(draw: st.DrawFn, policy: str) -> pd.DataFrame:
         frame["year_group"] = 9
         for s in subjects:
             frame[f"{s}_ks2"] = rng.choice(np.array(KS2_LEVELS, dtype=object), n)
+    elif policy == "ks4_levels":
+        frame["year_group"] = 11
+        for s in subjects:
+            frame[f"{s}_ks2"] = rng.choice(np.array(KS2_LEVELS, dtype=object), n)
+    elif policy in ("ks2_ta", "ks2_ta_writing"):
+        frame["year_group"] = 6
+        for s in subjects:
+            frame[f"{s}_ks1"] = rng.choice(np.array(KS1_TA, dtype=object), n)
     elif policy == "ks4":
         frame["year_group"] = 11
         scores = rng.integers(85, 120, size=(2, n)).astype(object)

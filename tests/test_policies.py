@@ -9,7 +9,7 @@ from targetkit.errors import DataFileError, InputError
 from targetkit.policies import choose_policy, load_policy, policy_names
 
 
-@pytest.mark.parametrize("name", ["ks1", "ks2", "ks3", "ks4", "steps"])
+@pytest.mark.parametrize("name", ["ks1", "ks2", "ks3", "ks4", "ks4_levels", "steps"])
 def test_every_shipped_policy_loads_and_says_where_its_rules_come_from(name):
     policy = load_policy(name)
     assert policy.name == name
@@ -104,10 +104,10 @@ def test_a_cohort_whose_year_groups_need_different_policies_is_an_error_naming_t
         choose_policy(years_apart)
 
 
-def test_ks2_levels_in_year_11_fit_no_policy():
+def test_ks2_levels_in_year_11_get_the_level_era_gcse_policy():
+    """Issue 14: a Year 10/11 cohort with KS2 levels gets targets (ks4_levels), not a refusal."""
     frame = pd.DataFrame({"year_group": [11], "english_ks2": ["4b"]})
-    with pytest.raises(InputError, match="cannot tell which policy fits"):
-        choose_policy(frame)
+    assert choose_policy(frame)[0] == "ks4_levels"
 
 
 def test_auto_policy_without_a_fitting_prior_is_a_clear_error():

@@ -47,7 +47,20 @@ def test_nc_points_follow_the_dfe_points_table():
         "8": 51,
         "EP": 57,
     }
-    assert {g.grade: g.points for g in nc.grades} == expected
+    assert {g.grade: g.points for g in nc.grades if g.band is not None} == expected
+
+
+def test_p_scales_sit_below_w_in_order_with_no_nc_level():
+    """Issue 14: `P7` is a grade (below W), never unknown; P scales have no NC level."""
+    nc = load_scale("nc")
+    below = [g for g in nc.grades if g.band is None]
+    assert [g.grade for g in below] == [
+        "P1i", "P1ii", "P2i", "P2ii", "P3i", "P3ii", "P4", "P5", "P6", "P7", "P8"
+    ]  # fmt: skip
+    assert all(g.points < nc.points_of["W"] for g in below)
+    parsed = nc.parse(pd.Series(["P7", "p7", "P1(ii)", "7"]))
+    assert parsed.grade.tolist() == ["P7", "P7", "P1ii", "7"]
+    assert not parsed.unknown.any()
 
 
 def test_a_whole_level_counts_its_b_points_and_stays_whole():
@@ -161,7 +174,10 @@ def test_grade_at_or_below_inverts_points(name, data):
     scale = load_scale(name)
     grade = data.draw(st.sampled_from(scale.grade_names))
     points = scale.points_of[grade]
-    assert scale.grade_at_or_below(pd.Series([points, points + 0.5])).tolist() == [grade, grade]
+    # half way to the next grade (the P scales below W are a quarter point apart)
+    gap = min(high - low for low, high in itertools.pairwise(g.points for g in scale.grades))
+    within = points + gap / 2
+    assert scale.grade_at_or_below(pd.Series([points, within])).tolist() == [grade, grade]
 
 
 def test_a_scale_file_with_points_out_of_order_is_refused_naming_file_and_field(tmp_path):

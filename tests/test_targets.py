@@ -102,8 +102,9 @@ def test_ks1_targets_are_at_least_2c_and_a_level_a_year():
     frame = cohort(reading_eyfs=["1", "2", "3", "1"], reading_spr1=[None, None, None, "1a"])
     frame["year_group"] = 1
     result = compute_targets(frame, load_policy("ks1"), subjects=["reading"])
-    # EYFS 1 -> 2c, 2 -> 2b, 3 -> 2a; 1a (11) in Year 1 + 6 points a year for 1 year = 17 -> 2a
-    assert result.pupils["reading_target"].tolist() == ["2c", "2b", "2a", "2a"]
+    # EYFS 1 -> 2c, 2 -> 2b, 3 -> 2a; 1a (11) at spr1 of Year 1 has a year and a half left
+    # (the half of Year 1 after spr1, then Year 2): 11 + 6 x 1.5 = 20 -> rounded down to 3c (19)
+    assert result.pupils["reading_target"].tolist() == ["2c", "2b", "2a", "3c"]
 
 
 def test_ks4_ks2_expected_standard_leads_to_gcse_grade_4():

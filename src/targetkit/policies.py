@@ -19,7 +19,7 @@ from targetkit.datafiles import available, find_data_file, load_yaml_model
 if TYPE_CHECKING:
     import pandas as pd
 
-POLICY_NAMES = ("ks1", "ks2", "ks3", "ks4", "steps")
+POLICY_NAMES = ("ks1", "ks2", "ks3", "ks4", "ks4_levels", "steps")
 
 
 def _text(value: object) -> object:
@@ -45,9 +45,17 @@ class Quota(BaseModel):
     threshold: str  # a threshold name of the conversion table (e.g. 4plus)
     target: str  # the target grade given to the pupils chosen
     min_rate: float = Field(default=0.0, ge=0, le=1)
+    # the benchmarks `min_rate` is a figure of (a top-25% rate is no floor for `national`);
+    # empty: every benchmark
+    min_rate_benchmarks: list[str] = []
     source: str = Field(min_length=1)
 
     _text = field_validator("prior", "target", mode="before")(_text)
+
+    def floor(self, benchmark: str) -> float:
+        """`min_rate` where it applies to the benchmark, else 0."""
+        applies = not self.min_rate_benchmarks or benchmark in self.min_rate_benchmarks
+        return self.min_rate if applies else 0.0
 
 
 class OnTrack(BaseModel):
@@ -82,6 +90,22 @@ class OverallTarget(BaseModel):
     achieve_level: int
     quota_level: int
     min_rate: float = Field(default=0.0, ge=0, le=1)
+    # the table's row name for an average level: `avg_L5` (ks3_ks4_5acem) or `5` (ks2_ks4_5ac),
+    # the average's whole level clipped to the table's rows
+    prior_prefix: str = "avg_L"
+    prior_levels: tuple[int, int] = (2, 7)
+    source: str = Field(min_length=1)
+
+
+class PScaleRule(BaseModel):
+    """Targets for pupils working below level 1 (seed 000: "P scales or other performance
+    measure"): `steps_per_year` steps a year up P1i … P8, W, 1c … over the key stage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grades: list[str] = Field(min_length=1)  # the prior grades that are P-scale outcomes
+    steps_per_year: int = Field(ge=1)
+    basis: str = Field(min_length=1)  # a few words for the reason: whose rule it is
     source: str = Field(min_length=1)
 
 
@@ -114,6 +138,9 @@ class Policy(BaseModel):
     kind: Literal["levels", "steps"] = "levels"
     prior_point: str  # the assessment point of the prior: ks1, ks2, ks3, eyfs, sum2 (steps)
     prior_scale: str
+    # non-grade codes of the prior scale that are a result below it, read as this grade
+    # (ks2_ta: the engagement model `EM` as `BLW`), never as no prior (SPEC §8)
+    prior_codes: dict[str, str] = {}
     # ks2 scaled scores averaged into the DfE's KS2 band (the 9-1 route); the columns to average
     prior_scaled_scores: list[str] = []
     # other names a scaled-score column may have in a file (ks4: english_ks2 for reading_ks2)
@@ -123,6 +150,9 @@ class Policy(BaseModel):
     target_scale: str
     whole_levels: bool = False
     subjects: list[str] = Field(min_length=1)
+    # a subject whose prior column a file may lack (ks2 `english_ks1`): the mean of these
+    # subjects' prior points, rounded down to a grade of the prior scale (SPEC §8)
+    derived_priors: dict[str, list[str]] = {}
     conversion: str | None = None
     conversion_subjects: dict[str, str] = {}
     thresholds: dict[str, str] = {}  # threshold name -> lowest grade meeting it (target scale)
@@ -140,6 +170,7 @@ class Policy(BaseModel):
     on_track: list[OnTrack] = []
     catch_up_years: int = Field(default=2, ge=1)
     overall: OverallTarget | None = None
+    pscales: PScaleRule | None = None
     combined: CombinedMeasure | None = None
     year_groups: list[int] = []  # the year groups `--policy auto` associates with the policy
 
@@ -164,6 +195,7 @@ class Policy(BaseModel):
             *(("quotas", q.target) for q in self.quotas),
             *(("on_track", o.grade) for o in self.on_track),
             *([("no_prior_target", self.no_prior_target)] if self.no_prior_target else []),
+            *(("pscales", g) for g in (self.pscales.grades if self.pscales else [])),
         ]:
             if grade.lower() not in names:
                 raise ValueError(f"{label}: {grade!r} is not a grade of the {target.name} scale")
@@ -267,8 +299,17 @@ def _prior_columns(cohort: pd.DataFrame, policy: Policy) -> list[str]:
     from targetkit.columns import DATA_DROPS, parse_assessment
 
     found = []
+    overall = policy.overall
     for column in cohort.columns:
         parsed = parse_assessment(str(column))
+        if (  # the overall target's prior counts too: a KS3-only cohort fits ks4 (issue 14)
+            overall is not None
+            and parsed is not None
+            and parsed[1] == overall.prior_point != policy.prior_point
+            and parsed[0] in overall.subjects
+        ):
+            found.append(str(column))
+            continue
         if parsed is None or parsed[1] != policy.prior_point:
             continue
         if parsed[1] in DATA_DROPS and parsed[2] is None:
@@ -298,9 +339,24 @@ def _fitting(cohort: pd.DataFrame, policies: list[Policy]) -> list[Policy]:
             for p in candidates
         ]
         fitting.update(
-            {p.name: p for p, n in zip(candidates, grades, strict=True) if n == max(grades)}
+            {
+                p.name: p
+                for p, n in zip(candidates, grades, strict=True)
+                if n == max(grades) and not _levels_not_steps(cohort[column], p, n)
+            }
         )
     return list(fitting.values())
+
+
+def _levels_not_steps(values: pd.Series, policy: Policy, steps_grades: int) -> bool:
+    """A `_sum2_<year>` column holding NC levels (`3c`, `2a`, `4`) is a levels drop, not a
+    steps baseline, even where a few values (`2b`) are spelt like steps (issue 14): more of its
+    values are NC levels than steps."""
+    from targetkit.scales import load_scale
+
+    if policy.kind != "steps":
+        return False
+    return int(load_scale("nc").parse(values).grade.notna().sum()) > steps_grades
 
 
 def _prior_text(policy: Policy) -> str:

@@ -28,9 +28,10 @@ from targetkit.cli.common import (
     "--policy",
     default="auto",
     show_default=True,
-    metavar="auto|ks1|ks2|ks3|ks4|steps|FILE.yaml",
-    help="The progress policy (any case: KS2); auto picks it from the policies' year groups "
-    "and the scale of the prior columns, and says why.",
+    metavar="auto|NAME|FILE.yaml",
+    help="The progress policy (any case: KS2): ks1, ks2, ks2_ta, ks2_ta_writing, ks3, ks4, "
+    "ks4_levels, steps; auto picks it from the policies' year groups and the scale of the "
+    "prior columns, and says why.",
 )
 @click.option(
     "--benchmark",

@@ -188,7 +188,14 @@ def set_targets(
 
         pupils = pseudonymise(pupils, pseudonymise_key)
     about = _about(
-        table, pupils, result, chosen, reason, previous, conversion, academic_year,
+        table,
+        pupils,
+        result,
+        chosen,
+        reason,
+        previous,
+        conversion,
+        academic_year,
         pseudonymised=pseudonymise_key is not None,
     )
     write_targets_workbook(
@@ -270,6 +277,11 @@ def _about(
 
 def _check_columns(cohort: pd.DataFrame, policy: Policy, subjects: list[str], path: Path) -> None:
     """A cohort without any of the policy's prior columns cannot be targeted: say which."""
+    overall = policy.overall
+    if overall is not None and any(
+        f"{s}_{overall.prior_point}" in cohort for s in overall.subjects
+    ):
+        return  # the overall target's prior is enough: a KS3-only cohort is not refused
     if policy.prior_scaled_scores:
         needed = list(policy.prior_scaled_scores)
         if not scaled_score_columns(cohort, policy):

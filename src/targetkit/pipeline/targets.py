@@ -63,7 +63,9 @@ def _load_table(name: str) -> ConversionTable:
 
 
 def threshold_label(name: str) -> str:
-    """`4plus` → `4+` for sentences."""
+    """`4plus` → `4+`, `a_star_to_c` → `A*-C` for sentences."""
+    if name.startswith("a_star_to_"):  # the legacy GCSE thresholds: a_star_to_c → A*-C
+        return "A*-" + name.removeprefix("a_star_to_").upper()
     return name.replace("plus", "+")
 
 
@@ -248,7 +250,17 @@ def compute_targets(
             out = _steps_subject(cohort, policy, subject, year_group, previous, academic_year)
         else:
             out = _levels_subject(
-                cohort, policy, subject, table, benchmark, previous, school, upn, year_group, notes
+                cohort,
+                policy,
+                subject,
+                table,
+                benchmark,
+                previous,
+                school,
+                upn,
+                year_group,
+                notes,
+                academic_year,
             )
         # EHC plans: the plan target stands (SPEC §7); without one the suggestion is kept.
         plan_column = f"{subject}_plan_target"
@@ -518,7 +530,10 @@ def _overall_target(
                                if c in cohort}, index=index)  # fmt: skip
         prior = pd.Series(table.profile_priors(levels, average_level=level), index=index)
     else:
-        prior = ("avg_L" + level.clip(2, 7).astype("Int64").astype("string")).astype(object)
+        low, high = overall.prior_levels
+        prior = (
+            overall.prior_prefix + level.clip(low, high).astype("Int64").astype("string")
+        ).astype(object)
     prior = prior.astype(object).where(level.notna(), None)
     used = benchmark if table.has(benchmark, overall.subject) else "national"
     if used != benchmark:
@@ -532,7 +547,12 @@ def _overall_target(
     with contextlib.suppress(ValueError):  # no row for the prior: the policy's floor stands
         rate = max(
             rate,
-            table.rate(used, overall.subject, f"avg_L{overall.quota_level}", overall.threshold),
+            table.rate(
+                used,
+                overall.subject,
+                f"{overall.prior_prefix}{overall.quota_level}",
+                overall.threshold,
+            ),
         )
     rank = pd.DataFrame(
         {
@@ -696,6 +716,7 @@ def _levels_subject(
     upn: pd.Series,
     year_group: pd.Series,
     notes: list[str],
+    academic_year: int | None = None,
 ) -> dict:
     """One subject under a levels/grades policy (ks1-ks4)."""
     from targetkit.conversion_tables import ks2_band
@@ -711,12 +732,15 @@ def _levels_subject(
         prior_key = prior
         prior_label = "KS2 average scaled score band"
     else:
-        column = f"{subject}_{policy.prior_point}"
-        values = cohort[column] if column in cohort else pd.Series(None, index=index, dtype=object)
+        values = prior_values(cohort, policy, subject)
         parsed = prior_scale.parse(values)
-        prior = parsed.grade
-        prior_points = parsed.points
-        band = parsed.grade.map(prior_scale.band_of)
+        # codes that are a prior below the scale (the engagement model, EM): SPEC §8, "no
+        # prior is not a low prior"
+        below = parsed.code.map(policy.prior_codes).astype(object)
+        prior = parsed.grade.where(parsed.grade.notna(), below)
+        prior = prior.where(prior.notna(), None)
+        prior_points = prior.map(prior_scale.points_of).astype("float64")
+        band = prior.map(prior_scale.band_of)
         band_key = band.map({float(b): str(b) for b in range(10)}).astype(object)
         prior_key = prior.where(prior.isin(list(policy.minimum)), band_key)
         prior_label = policy.prior_point.upper()
@@ -766,7 +790,7 @@ def _levels_subject(
     has_rates = table is not None and table.has(used, table_subject)
     for quota in policy.quotas:
         eligible = prior_key.eq(quota.prior).fillna(False).to_numpy(dtype=bool)
-        rate = quota.min_rate
+        rate = quota.floor(benchmark)
         if has_rates:
             with contextlib.suppress(ValueError):  # prior not in the table: the floor stands
                 rate = max(rate, table.rate(used, table_subject, quota.prior, quota.threshold))
@@ -783,10 +807,12 @@ def _levels_subject(
     floors = {"latest attainment": latest["points"], "previous target": previous_points}
     if policy.prior_scale == policy.target_scale and not policy.prior_scaled_scores:
         floors["prior"] = prior_points
-    if policy.points_per_year:
-        years_left = (policy.final_year - year_group).clip(lower=0)
+    if policy.points_per_year:  # rounded down: never more than the policy's rate a year
+        years_left = _years_left(latest["column"], year_group, policy.final_year, academic_year)
         floors["a level a year from latest"] = (
-            latest["points"] + policy.points_per_year * years_left
+            scale.grade_at_or_below(latest["points"] + policy.points_per_year * years_left)
+            .map(scale.points_of)
+            .astype("float64")
         )
     if policy.whole_levels:
         rule_level = nc_level(scale, rule_points)
@@ -809,6 +835,21 @@ def _levels_subject(
         suggested = grade_at_or_above(scale, needed)
         suggested_points = suggested.map(scale.points_of).astype("float64")
     suggested = suggested.astype(object).where(suggested.notna(), None)
+    on_pscales = pd.Series(False, index=index)
+    if policy.pscales is not None:  # pupils working below level 1: a target on the P scales
+        on_pscales, p_rule = _pscales_rule(policy, scale, prior)
+        if on_pscales.any():
+            needed = p_rule.map(scale.points_of).astype("float64")
+            binding = binding.where(~on_pscales, "rule")
+            for label, values in floors.items():
+                higher = on_pscales & (values > needed.fillna(-np.inf))
+                binding[higher] = label
+                needed = needed.where(~higher, values)
+            p_target = _whole_where_levels(policy, scale, grade_at_or_above(scale, needed))
+            suggested = suggested.where(~on_pscales, p_target)
+            suggested_points = suggested.map(scale.points_of).astype("float64")
+            minimum = minimum.where(~on_pscales, _whole_where_levels(policy, scale, p_rule))
+            minimum_points = minimum.map(scale.points_of).astype("float64")
 
     # Reason: prior; benchmark chance of the key threshold; the rule that decided.
     key = policy.key_threshold
@@ -832,6 +873,12 @@ def _levels_subject(
             f"no prior result: the age-related expectation {policy.no_prior_target}",
         )
     rule_text = rule_text.where(~pd.Series(quota_chosen, index=index), quota_text)
+    if policy.pscales is not None:
+        rule_text = rule_text.where(
+            ~on_pscales,
+            f"P scales: {policy.pscales.steps_per_year} step a year "
+            f"({policy.pscales.basis}) → at least " + minimum.astype("string").fillna(""),
+        )
     for label in floors:
         rule_text = rule_text.where(binding.ne(label), f"not below the {label}")
     rule_text = rule_text.where(
@@ -863,6 +910,65 @@ def _levels_subject(
         "flags": subject_flags,
         "rank": rank,
     }
+
+
+def prior_values(cohort: pd.DataFrame, policy: Policy, subject: str) -> pd.Series:
+    """The subject's prior column `<subject>_<prior_point>`; where the file has none and the
+    policy derives it (ks2 English from KS1 reading and writing, SPEC §8), the mean of those
+    subjects' prior points (of the ones a pupil has) rounded down to a grade."""
+    column = f"{subject}_{policy.prior_point}"
+    if column in cohort:
+        return cohort[column]
+    parts = [f"{s}_{policy.prior_point}" for s in policy.derived_priors.get(subject, [])]
+    parts = [c for c in parts if c in cohort]
+    if not parts:
+        return pd.Series(None, index=cohort.index, dtype=object)
+    scale = load_scale(policy.prior_scale)
+    mean = pd.concat([scale.parse(cohort[c]).points for c in parts], axis=1).mean(axis=1)
+    return scale.grade_at_or_below(mean)
+
+
+def _pscales_rule(policy: Policy, scale: Scale, prior: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Pupils whose prior is on the P scales (`P7`) and the grade the policy's P-scale rule
+    gives them: `steps_per_year` steps a year up the scale's order P1i … P8, W, 1c … over
+    the key stage (issue 14; the rule and its basis are in the policy file)."""
+    assert policy.pscales is not None
+    names = scale.grade_names
+    position = {g: i for i, g in enumerate(names)}
+    on_pscales = prior.isin(policy.pscales.grades).fillna(False).astype(bool)
+    steps = policy.pscales.steps_per_year * (policy.final_year - policy.prior_year)
+    reached = (prior.map(position) + steps).clip(upper=len(names) - 1)
+    rule = reached.map(lambda i: names[int(i)] if i == i else None).astype(object)
+    return on_pscales, rule.where(on_pscales, None)
+
+
+def _whole_where_levels(policy: Policy, scale: Scale, grades: pd.Series) -> pd.Series:
+    """Under a whole-level policy an NC level reached from the P scales is the whole level
+    (`1b` → `1`), as every other target is; P-scale grades and W stay as they are."""
+    grades = grades.astype(object)
+    if not policy.whole_levels:
+        return grades
+    band = grades.map(scale.band_of)
+    whole = band.map({float(k): v for k, v in whole_levels(scale).items()})
+    return grades.where(~band.ge(1), whole)
+
+
+def _years_left(
+    column: pd.Series, year_group: pd.Series, final_year: int, academic_year: int | None
+) -> pd.Series:
+    """School years from each pupil's latest assessment to the end of `final_year`: the whole
+    years after this one, the half terms left of this year after the drop (`aut1` leaves 5/6),
+    and a whole year for each year a dated drop is older (`maths_sum2_2025` in 2026/27: one).
+    "At least one level a year" counts them (issue 14), not only the whole years ahead."""
+    drops = {name: DATA_DROPS.index(p[1]) + 1 for name in column.dropna().unique()
+             if (p := parse_assessment(str(name))) and p[1] in DATA_DROPS}  # fmt: skip
+    dated = {name: p[2] for name in column.dropna().unique()
+             if (p := parse_assessment(str(name))) and p[2] is not None}  # fmt: skip
+    left_this_year = (len(DATA_DROPS) - column.map(drops).astype("float64")) / len(DATA_DROPS)
+    current = academic_year if academic_year is not None else max(dated.values(), default=0) + 1
+    years_back = (current - column.map(dated).astype("float64")).fillna(0).clip(lower=0)
+    whole = (final_year - year_group).clip(lower=0)
+    return whole + years_back + left_this_year
 
 
 def _grade_name(scale: Scale, grade: str) -> str:
@@ -950,7 +1056,9 @@ def _steps_subject(
     prior_label = pd.Series("last summer", index=index, dtype=object)
     if eyfs_column in cohort:
         eyfs = load_scale("eyfs").parse(cohort[eyfs_column])
-        from_eyfs = base_points.isna() & eyfs.grade.notna()
+        # the EYFS outcome is the baseline of Year 1 only: a Year 2+ pupil without last
+        # summer's step takes the year's expectation, flagged (issue 14), not a Year 1 target
+        from_eyfs = base_points.isna() & eyfs.grade.notna() & ~year_group.gt(1).to_numpy()
         eyfs_target = eyfs.grade.map(policy.minimum).map(scale.points_of).astype("float64")
         rule_points = rule_points.where(~from_eyfs, eyfs_target)
         minimum_points = minimum_points.where(~from_eyfs, eyfs_target)
