@@ -110,7 +110,9 @@ def _about_items_checked(path: str | Path) -> dict[str, str] | None:
         rows = workbook.get_sheet_by_name(ABOUT_SHEET).to_python(skip_empty_area=False)
     except Exception:  # a broken About sheet records nothing, as with the checked read
         return None
-    header = next((i for i, row in enumerate(rows) if row and _text(row[0]).lower() == "item"), None)
+    header = next(
+        (i for i, row in enumerate(rows) if row and _text(row[0]).lower() == "item"), None
+    )
     if header is None:
         return None
     pairs = [(row[0], row[1]) for row in rows[header + 1 :] if len(row) >= 2]
