@@ -25,7 +25,7 @@ from targetkit.pipeline.targets import (
     threshold_label,
 )
 from targetkit.policies import Policy, choose_policy, load_policy
-from targetkit.presentation.targets import write_targets_workbook
+from targetkit.presentation.targets import write_targets_csv, write_targets_workbook
 from targetkit.privacy import hide_small_groups, pseudonymised_about
 from targetkit.wording import counted
 
@@ -151,8 +151,12 @@ def set_targets(
     if benchmark not in BENCHMARKS:
         raise UsageError(f"unknown benchmark {benchmark!r}; choose one of {', '.join(BENCHMARKS)}")
     out = Path(output) if output else default_output(cohort_file)
-    if out.suffix.lower() != ".xlsx":
-        raise UsageError("the targets workbook must be an .xlsx file", file=out)
+    if out.suffix.lower() not in (".xlsx", ".csv"):
+        raise UsageError(
+            "the targets file must be an .xlsx workbook or a .csv file",
+            file=out,
+            hint="a .csv holds the Targets sheet alone, for cohorts beyond Excel's row limit",
+        )
     inputs = [cohort_file, *([Path(previous)] if previous else [])]
     check_output(out, force=force, inputs=inputs)
     table = read_table(cohort_file, sheet=sheet)
@@ -188,9 +192,28 @@ def set_targets(
 
         pupils = pseudonymise(pupils, pseudonymise_key)
     about = _about(
-        table, pupils, result, chosen, reason, previous, conversion, academic_year,
+        table,
+        pupils,
+        result,
+        chosen,
+        reason,
+        previous,
+        conversion,
+        academic_year,
         pseudonymised=pseudonymise_key is not None,
     )
+    if out.suffix.lower() == ".csv":
+        write_targets_csv(
+            out,
+            pupils=pupils,
+            added=result.pupils,
+            subjects=result.subjects,
+            policy=chosen,
+            force=force,
+        )
+        return SetTargetsOutcome(
+            out, len(table.frame), chosen, reason, result, conversion=conversion
+        )
     write_targets_workbook(
         out,
         pupils=pupils,
