@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -109,8 +109,15 @@ def write_workbook(
     """Write the sheets, then `Read me` and `About`, atomically to `path`."""
     import xlsxwriter
 
+    from targetkit import console
+
     _check_fits(path, sheets)
-    with atomic_output(path, force=force) as temporary, private_folder(path) as spool:
+    rows = sum(len(sheet.frame) for sheet in sheets)
+    with (
+        atomic_output(path, force=force) as temporary,
+        private_folder(path) as spool,
+        console.step(f"Writing {Path(path).name}", total=rows) as advance,
+    ):
         workbook = xlsxwriter.Workbook(
             str(temporary),
             {
@@ -126,11 +133,12 @@ def write_workbook(
         formats = _Formats(workbook)
         lists = _ListSheet(workbook)
         for sheet in sheets:
-            _write_sheet(workbook, sheet, formats, lists)
+            _write_sheet(workbook, sheet, formats, lists, advance)
         _write_readme(workbook, sheets, readme, formats)
         _write_rows(workbook, "About", ["Item", "Value"], [list(item) for item in about], formats)
         lists.finish()
-        workbook.close()
+        with console.step("Saving (comments and compression)"):
+            workbook.close()
     return Path(path)
 
 
@@ -264,7 +272,13 @@ def _python_columns(frame: pd.DataFrame) -> list[list[object]]:
     return columns
 
 
-def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _ListSheet) -> None:
+def _write_sheet(
+    workbook: object,
+    sheet: Sheet,
+    formats: _Formats,
+    lists: _ListSheet,
+    advance: Callable[[int], None] = lambda done: None,
+) -> None:
     worksheet = workbook.add_worksheet(safe_sheet_name(sheet.name))  # type: ignore[attr-defined]
     frame = sheet.frame
     headers = [str(c) for c in frame.columns]
@@ -323,6 +337,7 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
                 text = texts[offset]
                 if isinstance(text, str) and text:
                     worksheet.write_comment(excel_row, position, text, comment_size)
+        advance(len(columns[0]) if columns else 0)
     rows.finish()
     first, last_row = top + 1, top + max(len(frame), 1)
     for name, values in sheet.dropdowns.items():

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from targetkit import __version__, findings
+from targetkit import __version__, console, findings
 from targetkit.academic_year import academic_year_text, parse_academic_year
 from targetkit.columns import canonical_name, unambiguous_columns
 from targetkit.commands.targets_file import read_targets
@@ -159,7 +159,8 @@ def set_targets(
         )
     inputs = [cohort_file, *([Path(previous)] if previous else [])]
     check_output(out, force=force, inputs=inputs)
-    table = read_table(cohort_file, sheet=sheet)
+    with console.step(f"Reading {cohort_file.name}"):
+        table = read_table(cohort_file, sheet=sheet)
     cohort = canonical_view(table.frame, cohort_file)
     if policy.strip().lower() == "auto":
         name, reason = choose_policy(cohort, cohort_file)
@@ -177,15 +178,16 @@ def set_targets(
     _check_columns(cohort, chosen, subject_list or chosen.subjects, cohort_file)
     previous_frame = read_previous(Path(previous)) if previous else _own_targets(cohort)
     academic_year = baseline_year(cohort.columns) or parse_academic_year(None)
-    result = compute_targets(
-        cohort,
-        chosen,
-        benchmark=benchmark,
-        previous=previous_frame,
-        subjects=subject_list,
-        conversion=conversion,
-        academic_year=academic_year,
-    )
+    with console.step(f"Setting targets for {len(cohort):,} pupils"):
+        result = compute_targets(
+            cohort,
+            chosen,
+            benchmark=benchmark,
+            previous=previous_frame,
+            subjects=subject_list,
+            conversion=conversion,
+            academic_year=academic_year,
+        )
     pupils = _own_columns(table.frame, result.pupils.columns)
     if pseudonymise_key is not None:
         from targetkit.privacy import pseudonymise

@@ -83,11 +83,13 @@ def write_targets_csv(
     %); UTF-8 with BOM, text that looks like a formula neutralised (`io.write_csv`). The
     reasons are in each subject's "why this target" column, so nothing of the comments is lost.
     """
+    from targetkit import console
     from targetkit.io import write_csv
 
     grade_word = GRADE_WORDS.get(policy.target_scale, "")  # type: ignore[attr-defined]
     sheet = targets_sheet(pupils, added, {}, {}, subjects, policy, grade_word)
-    return write_csv(sheet.frame, out, force=force)
+    with console.step(f"Writing {out.name}"):
+        return write_csv(sheet.frame, out, force=force)
 
 
 def title_columns(frame: pd.DataFrame) -> int:
