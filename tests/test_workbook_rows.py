@@ -60,8 +60,8 @@ def _write(path, frame, writer, monkeypatch, chunk=7):
 
 def _parts(path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as archive:
-        return {
-            name: archive.read(name)
+        return {  # About names the writer: the one difference expected
+            name: archive.read(name).replace(b"cell by cell", b"rows written as XML")
             for name in archive.namelist()
             if name != "docProps/core.xml"  # holds the time of writing
         }
@@ -162,3 +162,34 @@ def test_any_mix_of_values_is_byte_identical(tmp_path_factory, monkeypatch, rows
         wb.write_workbook(folder / name, [sheet], readme=wb.ReadMe(title="t"), about=[])
     reference, fast = _parts(folder / "cells.xlsx"), _parts(folder / "rows.xlsx")
     assert fast == reference
+
+
+def _about(path) -> dict:
+    return dict(openpyxl.load_workbook(path)["About"].iter_rows(min_row=2, values_only=True))
+
+
+def test_the_writer_is_chosen_by_environment_variable_and_recorded_in_about(tmp_path, monkeypatch):
+    import xlsxwriter
+    from helpers import cli
+
+    from targetkit.commands.demo import _write_cohort
+    from targetkit.demo import primary_cohort
+
+    cohort = _write_cohort(tmp_path / "c.xlsx", "c", primary_cohort(8), 2026, True)
+    version = xlsxwriter.__version__
+    monkeypatch.delenv(wb.BACKEND_VARIABLE, raising=False)
+    assert cli("-q", "set-targets", cohort, "-o", tmp_path / "a.xlsx").exit_code in (0, 1)
+    assert _about(tmp_path / "a.xlsx")["workbook writer"] == (
+        f"xlsxwriter {version}, rows written as XML"
+    )
+    monkeypatch.setenv(wb.BACKEND_VARIABLE, "xlsxwriter-cells")
+    assert cli("-q", "set-targets", cohort, "-o", tmp_path / "b.xlsx").exit_code in (0, 1)
+    assert _about(tmp_path / "b.xlsx")["workbook writer"] == f"xlsxwriter {version}, cell by cell"
+    a, b = _parts(tmp_path / "a.xlsx"), _parts(tmp_path / "b.xlsx")
+    assert a["xl/worksheets/sheet1.xml"] == b["xl/worksheets/sheet1.xml"]  # the Targets sheet
+    monkeypatch.setenv(wb.BACKEND_VARIABLE, "rust")
+    refused = cli("set-targets", cohort, "-o", tmp_path / "d.xlsx")
+    assert refused.exit_code == 2
+    assert "TARGETKIT_XLSX_BACKEND='rust' is not a workbook writer" in refused.stderr
+    assert "auto, xlsxwriter, xlsxwriter-cells" in refused.stderr
+    assert not (tmp_path / "d.xlsx").exists()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +112,8 @@ def write_workbook(
 
     from targetkit import console
 
+    writer, how = chosen_writer()
+    about = [*about, ("workbook writer", f"xlsxwriter {xlsxwriter.__version__}, {how}")]
     _check_fits(path, sheets)
     rows = sum(len(sheet.frame) for sheet in sheets)
     with (
@@ -133,7 +136,7 @@ def write_workbook(
         formats = _Formats(workbook)
         lists = _ListSheet(workbook)
         for sheet in sheets:
-            _write_sheet(workbook, sheet, formats, lists, advance)
+            _write_sheet(workbook, sheet, formats, lists, writer, advance)
         _write_readme(workbook, sheets, readme, formats)
         _write_rows(workbook, "About", ["Item", "Value"], [list(item) for item in about], formats)
         lists.finish()
@@ -277,6 +280,7 @@ def _write_sheet(
     sheet: Sheet,
     formats: _Formats,
     lists: _ListSheet,
+    writer: type[_RowXml] | type[_CellByCell],
     advance: Callable[[int], None] = lambda done: None,
 ) -> None:
     worksheet = workbook.add_worksheet(safe_sheet_name(sheet.name))  # type: ignore[attr-defined]
@@ -306,7 +310,7 @@ def _write_sheet(
     # Comments are added with their row: in constant-memory mode xlsxwriter drops a comment
     # above the row it is at.
     comment_size = {"x_scale": 2.5, "y_scale": 1.5}
-    rows = ROW_WRITER(worksheet, sheet.name, headers)
+    rows = writer(worksheet, sheet.name, headers)
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = slice(start, start + CHUNK_ROWS)
         columns = _python_columns(frame.iloc[chunk])
@@ -383,7 +387,7 @@ def _write_sheet(
             formats.cell(table.number_formats.get(name), sheet.align.get(name))
             for name in table_headers
         ]
-        rows = ROW_WRITER(worksheet, sheet.name, table_headers)
+        rows = writer(worksheet, sheet.name, table_headers)
         for offset, values in enumerate(zip(*_python_columns(table.frame), strict=True)):
             rows.write(row + 2 + offset, values, table_formats)
         rows.finish()
@@ -552,7 +556,34 @@ class _RowXml:
         return f'<c r="{letter}{number}"{style} t="inlineStr"><is><t{space}>{value}</t></is></c>'
 
 
-ROW_WRITER: type[_RowXml] | type[_CellByCell] = _RowXml
+ROW_WRITER: type[_RowXml] | type[_CellByCell] = _RowXml  # the default (tests swap it)
+BACKEND_VARIABLE = "TARGETKIT_XLSX_BACKEND"
+# The workbook writers, by the name TARGETKIT_XLSX_BACKEND takes. Both are xlsxwriter: the
+# Rust-backed writers evaluated for issue 18 were not adopted (docs/performance.md).
+ROW_WRITERS: dict[str, type[_RowXml] | type[_CellByCell]] = {
+    "xlsxwriter": _RowXml,
+    "xlsxwriter-cells": _CellByCell,
+}
+_HOW = {_RowXml: "rows written as XML", _CellByCell: "cell by cell"}
+
+
+def chosen_writer() -> tuple[type[_RowXml] | type[_CellByCell], str]:
+    """The row writer and how it writes (recorded in About): `TARGETKIT_XLSX_BACKEND` when set
+    (`xlsxwriter`, or `xlsxwriter-cells`: xlsxwriter's own per-cell methods, slower, the
+    reference), else the default; an unknown name is refused naming the choices."""
+    from targetkit.errors import UsageError
+
+    name = os.environ.get(BACKEND_VARIABLE, "").strip().lower()
+    if name in ("", "auto"):
+        return ROW_WRITER, _HOW[ROW_WRITER]
+    if name not in ROW_WRITERS:
+        raise UsageError(
+            f"{BACKEND_VARIABLE}={name!r} is not a workbook writer targetkit has",
+            hint=f"use one of: auto, {', '.join(ROW_WRITERS)}",
+        )
+    return ROW_WRITERS[name], _HOW[ROW_WRITERS[name]]
+
+
 _ESCAPED_LOOKALIKE = re.compile("(_x[0-9a-fA-F]{4}_)")  # text that reads as Excel's escape
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")  # written as _xHHHH_, as Excel does
 
