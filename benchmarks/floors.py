@@ -261,7 +261,13 @@ def _time_csv_write(path: Path, target: Path) -> dict[str, Any]:
         with Clock() as clock, open(target, "w", encoding="utf-8", newline="") as handle:
             csv.writer(handle).writerows(rows)
         writer = "csv module"
-    return {"path": str(path), "writer": writer, "seconds": clock.wall, "cpu_seconds": clock.cpu}
+    return {
+        "path": str(path),
+        "writer": writer,
+        "cells": sum(len(row) for row in rows),
+        "seconds": clock.wall,
+        "cpu_seconds": clock.cpu,
+    }
 
 
 def main(argv: list[str]) -> int:

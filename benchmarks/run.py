@@ -37,6 +37,7 @@ DEFAULT_SIZES = "10000,100000"
 MIB = 1024  # ru_maxrss is in KiB on Linux
 GOALS = {  # ratio to the floor at 100,000 pupils (issue #8)
     "set-targets": 1.5,
+    "set-targets-csv": 1.5,
     "import": 2.0,
     "import-xlsx": 2.0,
     "report": 2.0,
@@ -121,6 +122,15 @@ class Inputs:
         from targetkit import demo
 
         return self._workbook("primary-cohort.xlsx", lambda: demo.primary_cohort(self.pupils))
+
+    def cohort_csv(self) -> Path:
+        """The same Year 6 cohort as a UTF-8 CSV (any number of pupils: no sheet limit)."""
+        path = self.folder / "primary-cohort.csv"
+        if not path.exists():
+            from targetkit import demo
+
+            demo.primary_cohort(self.pupils).to_csv(path, index=False, encoding="utf-8")
+        return path
 
     def tracking(self) -> Path:
         """A Year 4 steps tracking workbook over six data drops."""
@@ -231,6 +241,14 @@ def case_set_targets(inputs: Inputs, out: Path) -> Case:
     return Case(argv, [{"path": str(cohort)}], [target])
 
 
+def case_set_targets_csv(inputs: Inputs, out: Path) -> Case:
+    """set-targets from a CSV cohort to a CSV (issue 18: cohorts beyond Excel's row limit)."""
+    cohort = inputs.cohort_csv()
+    target = out / "targets.csv"
+    argv = targetkit_argv("-q", "set-targets", cohort, "-o", target, "--force")
+    return Case(argv, [{"path": str(cohort), "encoding": "utf-8"}], [target])
+
+
 def case_report(inputs: Inputs, out: Path) -> Case:
     tracking = inputs.tracking()
     target = out / "report.xlsx"
@@ -254,6 +272,7 @@ CASES: dict[str, tuple[str, Callable[[Inputs, Path], Case]]] = {
     "import": ("import", case_import),
     "import-xlsx": ("import", case_import_xlsx),
     "set-targets": ("set-targets", case_set_targets),
+    "set-targets-csv": ("set-targets", case_set_targets_csv),
     "report": ("report", case_report),
     "check-ambition": ("check-ambition", case_check_ambition),
 }
@@ -430,6 +449,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {
+        "workbook_writer": os.environ.get("TARGETKIT_XLSX_BACKEND") or "auto",
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),

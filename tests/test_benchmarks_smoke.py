@@ -17,6 +17,7 @@ CASES = {
     "import": "import",
     "import-xlsx": "import",
     "set-targets": "set-targets",
+    "set-targets-csv": "set-targets",
     "report": "report",
     "check-ambition": "check-ambition",
 }

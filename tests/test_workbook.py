@@ -6,6 +6,7 @@ import zipfile
 
 import openpyxl
 import pandas as pd
+import xlsxwriter
 
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
@@ -86,7 +87,13 @@ def test_status_cells_get_red_amber_green_fills_and_a_key(tmp_path):
     assert ("Targets", "maths_target", "The target; edit it to moderate.") in readme
     assert ("red", "behind", None) in readme
     about = list(book["About"].iter_rows(values_only=True))
-    assert about == [("Item", "Value"), ("targetkit version", "0.1.0"), ("pupils", 3)]
+    writer = f"xlsxwriter {xlsxwriter.__version__}, rows written as XML"
+    assert about == [
+        ("Item", "Value"),
+        ("targetkit version", "0.1.0"),
+        ("pupils", 3),
+        ("workbook writer", writer),
+    ]
 
 
 def test_a_native_chart_is_written(tmp_path):

@@ -14,8 +14,8 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -173,3 +173,52 @@ def progress(items: Sequence[Item], description: str) -> Iterator[Item]:
     from rich.progress import track
 
     yield from track(items, description=description, console=_console(stderr=True))
+
+
+_live: Any = None  # the progress display on screen, shared by nested steps (rich shows one)
+
+
+@contextmanager
+def step(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """Show a slow step (reading, computing, writing) on a terminal while it runs: a spinner
+    with the time taken, or a bar when `total` is known (advance it with the function given).
+    Nothing at all off a terminal or with --quiet, so logs and pipes get no escape codes;
+    the line disappears when the step is done."""
+    global _live
+    if settings.quiet or not sys.stderr.isatty():
+        yield _no_advance
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    owner = _live is None
+    if owner:
+        _live = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=_console(stderr=True),
+            transient=True,
+        )
+        _live.start()
+    live = _live
+    task = live.add_task(escape(description), total=total)
+    try:
+        yield lambda done=1: live.advance(task, done)
+    finally:
+        live.remove_task(task)
+        if owner:
+            live.stop()
+            _live = None
+
+
+def _no_advance(done: int = 1) -> None:
+    """Off a terminal a step's progress goes nowhere."""

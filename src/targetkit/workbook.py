@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -108,8 +110,17 @@ def write_workbook(
     """Write the sheets, then `Read me` and `About`, atomically to `path`."""
     import xlsxwriter
 
+    from targetkit import console
+
+    writer, how = chosen_writer()
+    about = [*about, ("workbook writer", f"xlsxwriter {xlsxwriter.__version__}, {how}")]
     _check_fits(path, sheets)
-    with atomic_output(path, force=force) as temporary, private_folder(path) as spool:
+    rows = sum(len(sheet.frame) for sheet in sheets)
+    with (
+        atomic_output(path, force=force) as temporary,
+        private_folder(path) as spool,
+        console.step(f"Writing {Path(path).name}", total=rows) as advance,
+    ):
         workbook = xlsxwriter.Workbook(
             str(temporary),
             {
@@ -125,11 +136,12 @@ def write_workbook(
         formats = _Formats(workbook)
         lists = _ListSheet(workbook)
         for sheet in sheets:
-            _write_sheet(workbook, sheet, formats, lists)
+            _write_sheet(workbook, sheet, formats, lists, writer, advance)
         _write_readme(workbook, sheets, readme, formats)
         _write_rows(workbook, "About", ["Item", "Value"], [list(item) for item in about], formats)
         lists.finish()
-        workbook.close()
+        with console.step("Saving (comments and compression)"):
+            workbook.close()
     return Path(path)
 
 
@@ -263,7 +275,14 @@ def _python_columns(frame: pd.DataFrame) -> list[list[object]]:
     return columns
 
 
-def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _ListSheet) -> None:
+def _write_sheet(
+    workbook: object,
+    sheet: Sheet,
+    formats: _Formats,
+    lists: _ListSheet,
+    writer: type[_RowXml] | type[_CellByCell],
+    advance: Callable[[int], None] = lambda done: None,
+) -> None:
     worksheet = workbook.add_worksheet(safe_sheet_name(sheet.name))  # type: ignore[attr-defined]
     frame = sheet.frame
     headers = [str(c) for c in frame.columns]
@@ -288,6 +307,10 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
         (positions[name], texts) for name, texts in sheet.comments.items() if name in positions
     ]
     marked = [(positions[c], fills) for c, fills in sheet.cell_fills.items() if c in positions]
+    # Comments are added with their row: in constant-memory mode xlsxwriter drops a comment
+    # above the row it is at.
+    comment_size = {"x_scale": 2.5, "y_scale": 1.5}
+    rows = writer(worksheet, sheet.name, headers)
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = slice(start, start + CHUNK_ROWS)
         columns = _python_columns(frame.iloc[chunk])
@@ -300,24 +323,26 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
         ]
         for offset, row in enumerate(zip(*columns, strict=True) if columns else ()):
             excel_row = top + start + offset + 1
-            row_formats = list(column_formats)
+            row_formats = column_formats
             for position, colours in marks:
                 colour = colours[offset]
                 if isinstance(colour, str) and colour in RAG_COLOURS:
                     name = headers[position]
+                    if row_formats is column_formats:
+                        row_formats = list(column_formats)
                     row_formats[position] = formats.cell(
                         sheet.number_formats.get(name),
                         sheet.align.get(name),
                         RAG_COLOURS[colour],
                         name in wrap,
                     )
-            _write_row(worksheet, excel_row, row, row_formats, sheet.name, headers)
+            rows.write(excel_row, row, row_formats)
             for position, texts in notes:
                 text = texts[offset]
                 if isinstance(text, str) and text:
-                    worksheet.write_comment(
-                        excel_row, position, text, {"x_scale": 2.5, "y_scale": 1.5}
-                    )
+                    worksheet.write_comment(excel_row, position, text, comment_size)
+        advance(len(columns[0]) if columns else 0)
+    rows.finish()
     first, last_row = top + 1, top + max(len(frame), 1)
     for name, values in sheet.dropdowns.items():
         if name in positions and values:
@@ -362,8 +387,10 @@ def _write_sheet(workbook: object, sheet: Sheet, formats: _Formats, lists: _List
             formats.cell(table.number_formats.get(name), sheet.align.get(name))
             for name in table_headers
         ]
+        rows = writer(worksheet, sheet.name, table_headers)
         for offset, values in enumerate(zip(*_python_columns(table.frame), strict=True)):
-            _write_row(worksheet, row + 2 + offset, values, table_formats)
+            rows.write(row + 2 + offset, values, table_formats)
+        rows.finish()
         tables.append((row + 1, table.frame, table_headers))
         row += len(table.frame) + 4
     widths = _finish_table(worksheet, sheet, headers, top, tables)
@@ -396,6 +423,179 @@ def _write_row(
             worksheet.write_datetime(excel_row, position, value, fmt)  # type: ignore[attr-defined]
         else:
             worksheet.write(excel_row, position, value, fmt)  # type: ignore[attr-defined]
+
+
+class _CellByCell:
+    """Rows written through xlsxwriter's own methods, a cell at a time: the reference that
+    `_RowXml` must match byte for byte (tests/test_workbook_rows.py)."""
+
+    def __init__(self, worksheet: object, sheet_name: str, headers: Sequence[str]) -> None:
+        self.worksheet, self.sheet_name, self.headers = worksheet, sheet_name, headers
+
+    def write(self, excel_row: int, row: Sequence[object], fmts: Sequence[object]) -> None:
+        _write_row(self.worksheet, excel_row, row, list(fmts), self.sheet_name, self.headers)
+
+    def finish(self) -> None:
+        pass
+
+
+class _RowXml:
+    """Rows of a constant-memory worksheet written straight into its sheet XML, as xlsxwriter
+    itself writes them, without its per-cell bookkeeping (about 8 µs a cell: most of a big
+    workbook's time). Each row is held until the next arrives, and the last is handed to
+    xlsxwriter, so every format is numbered when xlsxwriter would number it: the file is byte
+    for byte the one `_CellByCell` writes, except that a text looking like rich-text XML
+    (`<r>…</r>`), which xlsxwriter would copy into the file as XML, is kept as text.
+    """
+
+    def __init__(self, worksheet: object, sheet_name: str, headers: Sequence[str]) -> None:
+        self.worksheet, self.sheet_name, self.headers = worksheet, sheet_name, headers
+        self.letters: list[str] = []
+        self.styles: dict[int, str] = {}  # id(format) -> ' s="N"' (N given in first use order)
+        self.pending: tuple[int, Sequence[object], Sequence[object]] | None = None
+        self.first = self.last = -1  # the rows written as XML that have cells
+        self.low, self.high = MAX_SHEET_COLUMNS, -1  # and their columns
+        self.date_format = worksheet.default_date_format  # type: ignore[attr-defined]
+
+    def write(self, excel_row: int, row: Sequence[object], fmts: Sequence[object]) -> None:
+        if self.pending is None:
+            worksheet = self.worksheet
+            if excel_row <= worksheet.previous_row:  # type: ignore[attr-defined]
+                raise ValueError("rows must start below what is already written")
+            worksheet._write_single_row(excel_row)  # type: ignore[attr-defined]  # the header
+        else:
+            if excel_row <= self.pending[0]:
+                raise ValueError("rows must be written in order")
+            self._emit(*self.pending)
+        self.pending = (excel_row, row, fmts)
+
+    def finish(self) -> None:
+        """Record the extent written as XML; the last row goes through xlsxwriter, unless it
+        holds a text xlsxwriter would copy in raw (then it too is written here)."""
+        if self.pending is None:
+            return
+        worksheet = self.worksheet
+        excel_row, row, fmts = self.pending
+        self.pending = None
+        raw = any(type(v) is str and v.startswith("<r>") and v.endswith("</r>") for v in row)
+        if raw:
+            self._emit(excel_row, row, fmts)
+        if self.last >= 0:
+            worksheet._check_dimensions(self.first, self.low)  # type: ignore[attr-defined]
+            worksheet._check_dimensions(self.last, self.high)  # type: ignore[attr-defined]
+        if raw:  # past the last row, whose comments xlsxwriter must not take for a row
+            worksheet.previous_row = excel_row + 1  # type: ignore[attr-defined]
+            return
+        worksheet.previous_row = excel_row  # type: ignore[attr-defined]  # rows above: written
+        _write_row(worksheet, excel_row, row, list(fmts), self.sheet_name, self.headers)
+
+    def _style(self, fmt: object) -> str:
+        key = id(fmt)
+        found = self.styles.get(key)
+        if found is None:
+            found = self.styles[key] = f' s="{fmt._get_xf_index()}"'  # type: ignore[attr-defined]
+        return found
+
+    def _emit(self, excel_row: int, row: Sequence[object], fmts: Sequence[object]) -> None:
+        letters = self.letters
+        while len(letters) < len(row):
+            letters.append(column_letter(len(letters)))
+        number = excel_row + 1
+        cells: list[str] = []
+        low = high = -1
+        for position, value in enumerate(row):
+            fmt = fmts[position]
+            kind = type(value)
+            if value is None:
+                if fmt is None:
+                    continue
+                cells.append(f'<c r="{letters[position]}{number}"{self._style(fmt)}/>')
+            elif kind is str:
+                cells.append(self._text(letters[position], number, value, fmt, position))
+            elif kind is bool:
+                style = self._style(fmt) if fmt is not None else ""
+                cells.append(
+                    f'<c r="{letters[position]}{number}"{style} t="b"><v>{int(value)}</v></c>'
+                )
+            elif kind is int or kind is float:
+                if kind is float and not math.isfinite(value):  # type: ignore[arg-type]
+                    raise TypeError("NAN/INF not supported in write_number()")
+                style = self._style(fmt) if fmt is not None else ""
+                cells.append(f'<c r="{letters[position]}{number}"{style}><v>{value:.16G}</v></c>')
+            elif isinstance(value, (dt.date, dt.time, dt.timedelta)):  # datetime is a date
+                serial = self.worksheet._convert_date_time(value)  # type: ignore[attr-defined]
+                style = self._style(fmt if fmt is not None else self.date_format)
+                cells.append(f'<c r="{letters[position]}{number}"{style}><v>{serial:.16G}</v></c>')
+            else:  # anything else (a Decimal) as its text, never dropped
+                cells.append(self._text(letters[position], number, str(value), fmt, position))
+            if low < 0:
+                low = position
+            high = position
+        if not cells:
+            return
+        if self.first < 0:
+            self.first = excel_row
+        self.last = excel_row
+        self.low, self.high = min(self.low, low), max(self.high, high)
+        self.worksheet.fh.write(f'<row r="{number}">{"".join(cells)}</row>')  # type: ignore[attr-defined]
+
+    def _text(self, letter: str, number: int, value: str, fmt: object, position: int) -> str:
+        if len(value) > MAX_CELL_TEXT:
+            column = self.headers[position] if position < len(self.headers) else str(position + 1)
+            value = _kept_to_excel_limit(self.sheet_name, number - 1, column, value)
+        if len(value) > MAX_CELL_TEXT // 2 and _utf16_len(value) > MAX_CELL_TEXT:
+            value = _utf16_truncate(value, MAX_CELL_TEXT)  # as xlsxwriter: astral characters
+        if "_x" in value:
+            value = _ESCAPED_LOOKALIKE.sub(r"_x005F\1", value)
+        if _CONTROL.search(value):
+            value = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", value)
+        space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
+        if "&" in value or "<" in value or ">" in value:
+            value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        style = self._style(fmt) if fmt is not None else ""
+        return f'<c r="{letter}{number}"{style} t="inlineStr"><is><t{space}>{value}</t></is></c>'
+
+
+ROW_WRITER: type[_RowXml] | type[_CellByCell] = _RowXml  # the default (tests swap it)
+BACKEND_VARIABLE = "TARGETKIT_XLSX_BACKEND"
+# The workbook writers, by the name TARGETKIT_XLSX_BACKEND takes. Both are xlsxwriter: the
+# Rust-backed writers evaluated for issue 18 were not adopted (docs/performance.md).
+ROW_WRITERS: dict[str, type[_RowXml] | type[_CellByCell]] = {
+    "xlsxwriter": _RowXml,
+    "xlsxwriter-cells": _CellByCell,
+}
+_HOW = {_RowXml: "rows written as XML", _CellByCell: "cell by cell"}
+
+
+def chosen_writer() -> tuple[type[_RowXml] | type[_CellByCell], str]:
+    """The row writer and how it writes (recorded in About): `TARGETKIT_XLSX_BACKEND` when set
+    (`xlsxwriter`, or `xlsxwriter-cells`: xlsxwriter's own per-cell methods, slower, the
+    reference), else the default; an unknown name is refused naming the choices."""
+    from targetkit.errors import UsageError
+
+    name = os.environ.get(BACKEND_VARIABLE, "").strip().lower()
+    if name in ("", "auto"):
+        return ROW_WRITER, _HOW[ROW_WRITER]
+    if name not in ROW_WRITERS:
+        raise UsageError(
+            f"{BACKEND_VARIABLE}={name!r} is not a workbook writer targetkit has",
+            hint=f"use one of: auto, {', '.join(ROW_WRITERS)}",
+        )
+    return ROW_WRITERS[name], _HOW[ROW_WRITERS[name]]
+
+
+_ESCAPED_LOOKALIKE = re.compile("(_x[0-9a-fA-F]{4}_)")  # text that reads as Excel's escape
+_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")  # written as _xHHHH_, as Excel does
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _utf16_truncate(text: str, units: int) -> str:
+    from xlsxwriter.utility import _utf16_truncate as truncate
+
+    return truncate(text, units)
 
 
 HEADER_LINES = 3

@@ -22,7 +22,8 @@ from targetkit.cli.common import (
     "-o",
     "--output",
     type=click.Path(path_type=Path),
-    help="The targets workbook (.xlsx). Default: COHORT-targets.xlsx beside COHORT.",
+    help="The targets workbook (.xlsx), or .csv for the Targets sheet alone (any number of "
+    "pupils). Default: COHORT-targets.xlsx beside COHORT.",
 )
 @click.option(
     "--policy",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from targetkit import __version__, findings
+from targetkit import __version__, console, findings
 from targetkit.academic_year import academic_year_text, parse_academic_year
 from targetkit.columns import canonical_name, unambiguous_columns
 from targetkit.commands.targets_file import read_targets
@@ -25,7 +25,7 @@ from targetkit.pipeline.targets import (
     threshold_label,
 )
 from targetkit.policies import Policy, choose_policy, load_policy
-from targetkit.presentation.targets import write_targets_workbook
+from targetkit.presentation.targets import write_targets_csv, write_targets_workbook
 from targetkit.privacy import hide_small_groups, pseudonymised_about
 from targetkit.wording import counted
 
@@ -151,11 +151,16 @@ def set_targets(
     if benchmark not in BENCHMARKS:
         raise UsageError(f"unknown benchmark {benchmark!r}; choose one of {', '.join(BENCHMARKS)}")
     out = Path(output) if output else default_output(cohort_file)
-    if out.suffix.lower() != ".xlsx":
-        raise UsageError("the targets workbook must be an .xlsx file", file=out)
+    if out.suffix.lower() not in (".xlsx", ".csv"):
+        raise UsageError(
+            "the targets file must be an .xlsx workbook or a .csv file",
+            file=out,
+            hint="a .csv holds the Targets sheet alone, for cohorts beyond Excel's row limit",
+        )
     inputs = [cohort_file, *([Path(previous)] if previous else [])]
     check_output(out, force=force, inputs=inputs)
-    table = read_table(cohort_file, sheet=sheet)
+    with console.step(f"Reading {cohort_file.name}"):
+        table = read_table(cohort_file, sheet=sheet)
     cohort = canonical_view(table.frame, cohort_file)
     if policy.strip().lower() == "auto":
         name, reason = choose_policy(cohort, cohort_file)
@@ -173,15 +178,16 @@ def set_targets(
     _check_columns(cohort, chosen, subject_list or chosen.subjects, cohort_file)
     previous_frame = read_previous(Path(previous)) if previous else _own_targets(cohort)
     academic_year = baseline_year(cohort.columns) or parse_academic_year(None)
-    result = compute_targets(
-        cohort,
-        chosen,
-        benchmark=benchmark,
-        previous=previous_frame,
-        subjects=subject_list,
-        conversion=conversion,
-        academic_year=academic_year,
-    )
+    with console.step(f"Setting targets for {len(cohort):,} pupils"):
+        result = compute_targets(
+            cohort,
+            chosen,
+            benchmark=benchmark,
+            previous=previous_frame,
+            subjects=subject_list,
+            conversion=conversion,
+            academic_year=academic_year,
+        )
     pupils = _own_columns(table.frame, result.pupils.columns)
     if pseudonymise_key is not None:
         from targetkit.privacy import pseudonymise
@@ -198,6 +204,18 @@ def set_targets(
         academic_year,
         pseudonymised=pseudonymise_key is not None,
     )
+    if out.suffix.lower() == ".csv":
+        write_targets_csv(
+            out,
+            pupils=pupils,
+            added=result.pupils,
+            subjects=result.subjects,
+            policy=chosen,
+            force=force,
+        )
+        return SetTargetsOutcome(
+            out, len(table.frame), chosen, reason, result, conversion=conversion
+        )
     write_targets_workbook(
         out,
         pupils=pupils,

@@ -69,6 +69,29 @@ def write_targets_workbook(
     return write_workbook(out, sheets, readme=readme, about=about, force=force)
 
 
+def write_targets_csv(
+    out: Path,
+    *,
+    pupils: pd.DataFrame,
+    added: pd.DataFrame,
+    subjects: Sequence[str],
+    policy: object,
+    force: bool = False,
+) -> Path:
+    """The Targets sheet alone as CSV (`-o NAME.csv`), for cohorts beyond Excel's row limit:
+    the same columns and headers in words, chances as fractions (the workbook shows them as
+    %); UTF-8 with BOM, text that looks like a formula neutralised (`io.write_csv`). The
+    reasons are in each subject's "why this target" column, so nothing of the comments is lost.
+    """
+    from targetkit import console
+    from targetkit.io import write_csv
+
+    grade_word = GRADE_WORDS.get(policy.target_scale, "")  # type: ignore[attr-defined]
+    sheet = targets_sheet(pupils, added, {}, {}, subjects, policy, grade_word)
+    with console.step(f"Writing {out.name}"):
+        return write_csv(sheet.frame, out, force=force)
+
+
 def title_columns(frame: pd.DataFrame) -> int:
     """How many leading columns identify a pupil (UPN, admission number, names): kept in view."""
     names = [canonical_name(c) for c in frame.columns[:6]]
