@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -335,6 +336,47 @@ def test_a_worker_killed_by_one_file_makes_that_file_unreadable_and_the_batch_go
     assert out.is_file()  # the LA workbook was written
 
 
+ABORTING_READER_DRIVER = r"""
+import os, sys
+from pathlib import Path
+from targetkit.commands import check_ambition
+from targetkit.cli import main
+
+real = check_ambition.read_submission
+
+def aborting(path):
+    if Path(path).stem == "crafted":
+        import faulthandler
+        faulthandler.disable()
+        os.abort()  # as a native reader does on a crafted sheet (SIGABRT)
+    return real(path)
+
+check_ambition.read_submission = aborting
+main(sys.argv[1:], prog_name="targetkit")
+"""
+
+
+def test_with_jobs_1_a_reader_crash_makes_that_file_unreadable_and_the_run_goes_on(tmp_path):
+    """`--jobs 1` reads in a worker process too: before, it read in the main process, so a
+    reader's abort ended the run with no LA workbook and no line."""
+    folder = batch(tmp_path / "subs", ["alpha", "crafted", "gamma"])
+    out = tmp_path / "la.xlsx"
+    process = subprocess.run(
+        [sys.executable, "-c", ABORTING_READER_DRIVER, "check-ambition", str(folder), "--jobs",
+         "1", "-o", str(out), "--format", "json", "--fail-on", "never"],
+        capture_output=True, text=True, timeout=HANG_GUARD_SECONDS * 5, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    found = json.loads(process.stdout)["findings"]
+    unreadable = [Path(f["file"]).name for f in found if f["code"] == "FILE_UNREADABLE"]
+    assert unreadable == ["crafted.csv"]
+    assert {Path(f["file"]).name for f in found} - {"crafted.csv"} <= {"alpha.csv", "gamma.csv"}
+    files = openpyxl.load_workbook(out)["Files"]
+    status = {Path(row[0]).name: row[2] for row in files.iter_rows(min_row=2, values_only=True)}
+    assert status == {"alpha.csv": "checked", "crafted.csv": "unreadable", "gamma.csv": "checked"}
+
+
 SLOW_CHECK_DRIVER = r"""
 import sys, time
 from targetkit.commands import check_ambition
@@ -366,6 +408,47 @@ def test_ctrl_c_or_sigterm_during_a_parallel_check_is_one_line(tmp_path, signal_
     assert process.stdout.readline().startswith("CHECKING")  # both workers may say it at once
     os.killpg(process.pid, signal_number)
     _, stderr = process.communicate(timeout=HANG_GUARD_SECONDS)
+    assert process.returncode == status
+    assert stderr == "targetkit: error: interrupted; no output was written\n"
+    assert not (tmp_path / "la.xlsx").exists()
+
+
+# A worker that has started but not yet put its quiet handlers in place says STARTING and
+# waits (at most a minute) until a signal is pending for it, then goes on starting: the
+# moment a Ctrl-C hit under load, made certain instead of left to timing.
+STARTING_WORKER_DRIVER = r"""
+import signal, sys, time
+from targetkit.commands import check_ambition
+from targetkit.cli import main
+
+real = check_ambition._init_pool_worker
+
+def slow_start(context):
+    print("STARTING", flush=True)
+    deadline = time.monotonic() + 60
+    while not signal.sigpending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    real(context)
+
+check_ambition._init_pool_worker = slow_start
+main(sys.argv[1:], prog_name="targetkit")
+"""
+
+
+@pytest.mark.parametrize(("signal_number", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_while_a_worker_is_still_starting_is_one_line(tmp_path, signal_number, status):
+    """The flaky case, made certain: the signal reaches a worker before its own handlers are
+    in place. Workers start with Ctrl-C and SIGTERM held, so they still leave quietly."""
+    folder = batch(tmp_path / "subs", ["alpha", "beta"])
+    process = subprocess.Popen(
+        [sys.executable, "-c", STARTING_WORKER_DRIVER, "check-ambition", str(folder), "--jobs",
+         "2", "-o", str(tmp_path / "la.xlsx")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert process.stdout.readline().startswith("STARTING")
+    os.killpg(process.pid, signal_number)
+    _, stderr = process.communicate(timeout=HANG_GUARD_SECONDS * 2)
     assert process.returncode == status
     assert stderr == "targetkit: error: interrupted; no output was written\n"
     assert not (tmp_path / "la.xlsx").exists()

@@ -9,8 +9,10 @@ by school, then file, so they are the same whatever the number of workers.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import signal
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,15 +230,34 @@ def _init_worker(context: _Context | None) -> None:
 def _init_pool_worker(context: _Context) -> None:
     """A worker process: its context, and quiet on Ctrl-C or SIGTERM (the main process says
     the one line; a worker's traceback would only add noise)."""
-    import signal
-
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, _quiet_exit)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent until now: see _in_pool
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     _init_worker(context)
 
 
 def _quiet_exit(number: int, _frame: object) -> None:
     os._exit(128 + number)
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def _stop_signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while worker processes are started. A worker forked in that
+    moment would otherwise meet a signal with the parent's handlers (a traceback in each
+    worker) before its own quiet ones are in place; held, the signal waits until the worker
+    has them (`_init_pool_worker` releases it) and, in this process, until the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def read_submission(path: str | Path) -> pd.DataFrame:
@@ -639,13 +660,8 @@ def _run(files: list[Path], context: _Context, jobs: int) -> list[FileResult]:
     jobs = min(jobs, len(files))
     size = min(MAX_CHUNK, -(-len(files) // jobs))
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
-    if jobs == 1:
-        _init_worker(context)
-        try:
-            done = map(check_files, chunks)
-            return [r for _ in console.progress(chunks, "Checking submissions") for r in next(done)]
-        finally:
-            _init_worker(None)
+    # --jobs 1 too: the files are read in a worker process, so a reader that aborts kills the
+    # worker, not the run (the files are then retried one by one, as for any --jobs).
     results, broken = _in_pool(chunks, context, jobs, progress=True)
     if broken:
         alone = [[path] for chunk in broken for path in chunk]
@@ -683,7 +699,8 @@ def _in_pool(
         min(jobs, len(chunks)), initializer=_init_pool_worker, initargs=(context,)
     )
     try:
-        futures = [pool.submit(check_files, chunk) for chunk in chunks]
+        with _stop_signals_held():  # the workers start at the first submit
+            futures = [pool.submit(check_files, chunk) for chunk in chunks]
         items = console.progress(futures, "Checking submissions") if progress else futures
         for chunk, future in zip(chunks, items, strict=True):
             try:
