@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import socket
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +19,8 @@ import openpyxl
 import pandas as pd
 import pytest
 from helpers import cli, run_targetkit
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from targetkit.errors import UsageError
 from targetkit.labels import label
@@ -510,3 +514,100 @@ def test_set_targets_about_names_what_was_replaced_and_what_stayed(tmp_path, key
         "yes (replaced: UPN, Full Name; text columns left as they are: Notes)"
     )
     assert "left as they are" in result.stderr and "Notes" in result.stderr
+
+
+# --- issue 17: a pupil's name has the same pseudonyms in every command ------------------------
+
+NAME_LETTERS = st.sampled_from([*"abcdefghijklmnopqrstuvwxyzéöñçø", "'", "-", " "])
+NOT_NAMES = {"na", "n/a", "nan", "null", "none", "total", "totals", "true", "false", "yes", "no"}
+
+
+def a_name() -> st.SearchStrategy[str]:
+    """A surname or forename: letters (some accented), apostrophes, hyphens, inner spaces."""
+    return (
+        st.text(NAME_LETTERS, min_size=1, max_size=12)
+        .map(lambda text: text.strip(" '-"))
+        .filter(lambda name: any(c.isalpha() for c in name) and name not in NOT_NAMES)
+    )
+
+
+def spelt(name: str, how: int) -> str:
+    """The same name as another export spells it: case and spacing differ, letters do not."""
+    return [name, name.upper(), f"  {name.title()} ", name.replace(" ", "  ")][how % 4]
+
+
+@pytest.fixture(scope="module")
+def tracking_rows(tmp_path_factory) -> pd.DataFrame:
+    """Five Year 4 pupils of the demo's steps tracking sheet (drops, results, groups)."""
+    folder = tmp_path_factory.mktemp("demo")
+    assert cli("demo", folder / "demo").exit_code == 0
+    demo = folder / "demo" / "steps-tracking.xlsx"
+    return pd.read_excel(demo, sheet_name="Pupils", dtype=object, engine="calamine").head(5)
+
+
+def name_cells(workbook: Path, sheet: str) -> dict[str, tuple[object, object]]:
+    """UPN → (forename, surname) as a sheet of targetkit's output holds them."""
+    from helpers import column_numbers
+
+    rows = openpyxl.load_workbook(workbook)[sheet]
+    at = column_numbers(rows)
+    return {
+        rows.cell(r, at["upn"]).value: (
+            rows.cell(r, at["forename"]).value,
+            rows.cell(r, at["surname"]).value,
+        )
+        for r in range(2, rows.max_row + 1)
+    }
+
+
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(names=st.lists(st.tuples(a_name(), a_name()), min_size=5, max_size=5))
+def test_a_pupils_name_gets_the_same_pseudonyms_in_every_command(
+    tmp_path, key_file, tracking_rows, names
+):
+    """import, set-targets and report write a pupil's forename and surname as the same two
+    pseudonyms, and check-ambition names the pupil "P-(forename) P-(surname)" with them,
+    whatever the case and spacing of each export. Worked out from the definition: HMAC of
+    the UPN and the name, trimmed, inner spaces single, case-folded."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    upns = [str(u) for u in tracking_rows["upn"]]
+    expected = {
+        expected_pseudonym(KEY, "upn", upn): tuple(
+            expected_pseudonym(KEY, kind, f"{upn}\x1f{' '.join(name.split()).casefold()}")
+            for kind, name in (("forename", forename), ("surname", surname))
+        )
+        for upn, (surname, forename) in zip(upns, names, strict=True)
+    }
+
+    def export(how: int) -> pd.DataFrame:
+        return tracking_rows.assign(
+            surname=[spelt(s, how) for s, _ in names], forename=[spelt(f, how) for _, f in names]
+        )
+
+    sources = {}
+    for how, command in enumerate(("import", "report", "set-targets")):
+        sources[command] = folder / f"{command}.csv"
+        export(how).to_csv(sources[command], index=False)
+    submission = export(3)[["upn", "surname", "forename", "year_group"]]
+    submission.assign(reading_ks1="2b", reading_target=None).to_csv(folder / "s.csv", index=False)
+    private = ["--pseudonymise", "--key-file", key_file]
+    runs = {
+        "import": cli("import", sources["import"], "-o", folder / "i.xlsx", *private),
+        "report": cli("report", sources["report"], "-o", folder / "r.xlsx", *private),
+        "set-targets": cli("set-targets", sources["set-targets"], "--policy", "steps", "-o",
+                           folder / "t.xlsx", *private),
+        "check-ambition": cli("check-ambition", folder / "s.csv", "--format", "json",
+                              "--fail-on", "never", *private),
+    }  # fmt: skip
+    for command, result in runs.items():
+        assert result.exit_code in (0, 1), (command, result.stderr)
+    assert name_cells(folder / "i.xlsx", "Pupils") == expected
+    assert name_cells(folder / "r.xlsx", "Pupils") == expected
+    assert name_cells(folder / "t.xlsx", "Targets") == expected
+    found = json.loads(runs["check-ambition"].stdout)["findings"]
+    missing = [f for f in found if f["code"] == "MISSING_TARGET"]
+    assert {f["upn"]: f["pupil"] for f in missing} == {
+        upn: f"{forename} {surname}" for upn, (forename, surname) in expected.items()
+    }

@@ -121,10 +121,34 @@ def pseudonymise(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
             "left as they are (not recognised as identifying; remove them before sharing if "
             f"they name a pupil): {', '.join(left)}"
         )
-    targets = {c: name for c, name in targets.items() if c not in already}
+    return _replaced(frame, key, {c: name for c, name in targets.items() if c not in already})
+
+
+def pseudonymise_names(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """A copy of `frame` with its name columns pseudonymised as `pseudonymise` does (keyed with
+    the pupil's UPN), and nothing said: for a command that shows a pupil as "Forename
+    Surname" (check-ambition), which then shows the pseudonyms import and set-targets give the
+    same pupil's forename and surname. UPNs stay for matching; columns already holding
+    pseudonyms are kept."""
+    fresh = {
+        c: name
+        for c, name in identifying_columns(frame.columns).items()
+        if not _already_pseudonymised(frame[c])
+    }
+    upn = next((c for c, name in fresh.items() if name == "upn"), None)
+    names = {c: name for c, name in fresh.items() if name in NAME_COLUMNS}
+    return _replaced(frame, key, names, upn_column=upn)
+
+
+def _replaced(
+    frame: pd.DataFrame, key: bytes, targets: dict[object, str], *, upn_column: object = None
+) -> pd.DataFrame:
+    """A copy of `frame` with the `targets` columns (header → canonical name) replaced by
+    their pseudonyms; names keyed with the UPN of `upn_column` (default: the targets' UPN)."""
     if not targets:
         return frame.copy()
-    upn_column = next((c for c, name in targets.items() if name == "upn"), None)
+    if upn_column is None:
+        upn_column = next((c for c, name in targets.items() if name == "upn"), None)
     upn_text = _normalised(frame[upn_column], identifier=True) if upn_column is not None else None
     out = frame.copy()
     for column, name in targets.items():

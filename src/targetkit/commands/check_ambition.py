@@ -36,6 +36,7 @@ from targetkit.pipeline.ambition import (
     target_subjects,
     text_column,
 )
+from targetkit.privacy import pseudonymise_names
 from targetkit.wording import counted
 
 PREVIOUS_TARGETS_FOLDER = "previous_targets"  # SPEC §7: never read as submissions
@@ -217,6 +218,9 @@ class _Context:
     benchmark: str
     previous_targets: pd.DataFrame | None
     previous_results: pd.DataFrame | None
+    # --pseudonymise: names are replaced as each file is read (keyed with the pupil's UPN, as
+    # import and set-targets do); UPNs at the end, after matching previous targets
+    key: bytes | None = None
 
 
 _context: _Context | None = None
@@ -350,6 +354,8 @@ def check_files(paths: Sequence[str | Path]) -> list[FileResult]:
     for path in map(Path, paths):
         try:
             frame = read_submission(path)
+            if context.key is not None:
+                frame = pseudonymise_names(frame, context.key)
             subjects = target_subjects(frame)
             if not subjects:
                 raise InputError(
@@ -579,6 +585,7 @@ def check_ambition(
         benchmark,
         read_previous_targets(previous_targets) if previous_targets else None,
         read_submission(previous_results) if previous_results else None,
+        pseudonymise_key,
     )
     results = _run(files, context, jobs or os.cpu_count() or 1)
     results += [FileResult(str(p), p.stem, "skipped", why) for p, why in skipped]
@@ -634,14 +641,14 @@ def _read_files(
 
 
 def _pseudonymised(found: pd.DataFrame, key: bytes) -> pd.DataFrame:
-    """Findings with UPNs and pupil names replaced by keyed pseudonyms (the same UPN gets the
-    same pseudonym as in every other targetkit file made with the key)."""
+    """Findings with UPNs replaced by keyed pseudonyms (the same UPN gets the same pseudonym
+    as in every other targetkit file made with the key). Names were replaced as each file was
+    read (`pseudonymise_names`), so a pupil is "P-… P-…": the pseudonyms of the forename and
+    surname in import's and set-targets' outputs."""
     from targetkit.privacy import pseudonymise
 
-    people = pseudonymise(pd.DataFrame({"upn": found["upn"], "surname": found["pupil"]}), key)
     out = found.copy()
-    out["upn"] = people["upn"].to_numpy(dtype=object)
-    out["pupil"] = people["surname"].to_numpy(dtype=object)
+    out["upn"] = pseudonymise(found[["upn"]], key)["upn"].to_numpy(dtype=object)
     return out
 
 
