@@ -526,6 +526,44 @@ def test_a_cell_longer_than_excel_holds_is_kept_to_the_limit_and_named(tmp_path)
     assert book["Converted"]["C2"].value == "n" * 32_767
 
 
+def test_a_long_cell_is_a_data_issue_of_import_naming_its_row_and_column(tmp_path):
+    """Not only a line on screen: a row of 'Data issues' (and of the issues CSV) says which
+    cell a workbook keeps to 32,767 characters; the CSV output keeps the text whole."""
+    source = tmp_path / "export.csv"
+    note = "n" * 40_000
+    source.write_text(
+        "UPN,Surname,Notes,Reading KS1\r\n"
+        f"L801200015001,Smith,short,2b\r\nA801200015002,Jones,{note},3\r\n",
+        encoding="utf-8",
+    )
+    said = (
+        "text of 40,000 characters: an Excel cell holds 32,767, so a workbook keeps the first "
+        "32,767 (a CSV output keeps it whole)"
+    )
+    out = tmp_path / "cohort.xlsx"
+    result = cli("import", source, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    book = openpyxl.load_workbook(out)
+    issues = list(book["Data issues"].iter_rows(values_only=True))
+    assert issues[1:] == [("warning", "TEXT_TOO_LONG", "export.csv", 3, "Notes", "", said,
+                           "check the cell in the export (a pasted document?); write CSV "
+                           "(-o NAME.csv) to keep it whole")]  # fmt: skip
+    pupils = book["Pupils"]
+    notes = next(c.column for c in pupils[1] if c.value == "Notes")
+    assert pupils.cell(3, notes).value == "n" * 32_767
+    assert pupils.cell(2, notes).value == "short"
+
+    as_csv = tmp_path / "cohort.csv"
+    assert cli("import", source, "-o", as_csv).exit_code == 0
+    with open(tmp_path / "cohort-issues.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["code"], r["source_row"], r["column"], r["message"]) for r in rows] == [
+        ("TEXT_TOO_LONG", "3", "Notes", said)
+    ]
+    with open(as_csv, encoding="utf-8-sig", newline="") as handle:
+        assert [r["Notes"] for r in csv.DictReader(handle)] == ["short", note]
+
+
 def test_more_columns_than_excel_holds_is_an_error_before_writing(tmp_path):
     source = tmp_path / "wide.csv"
     header = ["UPN", "Reading KS1", *[f"c{i}" for i in range(16_400)]]

@@ -7,6 +7,7 @@ fewer than 5 pupils are marked as small.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
 import json
@@ -611,3 +612,86 @@ def test_a_pupils_name_gets_the_same_pseudonyms_in_every_command(
     assert {f["upn"]: f["pupil"] for f in missing} == {
         upn: f"{forename} {surname}" for upn, (forename, surname) in expected.items()
     }
+
+
+# --- issue 17: every command says which text columns it left in clear --------------------------
+
+LEFT_IN_CLEAR_RUNS: dict[str, Callable[[Path, Path], list[str | Path]]] = {
+    "import": lambda source, out: ["import", source, "-o", out],
+    "convert": lambda source, out: ["convert", source, "--column", "reading_aut1", "--from",
+                                    "steps", "--to", "points", "-o", out],
+    "set-targets": lambda source, out: ["set-targets", source, "--policy", "steps", "-o", out],
+    "report": lambda source, out: ["report", source, "-o", out],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", LEFT_IN_CLEAR_RUNS)
+def test_every_command_lists_the_text_columns_left_in_clear_in_its_summary_and_about(
+    tmp_path, key_file, tracking_rows, command
+):
+    """The demo's tracking rows with a free-text `Notes` column: every pupil-level command
+    replaces the four identifying columns and names `Notes` (and only it: its own computed
+    columns are not the pupil's) in `--format json`'s summary and on its About sheet."""
+    source = tmp_path / "tracking.csv"
+    tracking_rows.assign(Notes="lives with gran").to_csv(source, index=False)
+    out = tmp_path / "out.xlsx"
+    args = LEFT_IN_CLEAR_RUNS[command](source, out)
+    result = cli(*args, "--pseudonymise", "--key-file", key_file, "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    replaced = ["upn", "pupil_id", "surname", "forename"]
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["pseudonymised"] == {"replaced": replaced, "left_in_clear": ["Notes"]}
+    about = dict(openpyxl.load_workbook(out)["About"].iter_rows(min_row=2, values_only=True))
+    assert about["pseudonymised"] == (
+        "yes (replaced: upn, pupil_id, surname, forename; text columns left as they are: Notes)"
+    )
+    assert result.stderr.count("left as they are") == 1 and result.stderr.endswith(": Notes\n")
+    plain = cli(*args, "--force", "--format", "json")
+    assert json.loads(plain.stdout)["summary"]["pseudonymised"] is None
+    about = dict(openpyxl.load_workbook(out)["About"].iter_rows(min_row=2, values_only=True))
+    assert about["pseudonymised"] == "no"
+
+
+def test_check_ambition_says_its_workbook_holds_no_text_column_of_the_submissions(
+    tmp_path, key_file
+):
+    source = tmp_path / "school.csv"
+    source.write_text(
+        "UPN,Surname,Forename,Notes,Year Group,reading_ks1,reading_target\r\n"
+        "L801200015001,Smith,Amy,lives with gran,6,2b,\r\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "la.xlsx"
+    result = cli("check-ambition", source, "-o", out, "--pseudonymise", "--key-file", key_file,
+                 "--format", "json", "--fail-on", "never")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["pseudonymised"] == {"replaced": ["upn", "pupil"], "left_in_clear": []}
+    book = openpyxl.load_workbook(out)
+    about = dict(book["About"].iter_rows(min_row=2, values_only=True))
+    assert (
+        about["pseudonymised"] == "yes (replaced: upn, pupil; text columns left as they are: none)"
+    )
+    cells = {str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row}
+    assert not {c for c in cells if "gran" in c or "Smith" in c or "Amy" in c}
+
+
+def test_import_pseudonymise_leaves_no_name_in_a_pupils_own_list_of_issues(tmp_path, key_file):
+    """Two exports disagree on a surname: the conflict is worded without either name on
+    'Data issues' and in the pupil's `row_issues` (before, row_issues quoted "Smith")."""
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("UPN,Surname,Forename\r\nL801200015001,Smith,Amy\r\n", encoding="utf-8")
+    second.write_text("UPN,Surname\r\nL801200015001,Smyth\r\n", encoding="utf-8")
+    out = tmp_path / "cohort.csv"
+    result = cli("import", first, second, "-o", out, "--pseudonymise", "--key-file", key_file)
+    assert result.exit_code == 0, result.stderr
+    written = out.read_text(encoding="utf-8-sig") + (tmp_path / "cohort-issues.csv").read_text(
+        encoding="utf-8-sig"
+    )
+    assert "Smith" not in written and "Smyth" not in written and "Amy" not in written
+    with open(out, encoding="utf-8-sig", newline="") as handle:
+        pupil = next(csv.DictReader(handle))
+    assert (
+        pupil["row_issues"] == "warning Surname: the sources disagree; kept the first file's value"
+    )
+    assert pupil["surname"] == expected_pseudonym(KEY, "surname", "L801200015001\x1fsmith")

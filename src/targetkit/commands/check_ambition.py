@@ -67,6 +67,9 @@ class AmbitionOutcome:
     files: pd.DataFrame  # file, school, status, pupils, policy, reason
     benchmark: str
     output: Path | None = None
+    # --pseudonymise: the columns replaced and the text columns left as they are (`privacy.
+    # pseudonymisation`), for the summary and the About sheet; None without it
+    pseudonymised: dict[str, list[str]] | None = None
 
     def records(self) -> list[dict[str, Any]]:
         """The findings as plain dicts (what `--format json` prints)."""
@@ -87,6 +90,7 @@ class AmbitionOutcome:
             "skipped": int(status.get("skipped", 0)),
             "schools": len(self.schools),
             "schools_with_challenges": int((self.schools.get("challenges", pd.Series()) > 0).sum()),
+            "pseudonymised": self.pseudonymised,
         }
 
     def finding_records(self) -> list[dict[str, Any]]:
@@ -592,6 +596,8 @@ def check_ambition(
     outcome = _outcome(results, benchmark)
     if pseudonymise_key is not None:
         outcome.findings = _pseudonymised(outcome.findings, pseudonymise_key)
+        # the LA workbook holds findings, not the submissions' columns: no pupil's text is in it
+        outcome.pseudonymised = {"replaced": ["upn", "pupil"], "left_in_clear": []}
     if out is not None:
         from targetkit.presentation.ambition import write_la_workbook
 
