@@ -695,3 +695,23 @@ def test_import_pseudonymise_leaves_no_name_in_a_pupils_own_list_of_issues(tmp_p
         pupil["row_issues"] == "warning Surname: the sources disagree; kept the first file's value"
     )
     assert pupil["surname"] == expected_pseudonym(KEY, "surname", "L801200015001\x1fsmith")
+
+
+def test_importing_a_pseudonymised_file_again_keeps_its_pseudonyms_and_says_so(tmp_path, key_file):
+    """A school sends its pseudonymised cohort and the LA pseudonymises on import as always:
+    the pseudonyms must stay the ones the school made, or nothing would join."""
+    first = tmp_path / "first.csv"
+    once = cli("import", write_cohort(tmp_path / "c.csv", UPNS), "-o", first, "--pseudonymise",
+               "--key-file", key_file)  # fmt: skip
+    assert once.exit_code == 0, once.stderr
+    again = cli("import", first, "-o", tmp_path / "second.csv", "--pseudonymise", "--key-file",
+                key_file)  # fmt: skip
+    assert again.exit_code in (0, 1), again.stderr
+    with open(first, encoding="utf-8-sig", newline="") as handle:
+        before = [(r["upn"], r["surname"], r["forename"]) for r in csv.DictReader(handle)]
+    with open(tmp_path / "second.csv", encoding="utf-8-sig", newline="") as handle:
+        after = [(r["upn"], r["surname"], r["forename"]) for r in csv.DictReader(handle)]
+    assert after == before
+    assert before[0][0] == expected_pseudonym(KEY, "upn", UPNS[0])
+    for column in ("upn", "surname", "forename"):
+        assert f"column {column!r} already holds pseudonyms (P-…); kept as it is" in again.stderr
