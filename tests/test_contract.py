@@ -110,6 +110,7 @@ def planted_import_sources() -> list[SourceTable]:
             "ethnicity": ["WBRI", "ZZZZ", "WBRI", None, None, None, None, None, None, None],
             "attendance": ["95", "lots", "150", None, None, None, None, None, None, None],
             "reading_ks1": ["2B", "2x", "3", None, None, None, None, None, None, None],
+            "comment": ["x" * 32_768, *[None] * 9],  # one character more than a cell holds
         },
         index=[2, 3, 4, 5, 6, 7, 8, 9, 12, 13],
     )
@@ -173,6 +174,11 @@ def test_every_import_rule_emits_its_catalogue_code_and_wording():
         "first language 'Polish' taken as other than English (EAL)"
     )
     assert by_code.loc["TWO_DIGIT_YEAR", "message"] == "two-digit year read as 2018"
+    assert by_code.loc["TEXT_TOO_LONG", "message"] == (
+        "text of 32,768 characters: an Excel cell holds 32,767, so a workbook keeps the first "
+        "32,767 (a CSV output keeps it whole)"
+    )
+    assert by_code.loc["TEXT_TOO_LONG", "source_row"] == 2
     assert by_code.loc["US_DATE", "suggestion"] == "17/02/2016"
     assert by_code.loc["NOT_AN_ETHNICITY_CODE", "suggestion"] != ""
     assert by_code.loc["YEAR_GROUP_OUT_OF_RANGE", "message"] == (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -335,6 +336,47 @@ def test_a_worker_killed_by_one_file_makes_that_file_unreadable_and_the_batch_go
     assert out.is_file()  # the LA workbook was written
 
 
+ABORTING_READER_DRIVER = r"""
+import os, sys
+from pathlib import Path
+from targetkit.commands import check_ambition
+from targetkit.cli import main
+
+real = check_ambition.read_submission
+
+def aborting(path):
+    if Path(path).stem == "crafted":
+        import faulthandler
+        faulthandler.disable()
+        os.abort()  # as a native reader does on a crafted sheet (SIGABRT)
+    return real(path)
+
+check_ambition.read_submission = aborting
+main(sys.argv[1:], prog_name="targetkit")
+"""
+
+
+def test_with_jobs_1_a_reader_crash_makes_that_file_unreadable_and_the_run_goes_on(tmp_path):
+    """`--jobs 1` reads in a worker process too: before, it read in the main process, so a
+    reader's abort ended the run with no LA workbook and no line."""
+    folder = batch(tmp_path / "subs", ["alpha", "crafted", "gamma"])
+    out = tmp_path / "la.xlsx"
+    process = subprocess.run(
+        [sys.executable, "-c", ABORTING_READER_DRIVER, "check-ambition", str(folder), "--jobs",
+         "1", "-o", str(out), "--format", "json", "--fail-on", "never"],
+        capture_output=True, text=True, timeout=HANG_GUARD_SECONDS * 5, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    found = json.loads(process.stdout)["findings"]
+    unreadable = [Path(f["file"]).name for f in found if f["code"] == "FILE_UNREADABLE"]
+    assert unreadable == ["crafted.csv"]
+    assert {Path(f["file"]).name for f in found} - {"crafted.csv"} <= {"alpha.csv", "gamma.csv"}
+    files = openpyxl.load_workbook(out)["Files"]
+    status = {Path(row[0]).name: row[2] for row in files.iter_rows(min_row=2, values_only=True)}
+    assert status == {"alpha.csv": "checked", "crafted.csv": "unreadable", "gamma.csv": "checked"}
+
+
 SLOW_CHECK_DRIVER = r"""
 import sys, time
 from targetkit.commands import check_ambition
@@ -366,6 +408,47 @@ def test_ctrl_c_or_sigterm_during_a_parallel_check_is_one_line(tmp_path, signal_
     assert process.stdout.readline().startswith("CHECKING")  # both workers may say it at once
     os.killpg(process.pid, signal_number)
     _, stderr = process.communicate(timeout=HANG_GUARD_SECONDS)
+    assert process.returncode == status
+    assert stderr == "targetkit: error: interrupted; no output was written\n"
+    assert not (tmp_path / "la.xlsx").exists()
+
+
+# A worker that has started but not yet put its quiet handlers in place says STARTING and
+# waits (at most a minute) until a signal is pending for it, then goes on starting: the
+# moment a Ctrl-C hit under load, made certain instead of left to timing.
+STARTING_WORKER_DRIVER = r"""
+import signal, sys, time
+from targetkit.commands import check_ambition
+from targetkit.cli import main
+
+real = check_ambition._init_pool_worker
+
+def slow_start(context):
+    print("STARTING", flush=True)
+    deadline = time.monotonic() + 60
+    while not signal.sigpending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    real(context)
+
+check_ambition._init_pool_worker = slow_start
+main(sys.argv[1:], prog_name="targetkit")
+"""
+
+
+@pytest.mark.parametrize(("signal_number", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_while_a_worker_is_still_starting_is_one_line(tmp_path, signal_number, status):
+    """The flaky case, made certain: the signal reaches a worker before its own handlers are
+    in place. Workers start with Ctrl-C and SIGTERM held, so they still leave quietly."""
+    folder = batch(tmp_path / "subs", ["alpha", "beta"])
+    process = subprocess.Popen(
+        [sys.executable, "-c", STARTING_WORKER_DRIVER, "check-ambition", str(folder), "--jobs",
+         "2", "-o", str(tmp_path / "la.xlsx")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert process.stdout.readline().startswith("STARTING")
+    os.killpg(process.pid, signal_number)
+    _, stderr = process.communicate(timeout=HANG_GUARD_SECONDS * 2)
     assert process.returncode == status
     assert stderr == "targetkit: error: interrupted; no output was written\n"
     assert not (tmp_path / "la.xlsx").exists()
@@ -441,6 +524,44 @@ def test_a_cell_longer_than_excel_holds_is_kept_to_the_limit_and_named(tmp_path)
     ) in result.stderr
     book = openpyxl.load_workbook(out)
     assert book["Converted"]["C2"].value == "n" * 32_767
+
+
+def test_a_long_cell_is_a_data_issue_of_import_naming_its_row_and_column(tmp_path):
+    """Not only a line on screen: a row of 'Data issues' (and of the issues CSV) says which
+    cell a workbook keeps to 32,767 characters; the CSV output keeps the text whole."""
+    source = tmp_path / "export.csv"
+    note = "n" * 40_000
+    source.write_text(
+        "UPN,Surname,Notes,Reading KS1\r\n"
+        f"L801200015001,Smith,short,2b\r\nA801200015002,Jones,{note},3\r\n",
+        encoding="utf-8",
+    )
+    said = (
+        "text of 40,000 characters: an Excel cell holds 32,767, so a workbook keeps the first "
+        "32,767 (a CSV output keeps it whole)"
+    )
+    out = tmp_path / "cohort.xlsx"
+    result = cli("import", source, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    book = openpyxl.load_workbook(out)
+    issues = list(book["Data issues"].iter_rows(values_only=True))
+    assert issues[1:] == [("warning", "TEXT_TOO_LONG", "export.csv", 3, "Notes", "", said,
+                           "check the cell in the export (a pasted document?); write CSV "
+                           "(-o NAME.csv) to keep it whole")]  # fmt: skip
+    pupils = book["Pupils"]
+    notes = next(c.column for c in pupils[1] if c.value == "Notes")
+    assert pupils.cell(3, notes).value == "n" * 32_767
+    assert pupils.cell(2, notes).value == "short"
+
+    as_csv = tmp_path / "cohort.csv"
+    assert cli("import", source, "-o", as_csv).exit_code == 0
+    with open(tmp_path / "cohort-issues.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["code"], r["source_row"], r["column"], r["message"]) for r in rows] == [
+        ("TEXT_TOO_LONG", "3", "Notes", said)
+    ]
+    with open(as_csv, encoding="utf-8-sig", newline="") as handle:
+        assert [r["Notes"] for r in csv.DictReader(handle)] == ["short", note]
 
 
 def test_more_columns_than_excel_holds_is_an_error_before_writing(tmp_path):

@@ -7,9 +7,12 @@ fewer than 5 pupils are marked as small.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import json
 import socket
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +20,8 @@ import openpyxl
 import pandas as pd
 import pytest
 from helpers import cli, run_targetkit
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from targetkit.errors import UsageError
 from targetkit.labels import label
@@ -510,3 +515,203 @@ def test_set_targets_about_names_what_was_replaced_and_what_stayed(tmp_path, key
         "yes (replaced: UPN, Full Name; text columns left as they are: Notes)"
     )
     assert "left as they are" in result.stderr and "Notes" in result.stderr
+
+
+# --- issue 17: a pupil's name has the same pseudonyms in every command ------------------------
+
+NAME_LETTERS = st.sampled_from([*"abcdefghijklmnopqrstuvwxyzéöñçø", "'", "-", " "])
+NOT_NAMES = {"na", "n/a", "nan", "null", "none", "total", "totals", "true", "false", "yes", "no"}
+
+
+def a_name() -> st.SearchStrategy[str]:
+    """A surname or forename: letters (some accented), apostrophes, hyphens, inner spaces."""
+    return (
+        st.text(NAME_LETTERS, min_size=1, max_size=12)
+        .map(lambda text: text.strip(" '-"))
+        .filter(lambda name: any(c.isalpha() for c in name) and name not in NOT_NAMES)
+    )
+
+
+def spelt(name: str, how: int) -> str:
+    """The same name as another export spells it: case and spacing differ, letters do not."""
+    return [name, name.upper(), f"  {name.title()} ", name.replace(" ", "  ")][how % 4]
+
+
+@pytest.fixture(scope="module")
+def tracking_rows(tmp_path_factory) -> pd.DataFrame:
+    """Five Year 4 pupils of the demo's steps tracking sheet (drops, results, groups)."""
+    folder = tmp_path_factory.mktemp("demo")
+    assert cli("demo", folder / "demo").exit_code == 0
+    demo = folder / "demo" / "steps-tracking.xlsx"
+    return pd.read_excel(demo, sheet_name="Pupils", dtype=object, engine="calamine").head(5)
+
+
+def name_cells(workbook: Path, sheet: str) -> dict[str, tuple[object, object]]:
+    """UPN → (forename, surname) as a sheet of targetkit's output holds them."""
+    from helpers import column_numbers
+
+    rows = openpyxl.load_workbook(workbook)[sheet]
+    at = column_numbers(rows)
+    return {
+        rows.cell(r, at["upn"]).value: (
+            rows.cell(r, at["forename"]).value,
+            rows.cell(r, at["surname"]).value,
+        )
+        for r in range(2, rows.max_row + 1)
+    }
+
+
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(names=st.lists(st.tuples(a_name(), a_name()), min_size=5, max_size=5))
+def test_a_pupils_name_gets_the_same_pseudonyms_in_every_command(
+    tmp_path, key_file, tracking_rows, names
+):
+    """import, set-targets and report write a pupil's forename and surname as the same two
+    pseudonyms, and check-ambition names the pupil "P-(forename) P-(surname)" with them,
+    whatever the case and spacing of each export. Worked out from the definition: HMAC of
+    the UPN and the name, trimmed, inner spaces single, case-folded."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    upns = [str(u) for u in tracking_rows["upn"]]
+    expected = {
+        expected_pseudonym(KEY, "upn", upn): tuple(
+            expected_pseudonym(KEY, kind, f"{upn}\x1f{' '.join(name.split()).casefold()}")
+            for kind, name in (("forename", forename), ("surname", surname))
+        )
+        for upn, (surname, forename) in zip(upns, names, strict=True)
+    }
+
+    def export(how: int) -> pd.DataFrame:
+        return tracking_rows.assign(
+            surname=[spelt(s, how) for s, _ in names], forename=[spelt(f, how) for _, f in names]
+        )
+
+    sources = {}
+    for how, command in enumerate(("import", "report", "set-targets")):
+        sources[command] = folder / f"{command}.csv"
+        export(how).to_csv(sources[command], index=False)
+    submission = export(3)[["upn", "surname", "forename", "year_group"]]
+    submission.assign(reading_ks1="2b", reading_target=None).to_csv(folder / "s.csv", index=False)
+    private = ["--pseudonymise", "--key-file", key_file]
+    runs = {
+        "import": cli("import", sources["import"], "-o", folder / "i.xlsx", *private),
+        "report": cli("report", sources["report"], "-o", folder / "r.xlsx", *private),
+        "set-targets": cli("set-targets", sources["set-targets"], "--policy", "steps", "-o",
+                           folder / "t.xlsx", *private),
+        "check-ambition": cli("check-ambition", folder / "s.csv", "--format", "json",
+                              "--fail-on", "never", *private),
+    }  # fmt: skip
+    for command, result in runs.items():
+        assert result.exit_code in (0, 1), (command, result.stderr)
+    assert name_cells(folder / "i.xlsx", "Pupils") == expected
+    assert name_cells(folder / "r.xlsx", "Pupils") == expected
+    assert name_cells(folder / "t.xlsx", "Targets") == expected
+    found = json.loads(runs["check-ambition"].stdout)["findings"]
+    missing = [f for f in found if f["code"] == "MISSING_TARGET"]
+    assert {f["upn"]: f["pupil"] for f in missing} == {
+        upn: f"{forename} {surname}" for upn, (forename, surname) in expected.items()
+    }
+
+
+# --- issue 17: every command says which text columns it left in clear --------------------------
+
+LEFT_IN_CLEAR_RUNS: dict[str, Callable[[Path, Path], list[str | Path]]] = {
+    "import": lambda source, out: ["import", source, "-o", out],
+    "convert": lambda source, out: ["convert", source, "--column", "reading_aut1", "--from",
+                                    "steps", "--to", "points", "-o", out],
+    "set-targets": lambda source, out: ["set-targets", source, "--policy", "steps", "-o", out],
+    "report": lambda source, out: ["report", source, "-o", out],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", LEFT_IN_CLEAR_RUNS)
+def test_every_command_lists_the_text_columns_left_in_clear_in_its_summary_and_about(
+    tmp_path, key_file, tracking_rows, command
+):
+    """The demo's tracking rows with a free-text `Notes` column: every pupil-level command
+    replaces the four identifying columns and names `Notes` (and only it: its own computed
+    columns are not the pupil's) in `--format json`'s summary and on its About sheet."""
+    source = tmp_path / "tracking.csv"
+    tracking_rows.assign(Notes="lives with gran").to_csv(source, index=False)
+    out = tmp_path / "out.xlsx"
+    args = LEFT_IN_CLEAR_RUNS[command](source, out)
+    result = cli(*args, "--pseudonymise", "--key-file", key_file, "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    replaced = ["upn", "pupil_id", "surname", "forename"]
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["pseudonymised"] == {"replaced": replaced, "left_in_clear": ["Notes"]}
+    about = dict(openpyxl.load_workbook(out)["About"].iter_rows(min_row=2, values_only=True))
+    assert about["pseudonymised"] == (
+        "yes (replaced: upn, pupil_id, surname, forename; text columns left as they are: Notes)"
+    )
+    assert result.stderr.count("left as they are") == 1 and result.stderr.endswith(": Notes\n")
+    plain = cli(*args, "--force", "--format", "json")
+    assert json.loads(plain.stdout)["summary"]["pseudonymised"] is None
+    about = dict(openpyxl.load_workbook(out)["About"].iter_rows(min_row=2, values_only=True))
+    assert about["pseudonymised"] == "no"
+
+
+def test_check_ambition_says_its_workbook_holds_no_text_column_of_the_submissions(
+    tmp_path, key_file
+):
+    source = tmp_path / "school.csv"
+    source.write_text(
+        "UPN,Surname,Forename,Notes,Year Group,reading_ks1,reading_target\r\n"
+        "L801200015001,Smith,Amy,lives with gran,6,2b,\r\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "la.xlsx"
+    result = cli("check-ambition", source, "-o", out, "--pseudonymise", "--key-file", key_file,
+                 "--format", "json", "--fail-on", "never")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["pseudonymised"] == {"replaced": ["upn", "pupil"], "left_in_clear": []}
+    book = openpyxl.load_workbook(out)
+    about = dict(book["About"].iter_rows(min_row=2, values_only=True))
+    assert (
+        about["pseudonymised"] == "yes (replaced: upn, pupil; text columns left as they are: none)"
+    )
+    cells = {str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row}
+    assert not {c for c in cells if "gran" in c or "Smith" in c or "Amy" in c}
+
+
+def test_import_pseudonymise_leaves_no_name_in_a_pupils_own_list_of_issues(tmp_path, key_file):
+    """Two exports disagree on a surname: the conflict is worded without either name on
+    'Data issues' and in the pupil's `row_issues` (before, row_issues quoted "Smith")."""
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("UPN,Surname,Forename\r\nL801200015001,Smith,Amy\r\n", encoding="utf-8")
+    second.write_text("UPN,Surname\r\nL801200015001,Smyth\r\n", encoding="utf-8")
+    out = tmp_path / "cohort.csv"
+    result = cli("import", first, second, "-o", out, "--pseudonymise", "--key-file", key_file)
+    assert result.exit_code == 0, result.stderr
+    written = out.read_text(encoding="utf-8-sig") + (tmp_path / "cohort-issues.csv").read_text(
+        encoding="utf-8-sig"
+    )
+    assert "Smith" not in written and "Smyth" not in written and "Amy" not in written
+    with open(out, encoding="utf-8-sig", newline="") as handle:
+        pupil = next(csv.DictReader(handle))
+    assert (
+        pupil["row_issues"] == "warning Surname: the sources disagree; kept the first file's value"
+    )
+    assert pupil["surname"] == expected_pseudonym(KEY, "surname", "L801200015001\x1fsmith")
+
+
+def test_importing_a_pseudonymised_file_again_keeps_its_pseudonyms_and_says_so(tmp_path, key_file):
+    """A school sends its pseudonymised cohort and the LA pseudonymises on import as always:
+    the pseudonyms must stay the ones the school made, or nothing would join."""
+    first = tmp_path / "first.csv"
+    once = cli("import", write_cohort(tmp_path / "c.csv", UPNS), "-o", first, "--pseudonymise",
+               "--key-file", key_file)  # fmt: skip
+    assert once.exit_code == 0, once.stderr
+    again = cli("import", first, "-o", tmp_path / "second.csv", "--pseudonymise", "--key-file",
+                key_file)  # fmt: skip
+    assert again.exit_code in (0, 1), again.stderr
+    with open(first, encoding="utf-8-sig", newline="") as handle:
+        before = [(r["upn"], r["surname"], r["forename"]) for r in csv.DictReader(handle)]
+    with open(tmp_path / "second.csv", encoding="utf-8-sig", newline="") as handle:
+        after = [(r["upn"], r["surname"], r["forename"]) for r in csv.DictReader(handle)]
+    assert after == before
+    assert before[0][0] == expected_pseudonym(KEY, "upn", UPNS[0])
+    for column in ("upn", "surname", "forename"):
+        assert f"column {column!r} already holds pseudonyms (P-…); kept as it is" in again.stderr

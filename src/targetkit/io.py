@@ -38,6 +38,7 @@ MAX_COMPRESSION_RATIO = 200
 MAX_CELLS = 30_000_000
 MAX_COLUMNS = 16_384  # Excel's own limits
 MAX_ROWS = 1_048_576
+MAX_CELL_TEXT = 32_767  # characters in one cell: Excel cuts a longer text
 XML_PROLOG_BYTES = 1 << 16  # where a DTD (and so an entity definition) would have to be
 HEADER_SEARCH_ROWS = 30
 TEMP_MARK = ".targetkit-"
@@ -73,6 +74,33 @@ class Table:
     def column_letter(self, column: str) -> str:
         """The spreadsheet letter of a column (A, B, ..., AA) as the user sees it."""
         return column_letter(list(self.frame.columns).index(column))
+
+
+def long_text_cells(frame: pd.DataFrame, limit: int = MAX_CELL_TEXT) -> pd.DataFrame:
+    """Every text cell longer than an Excel cell holds: `row` (the frame's index), `column`
+    and `length`, in column order. A workbook writer keeps such a text to the limit; found
+    here, on the frame, before writing, so a command can report each one as a data issue."""
+    import pandas as pd
+
+    found = []
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind in "biufcmM":  # numbers, dates: no text
+            continue
+        try:
+            lengths = values.str.len()  # NaN for blanks and for values that are not text
+        except AttributeError:  # no text at all in the column (numbers, dates)
+            continue
+        long = lengths > limit
+        if long.any():
+            found.append(
+                pd.DataFrame(
+                    {"row": values.index[long], "column": column, "length": lengths[long]}
+                ).astype({"length": "int64"})
+            )
+    if not found:
+        return pd.DataFrame({"row": [], "column": [], "length": []}).astype({"length": "int64"})
+    return pd.concat(found, ignore_index=True)
 
 
 def column_letter(position: int) -> str:

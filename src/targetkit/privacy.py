@@ -95,7 +95,9 @@ def pseudonym(key: bytes, kind: str, value: str) -> str:
     return PSEUDONYM_PREFIX + digest[:PSEUDONYM_HEX_DIGITS].upper()
 
 
-def pseudonymise(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
+def pseudonymise(
+    frame: pd.DataFrame, key: bytes, *, left: Sequence[str] | None = None
+) -> pd.DataFrame:
     """A copy of `frame` with every identifying column pseudonymised (`IDENTIFYING_COLUMNS`).
 
     Needs: nothing; a column counts when its header means one of those names (recognised by
@@ -105,7 +107,8 @@ def pseudonymise(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
     who share a surname (siblings) do not share a pseudonym; blanks stay blank; every other
     column and the row order are unchanged. A column whose values are all pseudonyms already
     (`P-` and 12 hex digits) is kept as it is and said so, never hashed again; text columns
-    that are not recognised are listed on screen, so the user knows what was left in clear.
+    that are not recognised are listed on screen, so the user knows what was left in clear
+    (`left`: the list to give, when the frame holds targetkit's own text columns too).
     """
     from targetkit import console
 
@@ -115,16 +118,40 @@ def pseudonymise(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
         console.warn(
             f"column {column!r} already holds pseudonyms (P-…); kept as it is, not hashed again"
         )
-    left = left_in_clear(frame)
+    left = left_in_clear(frame) if left is None else left
     if left:
         console.info(
             "left as they are (not recognised as identifying; remove them before sharing if "
             f"they name a pupil): {', '.join(left)}"
         )
-    targets = {c: name for c, name in targets.items() if c not in already}
+    return _replaced(frame, key, {c: name for c, name in targets.items() if c not in already})
+
+
+def pseudonymise_names(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """A copy of `frame` with its name columns pseudonymised as `pseudonymise` does (keyed with
+    the pupil's UPN), and nothing said: for a command that shows a pupil as "Forename
+    Surname" (check-ambition), which then shows the pseudonyms import and set-targets give the
+    same pupil's forename and surname. UPNs stay for matching; columns already holding
+    pseudonyms are kept."""
+    fresh = {
+        c: name
+        for c, name in identifying_columns(frame.columns).items()
+        if not _already_pseudonymised(frame[c])
+    }
+    upn = next((c for c, name in fresh.items() if name == "upn"), None)
+    names = {c: name for c, name in fresh.items() if name in NAME_COLUMNS}
+    return _replaced(frame, key, names, upn_column=upn)
+
+
+def _replaced(
+    frame: pd.DataFrame, key: bytes, targets: dict[object, str], *, upn_column: object = None
+) -> pd.DataFrame:
+    """A copy of `frame` with the `targets` columns (header → canonical name) replaced by
+    their pseudonyms; names keyed with the UPN of `upn_column` (default: the targets' UPN)."""
     if not targets:
         return frame.copy()
-    upn_column = next((c for c, name in targets.items() if name == "upn"), None)
+    if upn_column is None:
+        upn_column = next((c for c, name in targets.items() if name == "upn"), None)
     upn_text = _normalised(frame[upn_column], identifier=True) if upn_column is not None else None
     out = frame.copy()
     for column, name in targets.items():
@@ -156,12 +183,16 @@ def identifying_columns(headers: Sequence[object]) -> dict[object, str]:
 
 def left_in_clear(frame: pd.DataFrame) -> list[str]:
     """Text columns targetkit does not recognise (notes, comments, a teacher's name): they
-    are not pseudonymised, so the user is told which they are."""
+    are not pseudonymised, so the user is told which they are. targetkit's own bookkeeping
+    columns (`source_file`, `row_issues`) are not the pupil's and are not listed."""
     from targetkit.columns import canonical_name
+    from targetkit.pipeline.importing import BOOKKEEPING
 
     left = []
     for column in frame.columns:
-        if canonical_name(column) is not None or column in identifying_columns([column]):
+        if column in BOOKKEEPING or canonical_name(column) is not None:
+            continue
+        if column in identifying_columns([column]):
             continue
         values = frame[column].dropna()
         if any(isinstance(v, str) and v.strip() and not _is_number(v) for v in values.head(200)):
@@ -169,11 +200,24 @@ def left_in_clear(frame: pd.DataFrame) -> list[str]:
     return left
 
 
-def pseudonymised_about(frame: pd.DataFrame) -> str:
-    """What an `About` sheet says of a pseudonymised output: which columns were replaced and
-    which text columns were left as they are."""
-    replaced = ", ".join(str(c) for c in identifying_columns(frame.columns)) or "none"
-    left = ", ".join(left_in_clear(frame)) or "none"
+def pseudonymisation(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """What --pseudonymise does to `frame` (a command's pupil-level input or output), for the
+    run's summary (`--format json`) and its About sheet: the columns replaced and the text
+    columns left as they are."""
+    return {
+        "replaced": [str(c) for c in identifying_columns(frame.columns)],
+        "left_in_clear": left_in_clear(frame),
+    }
+
+
+def pseudonymised_about(done: pd.DataFrame | dict[str, list[str]] | None) -> str:
+    """What an `About` sheet says of an output: `no`, or which columns were replaced and which
+    text columns were left as they are (`done`: a frame, or `pseudonymisation`'s record)."""
+    if done is None:
+        return "no"
+    record = done if isinstance(done, dict) else pseudonymisation(done)
+    replaced = ", ".join(record["replaced"]) or "none"
+    left = ", ".join(record["left_in_clear"]) or "none"
     return f"yes (replaced: {replaced}; text columns left as they are: {left})"
 
 

@@ -9,8 +9,10 @@ by school, then file, so they are the same whatever the number of workers.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import signal
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from targetkit.pipeline.ambition import (
     target_subjects,
     text_column,
 )
+from targetkit.privacy import pseudonymise_names
 from targetkit.wording import counted
 
 PREVIOUS_TARGETS_FOLDER = "previous_targets"  # SPEC §7: never read as submissions
@@ -64,6 +67,9 @@ class AmbitionOutcome:
     files: pd.DataFrame  # file, school, status, pupils, policy, reason
     benchmark: str
     output: Path | None = None
+    # --pseudonymise: the columns replaced and the text columns left as they are (`privacy.
+    # pseudonymisation`), for the summary and the About sheet; None without it
+    pseudonymised: dict[str, list[str]] | None = None
 
     def records(self) -> list[dict[str, Any]]:
         """The findings as plain dicts (what `--format json` prints)."""
@@ -84,6 +90,7 @@ class AmbitionOutcome:
             "skipped": int(status.get("skipped", 0)),
             "schools": len(self.schools),
             "schools_with_challenges": int((self.schools.get("challenges", pd.Series()) > 0).sum()),
+            "pseudonymised": self.pseudonymised,
         }
 
     def finding_records(self) -> list[dict[str, Any]]:
@@ -215,6 +222,9 @@ class _Context:
     benchmark: str
     previous_targets: pd.DataFrame | None
     previous_results: pd.DataFrame | None
+    # --pseudonymise: names are replaced as each file is read (keyed with the pupil's UPN, as
+    # import and set-targets do); UPNs at the end, after matching previous targets
+    key: bytes | None = None
 
 
 _context: _Context | None = None
@@ -228,15 +238,34 @@ def _init_worker(context: _Context | None) -> None:
 def _init_pool_worker(context: _Context) -> None:
     """A worker process: its context, and quiet on Ctrl-C or SIGTERM (the main process says
     the one line; a worker's traceback would only add noise)."""
-    import signal
-
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, _quiet_exit)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent until now: see _in_pool
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     _init_worker(context)
 
 
 def _quiet_exit(number: int, _frame: object) -> None:
     os._exit(128 + number)
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def _stop_signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while worker processes are started. A worker forked in that
+    moment would otherwise meet a signal with the parent's handlers (a traceback in each
+    worker) before its own quiet ones are in place; held, the signal waits until the worker
+    has them (`_init_pool_worker` releases it) and, in this process, until the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def read_submission(path: str | Path) -> pd.DataFrame:
@@ -329,6 +358,8 @@ def check_files(paths: Sequence[str | Path]) -> list[FileResult]:
     for path in map(Path, paths):
         try:
             frame = read_submission(path)
+            if context.key is not None:
+                frame = pseudonymise_names(frame, context.key)
             subjects = target_subjects(frame)
             if not subjects:
                 raise InputError(
@@ -558,12 +589,15 @@ def check_ambition(
         benchmark,
         read_previous_targets(previous_targets) if previous_targets else None,
         read_submission(previous_results) if previous_results else None,
+        pseudonymise_key,
     )
     results = _run(files, context, jobs or os.cpu_count() or 1)
     results += [FileResult(str(p), p.stem, "skipped", why) for p, why in skipped]
     outcome = _outcome(results, benchmark)
     if pseudonymise_key is not None:
         outcome.findings = _pseudonymised(outcome.findings, pseudonymise_key)
+        # the LA workbook holds findings, not the submissions' columns: no pupil's text is in it
+        outcome.pseudonymised = {"replaced": ["upn", "pupil"], "left_in_clear": []}
     if out is not None:
         from targetkit.presentation.ambition import write_la_workbook
 
@@ -613,14 +647,14 @@ def _read_files(
 
 
 def _pseudonymised(found: pd.DataFrame, key: bytes) -> pd.DataFrame:
-    """Findings with UPNs and pupil names replaced by keyed pseudonyms (the same UPN gets the
-    same pseudonym as in every other targetkit file made with the key)."""
+    """Findings with UPNs replaced by keyed pseudonyms (the same UPN gets the same pseudonym
+    as in every other targetkit file made with the key). Names were replaced as each file was
+    read (`pseudonymise_names`), so a pupil is "P-… P-…": the pseudonyms of the forename and
+    surname in import's and set-targets' outputs."""
     from targetkit.privacy import pseudonymise
 
-    people = pseudonymise(pd.DataFrame({"upn": found["upn"], "surname": found["pupil"]}), key)
     out = found.copy()
-    out["upn"] = people["upn"].to_numpy(dtype=object)
-    out["pupil"] = people["surname"].to_numpy(dtype=object)
+    out["upn"] = pseudonymise(found[["upn"]], key)["upn"].to_numpy(dtype=object)
     return out
 
 
@@ -639,13 +673,8 @@ def _run(files: list[Path], context: _Context, jobs: int) -> list[FileResult]:
     jobs = min(jobs, len(files))
     size = min(MAX_CHUNK, -(-len(files) // jobs))
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
-    if jobs == 1:
-        _init_worker(context)
-        try:
-            done = map(check_files, chunks)
-            return [r for _ in console.progress(chunks, "Checking submissions") for r in next(done)]
-        finally:
-            _init_worker(None)
+    # --jobs 1 too: the files are read in a worker process, so a reader that aborts kills the
+    # worker, not the run (the files are then retried one by one, as for any --jobs).
     results, broken = _in_pool(chunks, context, jobs, progress=True)
     if broken:
         alone = [[path] for chunk in broken for path in chunk]
@@ -683,7 +712,8 @@ def _in_pool(
         min(jobs, len(chunks)), initializer=_init_pool_worker, initargs=(context,)
     )
     try:
-        futures = [pool.submit(check_files, chunk) for chunk in chunks]
+        with _stop_signals_held():  # the workers start at the first submit
+            futures = [pool.submit(check_files, chunk) for chunk in chunks]
         items = console.progress(futures, "Checking submissions") if progress else futures
         for chunk, future in zip(chunks, items, strict=True):
             try:

@@ -14,7 +14,7 @@ from targetkit.errors import TargetkitError
 from targetkit.io import Table, check_output, file_sha256, read_table, write_csv
 from targetkit.pipeline.converting import ConversionResult, convert_columns
 from targetkit.presentation.converted import write_converted_workbook
-from targetkit.privacy import pseudonymise
+from targetkit.privacy import pseudonymisation, pseudonymise, pseudonymised_about
 from targetkit.wording import counted, noun
 
 MAX_PROBLEM_LINES = 10
@@ -26,6 +26,9 @@ class ConvertOutcome:
     rows: int
     result: ConversionResult
     lines: list[str] = field(default_factory=list)
+    # --pseudonymise: the columns replaced and the text columns left as they are (`privacy.
+    # pseudonymisation`), for the summary and the About sheet; None without it
+    pseudonymised: dict[str, list[str]] | None = None
 
     def summary(self) -> dict[str, Any]:
         problems = self.result.problems
@@ -35,6 +38,7 @@ class ConvertOutcome:
             "added_columns": list(self.result.added),
             "approximate": self.result.approximate,
             "not_converted": len(problems),
+            "pseudonymised": self.pseudonymised,
         }
 
     def finding_records(self) -> list[dict[str, Any]]:
@@ -109,6 +113,7 @@ def convert_file(
     except TargetkitError as exc:  # name the file in "no column ..." (one line names the place)
         exc.file = exc.file or str(input_file)
         raise
+    done = pseudonymisation(table.frame) if pseudonymise_key is not None else None
     if pseudonymise_key is not None:
         result.frame = pseudonymise(result.frame, pseudonymise_key)
     if out.suffix.lower() == ".csv":
@@ -122,13 +127,19 @@ def convert_file(
             source=source,
             target=target,
             approximate=result.approximate,
-            about=_about(table, result.frame, source, target),
+            about=_about(table, result.frame, source, target, done),
             force=force,
         )
-    return ConvertOutcome(out, len(table.frame), result)
+    return ConvertOutcome(out, len(table.frame), result, pseudonymised=done)
 
 
-def _about(table: Table, frame: pd.DataFrame, source: str, target: str) -> list[tuple[str, object]]:
+def _about(
+    table: Table,
+    frame: pd.DataFrame,
+    source: str,
+    target: str,
+    pseudonymised: dict[str, list[str]] | None,
+) -> list[tuple[str, object]]:
     return [
         ("targetkit version", __version__),
         ("input", str(table.path)),
@@ -136,5 +147,6 @@ def _about(table: Table, frame: pd.DataFrame, source: str, target: str) -> list[
         ("sheet", table.sheet or ""),
         ("conversion", f"{source} -> {target}"),
         ("rows", len(frame)),
+        ("pseudonymised", pseudonymised_about(pseudonymised)),
         ("written", pd.Timestamp.now().strftime("%Y-%m-%d %H:%M")),
     ]

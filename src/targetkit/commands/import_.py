@@ -18,8 +18,14 @@ from targetkit.ctf import looks_like_xml, read_ctf
 from targetkit.datafiles import load_yaml_model
 from targetkit.errors import UsageError
 from targetkit.io import check_output, file_sha256, read_table, write_csvs
-from targetkit.pipeline.importing import ImportResult, SourceTable, import_cohort
+from targetkit.pipeline.importing import (
+    ImportResult,
+    SourceTable,
+    import_cohort,
+    row_issue_texts,
+)
 from targetkit.presentation.cohort import write_cohort_workbook
+from targetkit.privacy import pseudonymisation, pseudonymised_about
 from targetkit.wording import counted
 
 
@@ -65,6 +71,9 @@ class ImportOutcome:
     result: ImportResult
     sources: list[dict[str, Any]]
     academic_year: int
+    # --pseudonymise: the columns replaced and the text columns left as they are (`privacy.
+    # pseudonymisation`), for the summary and the About sheet; None without it
+    pseudonymised: dict[str, list[str]] | None = None
 
     def summary(self) -> dict[str, Any]:
         """What the terminal shows, as data (`--format json`)."""
@@ -81,6 +90,7 @@ class ImportOutcome:
                 for problem in self.result.top_problems()
             ],
             "disadvantaged": self.result.disadvantaged_from,
+            "pseudonymised": self.pseudonymised,
         }
 
     def finding_records(self) -> list[dict[str, Any]]:
@@ -175,8 +185,11 @@ def import_sources(
             }
         )
     result = import_cohort(tables, academic_year=year, mapping=user_map)
+    done = None
     if pseudonymise_key is not None:
+        done = pseudonymisation(result.pupils)
         _pseudonymise(result, pseudonymise_key)
+    done_text = pseudonymised_about(done)
     for item, name in zip(described, (t.name for t in tables), strict=True):
         item["pupils"] = int((result.pupils["source_file"] == name).sum())
     if out.suffix.lower() == ".csv":
@@ -188,11 +201,11 @@ def import_sources(
             issues=result.issues,
             headers=result.headers,
             scales=result.scales,
-            about=_about(result, described, mapping, year),
+            about=[*_about(result, described, mapping, year), ("pseudonymised", done_text)],
             force=force,
             issues_sheet_fits=_issues_fit_a_sheet(out, result, force),
         )
-    return ImportOutcome(out, result, described, year)
+    return ImportOutcome(out, result, described, year, pseudonymised=done)
 
 
 def _year_text(year: int) -> str:
@@ -276,3 +289,7 @@ def _pseudonymise(result: ImportResult, key: bytes) -> None:
     issues.loc[names, "value"] = "(withheld)"
     conflicts = private & (issues["code"] == "CONFLICTING_SOURCES")
     issues.loc[conflicts, "message"] = message("CONFLICTING_SOURCES", variant="withheld")
+    if result.issue_pupils is not None:  # the pupils' own summary of their issues, reworded
+        result.pupils["row_issues"] = row_issue_texts(
+            issues, result.issue_pupils, len(result.pupils)
+        )

@@ -248,6 +248,9 @@ class ReportOutcome:
     targets_from: str
     findings: list[dict[str, Any]]
     counts: dict[str, int]
+    # --pseudonymise: the columns replaced and the text columns left as they are (`privacy.
+    # pseudonymisation`), for the summary and the About sheet; None without it
+    pseudonymised: dict[str, list[str]] | None = None
 
     def worst_severity(self) -> str | None:
         ranks = [SEVERITY_RANK[f["severity"]] for f in self.findings]
@@ -279,6 +282,7 @@ class ReportOutcome:
                 }
                 for number, text in rp.QUESTIONS.items()
             ],
+            "pseudonymised": self.pseudonymised,
         }
 
     def finding_records(self) -> list[dict[str, Any]]:
@@ -417,6 +421,10 @@ def report_file(
 
     counts = rp.counts(len(tracking.frame), data)
     outcome = ReportOutcome(out, tracking, data, targets_from, [], counts)
+    if pseudonymise_key is not None:
+        from targetkit.privacy import pseudonymisation
+
+        outcome.pseudonymised = pseudonymisation(tracking.frame)
     write_report_workbook(
         outcome,
         tracking_file,

@@ -26,7 +26,7 @@ from targetkit.pipeline.targets import (
 )
 from targetkit.policies import Policy, choose_policy, load_policy
 from targetkit.presentation.targets import write_targets_csv, write_targets_workbook
-from targetkit.privacy import hide_small_groups, pseudonymised_about
+from targetkit.privacy import hide_small_groups, pseudonymisation, pseudonymised_about
 from targetkit.wording import counted
 
 BENCHMARKS = ("top25", "top50", "national")
@@ -41,6 +41,9 @@ class SetTargetsOutcome:
     result: TargetResult
     lines: list[str] = field(default_factory=list)
     conversion: str | None = None  # --conversion, when it replaced the policy's table
+    # --pseudonymise: the columns replaced and the text columns left as they are (`privacy.
+    # pseudonymisation`), for the summary and the About sheet; None without it
+    pseudonymised: dict[str, list[str]] | None = None
 
     def summary(self) -> dict[str, Any]:
         """The school-level summary as plain data (what `--format json` prints)."""
@@ -57,6 +60,7 @@ class SetTargetsOutcome:
                 {**row, "basis": basis.get(row["subject"])}
                 for row in frame_records(self.result.summary)
             ],
+            "pseudonymised": self.pseudonymised,
         }
 
     def basis(self) -> dict[str, str | None]:
@@ -231,7 +235,15 @@ def set_targets(
         about=about,
         force=force,
     )
-    return SetTargetsOutcome(out, len(table.frame), chosen, reason, result, conversion=conversion)
+    return SetTargetsOutcome(
+        out,
+        len(table.frame),
+        chosen,
+        reason,
+        result,
+        conversion=conversion,
+        pseudonymised=pseudonymisation(table.frame) if pseudonymise_key is not None else None,
+    )
 
 
 def _own_targets(cohort: pd.DataFrame) -> pd.DataFrame | None:

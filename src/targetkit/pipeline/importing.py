@@ -100,6 +100,9 @@ class ImportResult:
     disadvantaged_from: str
     headers: list[dict[str, str]] = field(default_factory=list)  # per source: original -> canon
     scales: dict[str, str] = field(default_factory=dict)
+    # The position in `pupils` of each issue's pupil (None for a file-level issue), so that
+    # `row_issues` can be rebuilt after the issues' wording changes (`row_issue_texts`).
+    issue_pupils: pd.Series | None = None
 
     def counts(self) -> dict[str, int]:
         found = self.issues["severity"].value_counts()
@@ -291,6 +294,7 @@ def prepare_source(
     if len(totals):
         issues.append(_row_issues(totals.index, "TOTALS_ROW", WHOLE_ROW, totals))
     pupils = frame.drop(index=totals.index)
+    issues.append(_long_text_issues(pupils))
     canonical = pd.DataFrame(index=pupils.index)
     scales: dict[str, str] = {}
     for name, original in headers.items():
@@ -323,6 +327,27 @@ def prepare_source(
         source_file=source.name
     )
     return Prepared(source, canonical, unmapped, all_issues, headers, scales)
+
+
+def _long_text_issues(pupils: pd.DataFrame) -> pd.DataFrame:
+    """A text longer than an Excel cell holds (a pasted document, a corrupt export): a
+    workbook output keeps it to the limit, so it is said, naming its row and column."""
+    from targetkit.io import MAX_CELL_TEXT, long_text_cells
+
+    found = long_text_cells(pupils)
+    return _stack(
+        [
+            _row_issues(
+                cells["row"].to_numpy(),
+                "TEXT_TOO_LONG",
+                column,
+                "",
+                length=cells["length"].map("{:,}".format),
+                limit=f"{MAX_CELL_TEXT:,}",
+            )
+            for column, cells in found.groupby("column", sort=False)
+        ]
+    )
 
 
 def _blank_means_no_note(source: SourceTable, header: str, raw: pd.Series) -> pd.DataFrame:
@@ -543,7 +568,8 @@ def import_cohort(
     pupils = _order_columns(pupils, prepared)
     pupils["source_file"] = origin
     pupils["source_row"] = pd.array(origin_rows, dtype="Int64")
-    all_issues, pupils["row_issues"] = _collect_issues(issues, positions, len(pupils))
+    all_issues, issue_pupils = _collect_issues(issues, positions)
+    pupils["row_issues"] = row_issue_texts(all_issues, issue_pupils, len(pupils))
     scales: dict[str, str] = {}
     for p in prepared:
         scales.update(p.scales)
@@ -554,6 +580,7 @@ def import_cohort(
         disadvantaged_from=disadvantaged_from,
         headers=[{o: c for c, o in p.headers.items()} for p in prepared],
         scales=scales,
+        issue_pupils=issue_pupils,
     )
 
 
@@ -682,9 +709,9 @@ def _order_columns(cohort: pd.DataFrame, prepared: Sequence[Prepared]) -> pd.Dat
 
 
 def _collect_issues(
-    issues: Sequence[pd.DataFrame], positions: Sequence[pd.Series], n: int
+    issues: Sequence[pd.DataFrame], positions: Sequence[pd.Series]
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """All issues in source order, and each pupil's errors and warnings as one text."""
+    """All issues in source order, and the position in the cohort of each issue's pupil."""
     frames = []
     for order, (found, where) in enumerate(zip(issues, positions, strict=True)):
         if not len(found):
@@ -698,17 +725,27 @@ def _collect_issues(
         )
     if not frames:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in ISSUE_SHEET_COLUMNS})
-        return empty, pd.Series([None] * n, dtype=object)
+        return empty, pd.Series([], dtype=object)
     every = pd.concat(frames, ignore_index=True)
     every = every.sort_values(["file_order", "source_row"], kind="stable")
     every["source_row"] = every["source_row"].astype("int64")
-    row_text = every[every["severity"].isin(["error", "warning"]) & every["pupil"].notna()]
-    text = (
-        (row_text["severity"] + " " + row_text["column"].astype(str) + ": " + row_text["message"])
-        .groupby(row_text["pupil"].astype("int64"))
-        .agg("; ".join)
-    )
-    row_issues = pd.Series(text.reindex(range(n)).to_numpy(dtype=object), dtype=object)
     for column in ("value", "suggestion"):
         every[column] = every[column].fillna("").astype(object)
-    return every[ISSUE_SHEET_COLUMNS].reset_index(drop=True), row_issues
+    pupil = every["pupil"].astype(object).where(every["pupil"].notna(), None)
+    return every[ISSUE_SHEET_COLUMNS].reset_index(drop=True), pupil.reset_index(drop=True)
+
+
+def row_issue_texts(issues: pd.DataFrame, issue_pupils: pd.Series, n: int) -> pd.Series:
+    """Each of `n` pupils' errors and warnings as one text (`row_issues`), from the issues
+    and the position of each issue's pupil."""
+    if issues.empty:
+        return pd.Series([None] * n, dtype=object)
+    pupil = issue_pupils.reset_index(drop=True)
+    kept = (issues["severity"].isin(["error", "warning"]) & pupil.notna()).to_numpy()
+    row_text = issues[kept]
+    text = (
+        (row_text["severity"] + " " + row_text["column"].astype(str) + ": " + row_text["message"])
+        .groupby(pupil[kept].astype("int64").to_numpy())
+        .agg("; ".join)
+    )
+    return pd.Series(text.reindex(range(n)).to_numpy(dtype=object), dtype=object)

@@ -10,6 +10,7 @@ import pandas as pd
 from targetkit import __version__, findings
 from targetkit.pipeline.ambition import SMALL_GROUP_SIZE
 from targetkit.presentation import by_severity, in_words, plain_column, plain_words
+from targetkit.privacy import pseudonymised_about
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 
@@ -135,6 +136,7 @@ def write_la_workbook(
         ("files checked", len(checked)),
         ("files unreadable", int((outcome.files["status"] == "unreadable").sum())),
         ("pupils", int(pd.to_numeric(checked["pupils"]).sum()) if len(checked) else 0),
+        ("pseudonymised", pseudonymised_about(outcome.pseudonymised)),
         ("written", pd.Timestamp.now().strftime("%Y-%m-%d %H:%M")),
     ]
     sheets = [in_words(sheet) for sheet in sheets]

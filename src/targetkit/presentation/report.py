@@ -35,14 +35,20 @@ def write_report_workbook(
     force: bool,
     inputs: Sequence[Path],
 ) -> None:
-    from targetkit.privacy import hide_small_groups, pseudonymise, suppress_small_groups
+    from targetkit.privacy import (
+        hide_small_groups,
+        pseudonymise,
+        pseudonymised_about,
+        suppress_small_groups,
+    )
 
     tracking, data = outcome.tracking, outcome.data
     pupils_sheet, descriptions, comments, fills = _pupils_sheet(tracking, data, scale)
     labels = tracking.pupils["pupil"]
     questions = _questions_sheet(data.questions, tracking)
     if pseudonymise_key is not None:
-        pupils_sheet = pseudonymise(pupils_sheet, pseudonymise_key)
+        left = outcome.pseudonymised["left_in_clear"] if outcome.pseudonymised else None
+        pupils_sheet = pseudonymise(pupils_sheet, pseudonymise_key, left=left)
     percent_columns = ["pct_on_track", "others_pct_on_track"]
     groups = suppress_small_groups(
         data.trend,
@@ -165,7 +171,7 @@ def write_report_workbook(
         ("targets from", outcome.targets_from),
         ("settings", settings.name + ": " + settings.source),
         ("ahead / behind", f"+{settings.ahead_by} / -{settings.behind_by} steps from milestone"),
-        ("pseudonymised", "yes" if pseudonymise_key is not None else "no"),
+        ("pseudonymised", pseudonymised_about(outcome.pseudonymised)),
         ("rows", len(tracking.frame)),
         ("written", pd.Timestamp.now().strftime("%Y-%m-%d %H:%M")),
     ]
