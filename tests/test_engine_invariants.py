@@ -17,8 +17,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from targetkit.conversion_tables import load_table
 from targetkit.findings import SEVERITY_RANK
 from targetkit.pipeline.ambition import (
+    PolicyData,
     check_school,
     cohort_columns,
     expected_targets,
@@ -109,8 +111,11 @@ def set_targets(cohort: pd.DataFrame, policy: str, benchmark: str) -> pd.DataFra
 
 def check(submission: pd.DataFrame, policy: str, benchmark: str):
     """check-ambition's check of one submission: the engine recomputed from its cohort columns
-    (as check-ambition does it), the policy's thresholds and prior columns."""
+    (as check-ambition does it), the policy's thresholds and prior columns, and its loaded data
+    (conversion table, prior scale: the realism check runs too)."""
     chosen = load_policy(policy)
+    table = load_table(chosen.conversion) if chosen.conversion else None
+    data = PolicyData(chosen, table, load_scale(chosen.prior_scale))
     scale = load_scale(chosen.target_scale)
     subjects = list(chosen.subjects)
     [expected], _ = expected_targets(
@@ -126,6 +131,7 @@ def check(submission: pd.DataFrame, policy: str, benchmark: str):
         prior_columns=prior_columns,
         subjects=subjects,
         key_threshold=chosen.key_threshold,
+        data=data,
     ).findings
 
 
@@ -159,6 +165,8 @@ def test_set_targets_output_is_as_ambitious_as_the_benchmark_and_raises_nothing(
         # check-ambition on the untouched output: nothing at warning or above
         found = check(submission, policy, benchmark)
         assert serious(found).empty, serious(found)[["code", "subject", "message"]].to_string()
+        # in particular no target set-targets gives is "unrealistic" (issue 14)
+        assert "UNREALISTIC_TARGET" not in set(found["code"])
 
     run()
 

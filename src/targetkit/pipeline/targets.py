@@ -292,6 +292,11 @@ def compute_targets(
         subject_flags = out["flags"]
         subject_flags = _add_flag(subject_flags, below_rule, "EHC_TARGET_BELOW_RULE")
         subject_flags = _add_flag(subject_flags, ehc & ~has_plan, "EHC_INDIVIDUAL_TARGET")
+        subject_flags = _add_flag(
+            subject_flags,
+            borderline_pupils(cohort, policy, subject, target_scale, year_group, out),
+            "BORDERLINE",
+        )
         flags = _merge_flags(flags, subject_flags)
         reason = out["reason"].where(
             ~pd.Series(has_plan, index=cohort.index),
@@ -407,6 +412,72 @@ def compute_targets(
         notes=list(dict.fromkeys(notes)),
         benchmark=benchmark,
     )
+
+
+def borderline_pupils(
+    cohort: pd.DataFrame,
+    policy: Policy,
+    subject: str,
+    scale: Scale,
+    year_group: pd.Series,
+    out: dict,
+) -> np.ndarray:
+    """BORDERLINE: the pupils to monitor closely for the key threshold (seed 000: "closely
+    monitor progress of identified 'borderline' children in Y5, Y8 and Y10", and the final-year
+    target pupils), in the policy's `borderline.years`.
+
+    A pupil is borderline when their chance of the key threshold lies in the policy's band, or
+    their latest attainment is exactly one grade (sub-level, step) below this year's milestone
+    for the threshold: the threshold itself in the final year; in another year the engine's
+    milestone for a pupil targeted the threshold (steps: the year's secure step), or, where the
+    policy has none for that year, the threshold itself.
+    """
+    rule = policy.borderline
+    in_years = year_group.isin(rule.years).to_numpy() if rule is not None else None
+    if rule is None or in_years is None or not in_years.any():
+        return np.zeros(len(cohort), dtype=bool)
+    index = cohort.index
+    near = np.zeros(len(cohort), dtype=bool)
+    chance = out["chances"].get(policy.key_threshold) if policy.key_threshold else None
+    if rule.chance is not None and chance is not None:
+        low, high = rule.chance
+        shown = (chance * 100).round(1) / 100  # as set-targets writes it
+        near |= shown.between(low - 1e-9, high + 1e-9).fillna(False).to_numpy(dtype=bool)
+    if policy.kind == "steps":
+        from targetkit.pipeline.steps import expected_points
+
+        milestone = expected_points(year_group, 6)
+    elif policy.key_threshold:
+        grade = _grade_name(scale, policy.thresholds[policy.key_threshold])
+        lowest = nc_floor(scale, grade)
+        milestone = pd.Series(lowest, index=index, dtype="float64")
+        target = pd.Series(scale.points_of[grade], index=index, dtype="float64")
+        yearly = _milestones(policy, scale, out["prior_points"], target)
+        for year in rule.years:
+            if year != policy.final_year and f"y{year}" in yearly:
+                points = yearly[f"y{year}"].map(scale.points_of).astype("float64")
+                milestone = milestone.where(year_group.ne(year) | points.isna(), points)
+    else:
+        return near & in_years
+    latest = latest_attainment(cohort, subject, scale)["points"]
+    grade_points = np.array([g.points for g in scale.grades], dtype="float64")
+
+    def position(points: pd.Series) -> np.ndarray:
+        values = points.to_numpy(dtype="float64")
+        found = np.searchsorted(grade_points, values + 1e-9, side="right") - 1.0
+        return np.where(np.isnan(values), np.nan, found)
+
+    one_below = position(latest) == position(milestone) - 1
+    return (near | one_below) & in_years
+
+
+def nc_floor(scale: Scale, grade: str) -> float:
+    """The lowest points meeting a threshold grade: a whole level from its lowest sub-level
+    ("at least level 4" is met by 4c, SPEC §7), any other grade from its own points."""
+    band = {e.grade: e.band for e in scale.equivalents}.get(grade)
+    if band is None:
+        return float(scale.points_of[grade])
+    return float(min(g.points for g in scale.grades if g.band == band))
 
 
 def _attainment8_context(cohort: pd.DataFrame, policy: Policy) -> dict[str, pd.Series]:
