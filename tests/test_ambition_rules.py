@@ -430,15 +430,17 @@ def test_borderline_pupils_at_ks4_and_on_the_steps_policy():
         maths_aut1=[None, "3", "2", None],
     )
     assert flagged(ks4, "ks4", subjects=["maths"]) == [2, 3]
-    # steps: Years 5 and 6; Year 5's milestone is its secure step 5s (29): 5w+ (28) is one step
-    # below; 5w (27) two; a Year 4 pupil at 4w+ is not in a borderline year.
+    # steps: Years 5 and 6, one step below the age-related expectation at the latest drop.
+    # Year 5 at spring 1 (3 half terms): from 4s (23) to 5s (29), 23 + 6 x 3/6 = 26 (5b+), so
+    # 5b (25) is one below, 5w+ (28) is ahead, 4s+ (24) two below. A Year 6 pupil whose latest
+    # is last summer's 5w+ (28) is one below the end of Year 5's 5s (29). Year 4: not a year.
     steps = school(
-        3,
-        year_group=[5, 5, 4],
-        maths_sum2_2025=["4s", "4s", "3s"],
-        maths_spr1=["5w+", "5w", "4w+"],
+        5,
+        year_group=[5, 5, 5, 4, 6],
+        maths_sum2_2025=["4s", "4s", "4s", "3s", "5w+"],
+        maths_spr1=["5b", "5w+", "4s+", "4w+", None],
     )
-    assert flagged(steps, "steps", subjects=["maths"], academic_year=2025) == [2]
+    assert flagged(steps, "steps", subjects=["maths"], academic_year=2025) == [2, 6]
 
 
 def test_set_targets_writes_the_borderline_flag_and_lists_it_in_json(tmp_path):

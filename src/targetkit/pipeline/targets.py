@@ -429,8 +429,9 @@ def borderline_pupils(
     A pupil is borderline when their chance of the key threshold lies in the policy's band, or
     their latest attainment is exactly one grade (sub-level, step) below this year's milestone
     for the threshold: the threshold itself in the final year; in another year the engine's
-    milestone for a pupil targeted the threshold (steps: the year's secure step), or, where the
-    policy has none for that year, the threshold itself.
+    milestone for a pupil targeted the threshold, or, where the policy has none for that year,
+    the threshold itself. Steps: the age-related expectation at the pupil's latest drop (its
+    half-term milestone; for last summer's step, the end of last year's).
     """
     rule = policy.borderline
     in_years = year_group.isin(rule.years).to_numpy() if rule is not None else None
@@ -443,10 +444,11 @@ def borderline_pupils(
         low, high = rule.chance
         shown = (chance * 100).round(1) / 100  # as set-targets writes it
         near |= shown.between(low - 1e-9, high + 1e-9).fillna(False).to_numpy(dtype=bool)
+    latest = latest_attainment(cohort, subject, scale)
     if policy.kind == "steps":
         from targetkit.pipeline.steps import expected_points
 
-        milestone = expected_points(year_group, 6)
+        milestone = expected_points(year_group, _half_terms_of(latest["column"]))
     elif policy.key_threshold:
         grade = _grade_name(scale, policy.thresholds[policy.key_threshold])
         lowest = nc_floor(scale, grade)
@@ -459,7 +461,6 @@ def borderline_pupils(
                 milestone = milestone.where(year_group.ne(year) | points.isna(), points)
     else:
         return near & in_years
-    latest = latest_attainment(cohort, subject, scale)["points"]
     grade_points = np.array([g.points for g in scale.grades], dtype="float64")
 
     def position(points: pd.Series) -> np.ndarray:
@@ -467,8 +468,23 @@ def borderline_pupils(
         found = np.searchsorted(grade_points, values + 1e-9, side="right") - 1.0
         return np.where(np.isnan(values), np.nan, found)
 
-    one_below = position(latest) == position(milestone) - 1
+    one_below = position(latest["points"]) == position(milestone) - 1
     return (near | one_below) & in_years
+
+
+def _half_terms_of(columns: pd.Series) -> pd.Series:
+    """Half terms of this year elapsed at each data-drop column (`maths_spr1` → 3); a column
+    with a year (last summer or earlier) → 0; no column → 0."""
+
+    def elapsed(name: object) -> int:
+        parsed = parse_assessment(str(name)) if isinstance(name, str) else None
+        if not parsed or parsed[2] is not None or parsed[1] not in DATA_DROPS:
+            return 0
+        return DATA_DROPS.index(parsed[1]) + 1
+
+    codes, uniques = pd.factorize(columns, use_na_sentinel=True)
+    values = np.array([*(elapsed(u) for u in uniques), 0], dtype="int64")
+    return pd.Series(values[codes], index=columns.index)
 
 
 def nc_floor(scale: Scale, grade: str) -> float:
