@@ -496,3 +496,31 @@ def ambition_school() -> pd.DataFrame:
         reading_ks1="2b",
         reading_target=["3", "3", "5", "5", "5", "4", "4", "4", "4", "4", "6"],
     )
+
+
+def test_the_report_lists_borderline_pupils_on_their_own_sheet(tmp_path):
+    # Year 5 on the steps policy, baseline last summer 4s (23). At autumn 1 (one half term) the
+    # expectation is 23 + 6 x 1/6 = 24 (4s+): a pupil at 4s is one step below (borderline), at
+    # 4s+ on it, at 5b ahead; a Year 4 pupil one step below is not in a borderline year.
+    tracking = tmp_path / "tracking.csv"
+    pd.DataFrame(
+        {
+            "upn": upns(4),
+            "surname": ["Able", "Baker", "Cole", "Dunn"],
+            "forename": ["Ann", "Ben", "Cal", "Dee"],
+            "year_group": [5, 5, 5, 4],
+            "maths_sum2_2026": ["4s", "4s", "4s", "3s"],
+            "maths_aut1": ["4s", "4s+", "5b", "3s"],
+        }
+    ).to_csv(tracking, index=False)
+    out = tmp_path / "report.xlsx"
+    result = cli("report", tracking, "-o", out, "--fail-on", "never")
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(out)["Borderline"]
+    header_row = next(r for r in range(1, 10) if sheet.cell(r, 2).value == "Pupil")
+    rows = [
+        [c.value for c in row][:4]
+        for row in sheet.iter_rows(min_row=header_row + 1)
+        if any(c.value is not None for c in row)
+    ]
+    assert rows == [[2, "Ann Able (X801210330000)", 5, "maths"]]

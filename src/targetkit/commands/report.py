@@ -248,6 +248,7 @@ class ReportOutcome:
     targets_from: str
     findings: list[dict[str, Any]]
     counts: dict[str, int]
+    borderline: dict[str, pd.Series] = field(default_factory=dict)  # subject → BORDERLINE pupils
 
     def worst_severity(self) -> str | None:
         ranks = [SEVERITY_RANK[f["severity"]] for f in self.findings]
@@ -380,7 +381,9 @@ def report_file(
             raise UsageError("the report is a workbook: give -o a folder or a .xlsx file", file=out)
     check_output(out, force=force, inputs=inputs)
 
-    target_points, targets_from, missing_target = _targets(tracking, targets, policy, scale)
+    target_points, targets_from, missing_target, borderline = _targets(
+        tracking, targets, policy, scale
+    )
     pupils = tracking.pupils
     progress = {
         subject: rp.subject_progress(
@@ -416,7 +419,7 @@ def report_file(
         data.review_summary = rp.review_summary(data.review, groups, chosen_settings)
 
     counts = rp.counts(len(tracking.frame), data)
-    outcome = ReportOutcome(out, tracking, data, targets_from, [], counts)
+    outcome = ReportOutcome(out, tracking, data, targets_from, [], counts, borderline)
     write_report_workbook(
         outcome,
         tracking_file,
@@ -450,8 +453,9 @@ def _trend(
 
 def _targets(
     tracking: Tracking, targets: str | Path | None, policy: str | None, scale: Scale
-) -> tuple[dict[str, pd.Series], str, dict[str, pd.Series]]:
-    """Points targets per subject, where they came from, and who had none in the targets file."""
+) -> tuple[dict[str, pd.Series], str, dict[str, pd.Series], dict[str, pd.Series]]:
+    """Points targets per subject, where they came from, who had none in the targets file, and
+    the engine's BORDERLINE pupils per subject (listed on the report's Borderline sheet)."""
     from targetkit.policies import load_policy
 
     chosen = load_policy(policy or "steps")
@@ -479,7 +483,7 @@ def _targets(
         f"the {chosen.name} policy (baseline + 6 steps + catch-up, as set-targets sets them)"
     )
     if targets is None:
-        return from_policy, policy_text, {}
+        return from_policy, policy_text, {}, engine.borderline
     wanted = {s: (f"{s}_target",) for s in tracking.points}
     found, path = read_keyed_points(Path(targets), wanted, scale)
     if not found:
@@ -506,7 +510,7 @@ def _targets(
         missing[subject] = given.isna()
         result[subject] = given.fillna(from_policy[subject])
     text = f"{path.name} (pupils without a target there: {policy_text})"
-    return result, text, missing
+    return result, text, missing, engine.borderline
 
 
 # ---------------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ class TargetResult:
     descriptions: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     benchmark: str = "top25"
+    borderline: dict[str, pd.Series] = field(default_factory=dict)  # subject → BORDERLINE pupils
 
 
 @cache
@@ -224,6 +225,7 @@ def compute_targets(
     target_points: dict[str, pd.Series] = {}
     chances: dict[str, dict[str, pd.Series]] = {}
     has_prior: dict[str, pd.Series] = {}
+    borderline: dict[str, pd.Series] = {}
     school = (
         cohort["school"].astype("string").fillna("")
         if "school" in cohort
@@ -292,11 +294,9 @@ def compute_targets(
         subject_flags = out["flags"]
         subject_flags = _add_flag(subject_flags, below_rule, "EHC_TARGET_BELOW_RULE")
         subject_flags = _add_flag(subject_flags, ehc & ~has_plan, "EHC_INDIVIDUAL_TARGET")
-        subject_flags = _add_flag(
-            subject_flags,
-            borderline_pupils(cohort, policy, subject, target_scale, year_group, out),
-            "BORDERLINE",
-        )
+        near = borderline_pupils(cohort, policy, subject, target_scale, year_group, out)
+        borderline[subject] = pd.Series(near, index=cohort.index)
+        subject_flags = _add_flag(subject_flags, near, "BORDERLINE")
         flags = _merge_flags(flags, subject_flags)
         reason = out["reason"].where(
             ~pd.Series(has_plan, index=cohort.index),
@@ -411,6 +411,7 @@ def compute_targets(
         descriptions=descriptions,
         notes=list(dict.fromkeys(notes)),
         benchmark=benchmark,
+        borderline=borderline,
     )
 
 
