@@ -561,13 +561,7 @@ def gap_widening(
             if label not in previous_masks:
                 continue
             before = previous_masks[label]
-            sizes = [
-                int((mask & target.notna()).sum()),
-                int((~mask & target.notna()).sum()),
-                int((before & result.notna()).sum()),
-                int((~before & result.notna()).sum()),
-            ]
-            if min(sizes) < SMALL_GROUP_SIZE:
+            if not _both_years_large(mask, target, before, result):
                 continue
             gap = target[~mask].mean() - target[mask].mean()
             previous_gap = result[~before].mean() - result[before].mean()
@@ -585,6 +579,20 @@ def gap_widening(
                     )
                 )
     return found
+
+
+def _both_years_large(
+    mask: pd.Series, target: pd.Series, before: pd.Series, result: pd.Series
+) -> bool:
+    """Whether a group and the other pupils each have 5+ pupils with a target this year and
+    with a result last year: smaller groups' gaps are not compared."""
+    sizes = [
+        int((mask & target.notna()).sum()),
+        int((~mask & target.notna()).sum()),
+        int((before & result.notna()).sum()),
+        int((~before & result.notna()).sum()),
+    ]
+    return min(sizes) >= SMALL_GROUP_SIZE
 
 
 def result_column(results: pd.DataFrame, subject: str) -> str | None:
@@ -1427,13 +1435,7 @@ def gap_not_narrowing(
             if label not in previous_masks or (label, subject) in already:
                 continue
             before = previous_masks[label]
-            sizes = [
-                int((mask & target.notna()).sum()),
-                int((~mask & target.notna()).sum()),
-                int((before & result.notna()).sum()),
-                int((~before & result.notna()).sum()),
-            ]
-            if min(sizes) < SMALL_GROUP_SIZE:
+            if not _both_years_large(mask, target, before, result):
                 continue
             known, known_before = target.notna(), result.notna()
             gap = meets[~mask & known].mean() - meets[mask & known].mean()
