@@ -445,7 +445,9 @@ def borderline_pupils(
         low, high = rule.chance
         shown = (chance * 100).round(1) / 100  # as set-targets writes it
         near |= shown.between(low - 1e-9, high + 1e-9).fillna(False).to_numpy(dtype=bool)
-    latest = latest_attainment(cohort, subject, scale)
+    latest = out.get("latest")  # the engine's own (saves parsing the drops again)
+    if latest is None:
+        latest = latest_attainment(cohort, subject, scale)
     if policy.kind == "steps":
         from targetkit.pipeline.steps import expected_points
 
@@ -950,6 +952,7 @@ def _levels_subject(
         "reason": reason,
         "flags": subject_flags,
         "rank": rank,
+        "latest": latest,
     }
 
 
@@ -1104,6 +1107,7 @@ def _steps_subject(
         "milestones_for": milestones_for,
         "reason": reason,
         "flags": flags,
+        "latest": latest,
     }
 
 

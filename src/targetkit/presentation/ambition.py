@@ -116,6 +116,9 @@ def write_la_workbook(
             "columns use pupils with a prior result only, and are the ones compared.",
             f"Group figures for fewer than {SMALL_GROUP_SIZE} pupils are not compared "
             "(SMALL_GROUP).",
+            "The Subject gaps sheet (when there is one) compares two subjects' shares targeted "
+            "at the key threshold per school (maths vs English, reading vs writing): a table "
+            "to discuss, not a finding.",
             "The Challenges sheet lists the most serious findings first (challenge, warning, "
             "info), then by school and row. The codes:",
             *(
