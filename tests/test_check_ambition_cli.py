@@ -265,7 +265,14 @@ def test_the_workbook_has_the_la_summary_challenges_and_files(batch, outcome, tm
     )
     library = outcome
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames[:5] == ["LA summary", "Challenges", "Files", "Read me", "About"]
+    assert book.sheetnames[:6] == [
+        "LA summary",
+        "Challenges",
+        "Subject gaps",
+        "Files",
+        "Read me",
+        "About",
+    ]
 
     summary = book["LA summary"]
     # One sentence a subject opens the sheet (beside the school column, which every printed

@@ -148,8 +148,9 @@ def test_the_real_export_goldens_raise_the_real_export_codes():
         for code in import_cohort(tables, academic_year=year).issues["code"]
     }
     codes |= set(
-        import_cohort([read_source(GOLDEN / "sims-student-list.csv")], academic_year=2026)
-        .issues["code"]
+        import_cohort([read_source(GOLDEN / "sims-student-list.csv")], academic_year=2026).issues[
+            "code"
+        ]
     )
     assert codes >= REAL_EXPORT_CODES
     assert codes <= data_codes()
@@ -239,6 +240,7 @@ def steps_cohort() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def emitted(tmp_path_factory) -> set[str]:
     """Every code the commands emit on the demo files, a planted LA batch and a steps cohort."""
+    from test_ambition_rules import ambition_school
     from test_check_ambition_cli import planted_school
 
     root = tmp_path_factory.mktemp("contract")
@@ -256,6 +258,7 @@ def emitted(tmp_path_factory) -> set[str]:
     batch = root / "batch"
     batch.mkdir()
     planted_school().to_csv(batch / "planted.csv", index=False)
+    ambition_school().to_csv(batch / "ambition.csv", index=False)
     typed_off_the_list = planted_school()
     typed_off_the_list.loc[typed_off_the_list.index[0], "reading_target"] = "four"
     typed_off_the_list.to_csv(batch / "typed.csv", index=False)

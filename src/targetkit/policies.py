@@ -126,6 +126,36 @@ class CombinedMeasure(BaseModel):
     _text = field_validator("grade", mode="before")(_text)
 
 
+class Unrealistic(BaseModel):
+    """UNREALISTIC_TARGET (check-ambition): a target that fewer than `below_rate` of the
+    benchmark's pupils with the same prior reach, unless the pupil's latest attainment plus
+    `yearly_progress` target-scale points a year to the final year reaches it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    below_rate: float = Field(gt=0, le=1)
+    yearly_progress: float = Field(ge=0)
+    source: str = Field(min_length=1)
+
+
+class Borderline(BaseModel):
+    """BORDERLINE (set-targets, info): in `years`, pupils whose chance of the key threshold is
+    within `chance` (inclusive), or whose latest attainment is one grade below this year's
+    milestone for the key threshold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    years: list[int] = Field(min_length=1)
+    chance: tuple[float, float] | None = None
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _band(self) -> Borderline:
+        if self.chance is not None and not 0 <= self.chance[0] <= self.chance[1] <= 1:
+            raise ValueError("chance: two shares from 0 to 1, the lower first")
+        return self
+
+
 class Policy(BaseModel):
     """One progress policy (SPEC §3 "Policies")."""
 
@@ -173,6 +203,10 @@ class Policy(BaseModel):
     pscales: PScaleRule | None = None
     combined: CombinedMeasure | None = None
     year_groups: list[int] = []  # the year groups `--policy auto` associates with the policy
+    # check-ambition and borderline pupils (issue 14); both off when absent
+    unrealistic: Unrealistic | None = None
+    borderline: Borderline | None = None
+    subject_gaps: list[tuple[str, str]] = []  # subject pairs compared per school (LA workbook)
 
     _no_prior_text = field_validator("no_prior_target", mode="before")(_text)
 

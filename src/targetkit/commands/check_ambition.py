@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from targetkit.errors import ExitStatus, InputError, TargetkitError, UsageError
 from targetkit.io import TABLE_SUFFIXES, check_output
 from targetkit.pipeline.ambition import (
     FINDING_COLUMNS,
+    PolicyData,
     SchoolCheck,
     check_school,
     check_schools,
@@ -33,6 +35,7 @@ from targetkit.pipeline.ambition import (
     expected_targets,
     policy_rules,
     rag,
+    subject_gaps,
     target_subjects,
     text_column,
 )
@@ -130,7 +133,8 @@ class AmbitionOutcome:
         return ExitStatus.FINDINGS if worst >= rank else ExitStatus.DONE
 
 
-RATE_CODES = ("BELOW_BENCHMARK",)  # findings whose message cites a benchmark rate
+# findings whose message cites a benchmark rate
+RATE_CODES = ("BELOW_BENCHMARK", "UNREALISTIC_TARGET")
 
 
 def _basis(policy_name: str, subject: str, benchmark: str) -> str | None:
@@ -388,11 +392,11 @@ def check_files(paths: Sequence[str | Path]) -> list[FileResult]:
         notes = ["policy checks skipped: set-targets is not available"] * len(cohorts)
         benchmarks = [context.benchmark] * len(cohorts)
     checks = []
-    for (position, path, frame, subjects), policy, expect, note, benchmark in zip(
-        readable, policies, expected, notes, benchmarks, strict=True
+    for (position, path, frame, subjects), policy, expect, note, benchmark, about in zip(
+        readable, policies, expected, notes, benchmarks, recorded, strict=True
     ):
         try:
-            rules = _rules(frame, path, subjects, context, policy)
+            rules = _rules(frame, path, subjects, context, policy, about.conversion)
             rules["benchmark"] = benchmark
         except Exception as exc:  # a file the checks cannot handle is reported, not fatal
             results[position] = _unreadable(path, f"unexpected error ({type(exc).__name__}: {exc})")
@@ -430,6 +434,7 @@ class _FileCheck:
             rules["key_threshold"],
             rules["benchmark"],
             self.expected is None,
+            rules["data_key"],
         )
 
 
@@ -450,6 +455,7 @@ def _check_group(group: list[_FileCheck], context: _Context) -> list[FileResult]
             previous_results=[c.rules["previous_results"] for c in group],
             subjects=rules["subjects"],
             key_threshold=rules["key_threshold"],
+            data=rules["data"],
         )
         return [_file_result(c, result) for c, result in zip(group, checked, strict=True)]
     except Exception:
@@ -470,6 +476,7 @@ def _check_one(check: _FileCheck, context: _Context) -> FileResult:
             previous_results=rules["previous_results"],
             subjects=rules["subjects"],
             key_threshold=rules["key_threshold"],
+            data=rules["data"],
         )
         return _file_result(check, checked)
     except Exception as exc:  # a file the checks cannot handle is reported, not fatal
@@ -493,10 +500,16 @@ def _unreadable(path: Path, reason: str) -> FileResult:
 
 
 def _rules(
-    frame: pd.DataFrame, path: Path, subjects: list[str], context: _Context, policy: Any
+    frame: pd.DataFrame,
+    path: Path,
+    subjects: list[str],
+    context: _Context,
+    policy: Any,
+    conversion: str | None = None,
 ) -> dict[str, Any]:
     """What one submission is checked against: its school, scale, thresholds and prior columns
-    (from its policy) and the previous results of its school."""
+    (from its policy), the policy's loaded data (its conversion table: the one the About sheet
+    records, else the policy's) and the previous results of its school."""
     from targetkit.scales import load_scale
 
     school = school_of(frame, path)
@@ -514,7 +527,31 @@ def _rules(
         "prior_columns": prior_columns,
         "previous_results": previous_results,
         "key_threshold": policy.key_threshold if policy is not None else None,
+        "data": _policy_data(policy, conversion),
+        "data_key": (policy.name, conversion) if policy is not None else None,
     }
+
+
+def _policy_data(policy: Any, conversion: str | None) -> PolicyData | None:
+    """The policy with its conversion table and prior scale loaded (None without a policy; no
+    table when it cannot be loaded: the realism check is then skipped)."""
+    from targetkit.scales import load_scale
+
+    if policy is None:
+        return None
+    table = None
+    if conversion or policy.conversion:
+        try:
+            table = _cached_table(conversion or policy.conversion)
+        except (TargetkitError, ValueError, OSError):
+            table = None
+    return PolicyData(policy, table, load_scale(policy.prior_scale))
+
+
+@cache
+def _cached_table(name: str) -> Any:
+    """A conversion table, loaded once per worker process (a batch has many files)."""
+    return load_table(name)
 
 
 def _file_result(check: _FileCheck, checked: SchoolCheck) -> FileResult:
@@ -602,10 +639,33 @@ def check_ambition(
         from targetkit.presentation.ambition import write_la_workbook
 
         write_la_workbook(
-            outcome, la_summary(outcome), out, force=force, illustrative=_illustrative(outcome)
+            outcome,
+            la_summary(outcome),
+            out,
+            force=force,
+            illustrative=_illustrative(outcome),
+            gaps=subject_gap_table(outcome),
         )
         outcome.output = out
     return outcome
+
+
+def subject_gap_table(outcome: AmbitionOutcome) -> pd.DataFrame:
+    """Per school, the gap between subjects' shares targeted at the key threshold (the pairs in
+    each policy's `subject_gaps`): the LA workbook's Subject gaps sheet."""
+    from targetkit.policies import load_policy
+
+    schools = outcome.schools
+    pairs: dict[str, list[tuple[str, str]]] = {}
+    keys: dict[str, str | None] = {}
+    names = set(schools["policy"].dropna()) - {""} if "policy" in schools else set()
+    for name in names:
+        try:
+            policy = load_policy(name)
+        except TargetkitError:
+            continue
+        pairs[name], keys[name] = list(policy.subject_gaps), policy.key_threshold
+    return subject_gaps(schools, pairs, keys)
 
 
 def _illustrative(outcome: AmbitionOutcome) -> set[str]:

@@ -251,6 +251,7 @@ class ReportOutcome:
     # --pseudonymise: the columns replaced and the text columns left as they are (`privacy.
     # pseudonymisation`), for the summary and the About sheet; None without it
     pseudonymised: dict[str, list[str]] | None = None
+    borderline: dict[str, pd.Series] = field(default_factory=dict)  # subject → BORDERLINE pupils
 
     def worst_severity(self) -> str | None:
         ranks = [SEVERITY_RANK[f["severity"]] for f in self.findings]
@@ -384,7 +385,9 @@ def report_file(
             raise UsageError("the report is a workbook: give -o a folder or a .xlsx file", file=out)
     check_output(out, force=force, inputs=inputs)
 
-    target_points, targets_from, missing_target = _targets(tracking, targets, policy, scale)
+    target_points, targets_from, missing_target, borderline = _targets(
+        tracking, targets, policy, scale
+    )
     pupils = tracking.pupils
     progress = {
         subject: rp.subject_progress(
@@ -420,7 +423,7 @@ def report_file(
         data.review_summary = rp.review_summary(data.review, groups, chosen_settings)
 
     counts = rp.counts(len(tracking.frame), data)
-    outcome = ReportOutcome(out, tracking, data, targets_from, [], counts)
+    outcome = ReportOutcome(out, tracking, data, targets_from, [], counts, borderline=borderline)
     if pseudonymise_key is not None:
         from targetkit.privacy import pseudonymisation
 
@@ -458,8 +461,9 @@ def _trend(
 
 def _targets(
     tracking: Tracking, targets: str | Path | None, policy: str | None, scale: Scale
-) -> tuple[dict[str, pd.Series], str, dict[str, pd.Series]]:
-    """Points targets per subject, where they came from, and who had none in the targets file."""
+) -> tuple[dict[str, pd.Series], str, dict[str, pd.Series], dict[str, pd.Series]]:
+    """Points targets per subject, where they came from, who had none in the targets file, and
+    the engine's BORDERLINE pupils per subject (listed on the report's Borderline sheet)."""
     from targetkit.policies import load_policy
 
     chosen = load_policy(policy or "steps")
@@ -487,7 +491,7 @@ def _targets(
         f"the {chosen.name} policy (baseline + 6 steps + catch-up, as set-targets sets them)"
     )
     if targets is None:
-        return from_policy, policy_text, {}
+        return from_policy, policy_text, {}, engine.borderline
     wanted = {s: (f"{s}_target",) for s in tracking.points}
     found, path = read_keyed_points(Path(targets), wanted, scale)
     if not found:
@@ -514,7 +518,7 @@ def _targets(
         missing[subject] = given.isna()
         result[subject] = given.fillna(from_policy[subject])
     text = f"{path.name} (pupils without a target there: {policy_text})"
-    return result, text, missing
+    return result, text, missing, engine.borderline
 
 
 # ---------------------------------------------------------------------------------------------

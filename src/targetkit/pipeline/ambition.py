@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,9 @@ from targetkit.policies import Policy
 from targetkit.privacy import SMALL_GROUP as SMALL_GROUP_SIZE
 from targetkit.scales import Scale
 from targetkit.upn import upn_key
+
+if TYPE_CHECKING:
+    from targetkit.conversion_tables import ConversionTable
 
 FINDING_COLUMNS = [
     "school",
@@ -557,13 +561,7 @@ def gap_widening(
             if label not in previous_masks:
                 continue
             before = previous_masks[label]
-            sizes = [
-                int((mask & target.notna()).sum()),
-                int((~mask & target.notna()).sum()),
-                int((before & result.notna()).sum()),
-                int((~before & result.notna()).sum()),
-            ]
-            if min(sizes) < SMALL_GROUP_SIZE:
+            if not _both_years_large(mask, target, before, result):
                 continue
             gap = target[~mask].mean() - target[mask].mean()
             previous_gap = result[~before].mean() - result[before].mean()
@@ -581,6 +579,20 @@ def gap_widening(
                     )
                 )
     return found
+
+
+def _both_years_large(
+    mask: pd.Series, target: pd.Series, before: pd.Series, result: pd.Series
+) -> bool:
+    """Whether a group and the other pupils each have 5+ pupils with a target this year and
+    with a result last year: smaller groups' gaps are not compared."""
+    sizes = [
+        int((mask & target.notna()).sum()),
+        int((~mask & target.notna()).sum()),
+        int((before & result.notna()).sum()),
+        int((~before & result.notna()).sum()),
+    ]
+    return min(sizes) >= SMALL_GROUP_SIZE
 
 
 def result_column(results: pd.DataFrame, subject: str) -> str | None:
@@ -920,12 +932,15 @@ def check_school(
     previous_results: pd.DataFrame | None = None,
     subjects: Sequence[str] | None = None,
     key_threshold: str | None = None,
+    data: PolicyData | None = None,
 ) -> SchoolCheck:
     """Every check on one school's submission; findings in a stable order (pupil rows in input
     order within each code and subject, then school-level findings).
 
     `expected`: `compute_targets(...).pupils` for the same rows (None: the checks against the
-    policy and the benchmark are skipped). Adds nothing to `submission`.
+    policy and the benchmark are skipped). `data`: the loaded policy, its conversion table and
+    prior scale (None: UNREALISTIC_TARGET is skipped and BELOW_PREVIOUS_RESULTS does not
+    compare the cohorts' priors). Adds nothing to `submission`.
     """
     subjects = list(subjects) if subjects is not None else target_subjects(submission)
     pupil_level = pupil_checks(
@@ -937,6 +952,7 @@ def check_school(
         benchmark=benchmark,
         prior_columns=prior_columns,
         previous_targets=previous_targets,
+        data=data,
     )
     school_level, percentages = school_checks(
         submission,
@@ -947,6 +963,7 @@ def check_school(
         benchmark=benchmark,
         previous_results=previous_results,
         key_threshold=key_threshold,
+        data=data,
     )
     return _school_result(len(submission), pupil_level, school_level, percentages)
 
@@ -963,6 +980,7 @@ def check_schools(
     previous_results: Sequence[pd.DataFrame | None] | None = None,
     subjects: Sequence[str],
     key_threshold: str | None = None,
+    data: PolicyData | None = None,
 ) -> list[SchoolCheck]:
     """`check_school` for many schools checked under the same rules, exactly as one by one.
 
@@ -993,6 +1011,7 @@ def check_schools(
         benchmark=benchmark,
         prior_columns=prior_columns,
         previous_targets=previous_targets,
+        data=data,
     )
     derived = derived_columns(together, subjects, scale, expected_together)
     ends = np.cumsum(sizes)
@@ -1014,6 +1033,7 @@ def check_schools(
             previous_results=previous_results[position] if previous_results else None,
             key_threshold=key_threshold,
             derived=own_derived,
+            data=data,
         )
         school_level += [{**finding, "school_key": position} for finding in own]
         figures.append(percentages)
@@ -1056,6 +1076,7 @@ def pupil_checks(
     benchmark: str,
     prior_columns: Mapping[str, str] | None,
     previous_targets: pd.DataFrame | None,
+    data: PolicyData | None = None,
 ) -> list[pd.DataFrame]:
     """The checks that look at one pupil at a time, one frame per code and subject, in the
     order findings are listed. `pupils`: `_identity(submission)` (any extra column of it, such
@@ -1067,6 +1088,10 @@ def pupil_checks(
     found += below_previous_best(submission, subjects, scale, pupils, prior_columns)
     if previous_targets is not None:
         found += lowered_targets(submission, subjects, scale, pupils, previous_targets)
+    if expected is not None and data is not None:
+        found += unrealistic_targets(
+            submission, subjects, scale, expected, pupils, data=data, benchmark=benchmark
+        )
     return found
 
 
@@ -1081,6 +1106,7 @@ def school_checks(
     previous_results: pd.DataFrame | None,
     key_threshold: str | None,
     derived: Mapping[str, pd.Series] | None = None,
+    data: PolicyData | None = None,
 ) -> tuple[list[dict[str, object]], dict[str, float]]:
     """The checks of a school as a whole (groups, percentages): its findings and figures.
     `derived`: this school's slice of `derived_columns` (None: worked out here)."""
@@ -1106,7 +1132,28 @@ def school_checks(
         )
         school_level += school_below_benchmark(percentages, benchmark, key_threshold)
     if previous_results is not None:
-        school_level += gap_widening(submission, subjects, scale, masks, previous_results)
+        widening = gap_widening(submission, subjects, scale, masks, previous_results)
+        school_level += widening
+        school_level += gap_not_narrowing(
+            submission,
+            subjects,
+            scale,
+            masks,
+            previous_results,
+            thresholds or {},
+            key_threshold,
+            widening,
+        )
+        school_level += below_previous_results(
+            submission,
+            subjects,
+            scale,
+            previous_results,
+            percentages,
+            thresholds or {},
+            key_threshold,
+            data,
+        )
     school_level += small_groups(masks)
     return school_level, percentages
 
@@ -1142,3 +1189,304 @@ def rag(challenges: int, warnings: int) -> str:
     if challenges:
         return "red"
     return "amber" if warnings else "green"
+
+
+# ---------------------------------------------------------------------------------------------
+# Realism, last year's results and gaps at the key threshold (issue 14)
+
+
+@dataclass(frozen=True)
+class PolicyData:
+    """The loaded data the realism and previous-results checks need, loaded by the caller (the
+    checks open no file): the policy, its conversion table and its prior scale."""
+
+    policy: Policy
+    table: ConversionTable | None = None
+    prior_scale: Scale | None = None
+
+
+def _rate_of_target(
+    table: ConversionTable,
+    benchmark: str,
+    subject: str,
+    scale: Scale,
+    prior: pd.Series,
+    target: pd.Series,
+) -> pd.Series:
+    """The benchmark's chance that a pupil with this prior reaches this target, per pupil (NaN
+    where the table has no such prior or cannot name the target). One table lookup per
+    distinct target, not per pupil. NC targets count by their level digit (SPEC §7): the
+    tables' outcomes are whole levels, so "5a" is reached by every level-5 outcome.
+    `benchmark`: one the table has for the subject (`_benchmark_used`)."""
+    rates = pd.Series(np.nan, index=target.index, dtype="float64")
+    if not table.has(benchmark, subject):
+        return rates
+    used = benchmark
+    bands = scale.band_of
+    for grade in target.dropna().unique():
+        threshold = str(bands[grade]) if scale.name == "nc" and grade in bands else str(grade)
+        wanted = target.eq(grade).fillna(False).to_numpy(dtype=bool)
+        try:
+            chance = table.chance(used, subject, prior[wanted], threshold)
+        except ValueError:  # a grade the table's outcomes cannot place: no rate to quote
+            continue
+        rates[wanted] = chance.to_numpy(dtype="float64")
+    return rates
+
+
+def _benchmark_used(table: ConversionTable, benchmark: str, subject: str) -> str:
+    """The benchmark asked for, or national where the table has none for the subject (as
+    set-targets falls back)."""
+    return benchmark if table.has(benchmark, subject) else "national"
+
+
+def _canonical_grade(scale: Scale, values: pd.Series) -> pd.Series:
+    """Each target as its grade name on the scale ("4" typed as 4.0 → "4"); None when not one."""
+
+    def name(value: object) -> str | None:
+        text = _clean_text(value)
+        if text is None:
+            return None
+        kind, grade = scale.classify(text)
+        return grade if kind == "grade" else None
+
+    return pd.Series(_per_value(values, name, None), index=values.index, dtype=object)
+
+
+def unrealistic_targets(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    expected: pd.DataFrame,
+    pupils: pd.DataFrame,
+    *,
+    data: PolicyData,
+    benchmark: str,
+) -> list[pd.DataFrame]:
+    """UNREALISTIC_TARGET: a target that fewer than the policy's `unrealistic.below_rate` of the
+    benchmark's pupils with the same prior reach (seed 000: the SIP challenges targets that are
+    "unambitious or unrealistic").
+
+    Never for a target at or below set-targets' own suggestion (the policy's rules, quotas and
+    floors, and a RAISED_FASTER_PROGRESS target, are the engine's to give), an EHC plan target
+    that stands, or when the pupil's latest attainment plus `yearly_progress` points a year to
+    the end of the final year (the current year counting whole) reaches it. Needs `expected`
+    with `<subject>_prior`, `<subject>_suggested` (and `flags`).
+    """
+    rule, table = data.policy.unrealistic, data.table
+    if rule is None or table is None:
+        return []
+    index = submission.index
+    year_group = pd.to_numeric(submission.get("year_group"), errors="coerce")
+    if year_group is None:
+        year_group = pd.Series(np.nan, index=index)
+    years_left = (data.policy.final_year - year_group + 1).clip(lower=1).fillna(1)
+    flags = text_column(expected.get("flags"), index).fillna("")
+    faster = flags.str.contains("RAISED_FASTER_PROGRESS", regex=False)
+    found = []
+    for subject in subjects:
+        if f"{subject}_suggested" not in expected or f"{subject}_prior" not in expected:
+            continue
+        target = ceiling_points(scale, submission[f"{subject}_target"])
+        above = (target > ceiling_points(scale, expected[f"{subject}_suggested"])).fillna(False)
+        plan = _is_plan_target(submission, subject, scale, target)
+        candidates = above & ~plan & ~faster
+        if not candidates.any():
+            continue
+        prior = text_column(expected[f"{subject}_prior"], index)
+        grade = _canonical_grade(scale, submission[f"{subject}_target"]).where(candidates)
+        table_subject = data.policy.table_subject(subject)
+        used = _benchmark_used(table, benchmark, table_subject)
+        rate = _rate_of_target(table, used, table_subject, scale, prior, grade)
+        latest = latest_attainment(submission, subject, scale)
+        reachable = latest["points"] + rule.yearly_progress * years_left
+        realistic = (reachable >= floor_points(scale, submission[f"{subject}_target"])).fillna(
+            False
+        )
+        unrealistic = candidates & (rate < rule.below_rate).fillna(False) & ~realistic
+        basis = (table.basis(used, table_subject) or "").split(":")[0]
+        values = {
+            "target": text_column(submission[f"{subject}_target"], index),
+            "prior": prior,
+            "rate": rate,
+            "limit": f"{rule.below_rate:.0%}",
+            "benchmark": used,
+            "basis": basis or "unlabelled",
+            "latest": latest["grade"].fillna("none"),
+        }
+        found.append(_pupil_findings(pupils, unrealistic, "UNREALISTIC_TARGET", subject, values))
+    return found
+
+
+def prior_points(frame: pd.DataFrame, subject: str, data: PolicyData) -> pd.Series:
+    """Each pupil's prior attainment in points on the policy's prior scale: `<subject>_<prior
+    point>` (KS1 levels for ks2), or the mean of the KS2 scaled scores the policy averages
+    (ks4); NaN without one. For comparing two cohorts' starting points."""
+    index = frame.index
+    empty = pd.Series(np.nan, index=index, dtype="float64")
+    policy, scale = data.policy, data.prior_scale
+    if scale is None:
+        return empty
+    if policy.prior_scaled_scores:
+        from targetkit.pipeline.targets import scaled_score_columns
+
+        columns = scaled_score_columns(frame, policy)
+        if not columns:
+            return empty
+        scores = pd.DataFrame({c: scale.parse(frame[c]).points for c in columns}, index=index)
+        return scores.mean(axis=1, skipna=True)
+    column = f"{subject}_{policy.prior_point}"
+    return scale.parse(frame[column]).points if column in frame else empty
+
+
+def _cohort_comparison(now: float, before: float, label: str) -> str:
+    """How this year's cohort's mean prior compares with last year's, in words."""
+    if np.isnan(now) or np.isnan(before):
+        return f"the two cohorts' {label} prior attainment cannot be compared (not in both files)"
+    if round(now, 1) < round(before, 1):
+        words = "a weaker cohort on entry"
+    elif round(now, 1) > round(before, 1):
+        words = "a stronger cohort on entry"
+    else:
+        words = "the same prior attainment on entry"
+    return f"mean {label} prior {now:.1f} points this year against {before:.1f} last year: {words}"
+
+
+def below_previous_results(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    previous_results: pd.DataFrame,
+    percentages: Mapping[str, float],
+    thresholds: Mapping[str, Mapping[str, float]],
+    key_threshold: str | None,
+    data: PolicyData | None,
+) -> list[dict[str, object]]:
+    """BELOW_PREVIOUS_RESULTS: the school's share targeted at the key threshold is below the
+    share of last year's cohort who reached it (seeds/002: "Be ambitious - aim to improve on
+    previous best"). Both shares count every pupil on roll (SPEC §7). The message compares the
+    two cohorts' mean prior points, so a weaker cohort is seen as such."""
+    if key_threshold is None:
+        return []
+    found: list[dict[str, object]] = []
+    for subject in subjects:
+        column = result_column(previous_results, subject)
+        lowest = thresholds.get(subject, {}).get(key_threshold)
+        targeted = percentages.get(f"{subject} {key_threshold} targeted")
+        if column is None or lowest is None or targeted is None or not len(previous_results):
+            continue
+        reached = target_points(scale, previous_results[column]) >= lowest
+        before = float(reached.sum()) / len(previous_results)
+        if round(targeted, 3) >= round(before, 3):
+            continue
+        comparison = "prior attainment not compared (no policy)"
+        if data is not None:
+            label = data.policy.prior_point.upper()
+            comparison = _cohort_comparison(
+                float(prior_points(submission, subject, data).mean()),
+                float(prior_points(previous_results, subject, data).mean()),
+                label,
+            )
+        message = findings.message(
+            "BELOW_PREVIOUS_RESULTS",
+            subject=subject,
+            targeted=targeted,
+            threshold=key_threshold.replace("plus", "+"),
+            previous=before,
+            comparison=comparison,
+        )
+        found.append(_school_finding("BELOW_PREVIOUS_RESULTS", str(message), subject=subject))
+    return found
+
+
+def gap_not_narrowing(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    masks: Mapping[str, pd.Series],
+    previous_results: pd.DataFrame,
+    thresholds: Mapping[str, Mapping[str, float]],
+    key_threshold: str | None,
+    widening: Sequence[Mapping[str, object]] = (),
+) -> list[dict[str, object]]:
+    """GAP_NOT_NARROWING: a group's gap at the key threshold in this year's targets (the share
+    of other pupils targeted at it minus the group's share) is no narrower than the same gap in
+    last year's results (seed 000: targets "focused on narrowing achievement gaps"; seeds/002:
+    "we aim to reduce gaps in attainment so that performance converges").
+
+    Only where a gap is targeted (above zero); a group and subject already found
+    GROUP_GAP_WIDENING (wider in mean points, in `widening`) is not reported twice. Both the
+    group and the others need 5+ pupils in both years, as for GROUP_GAP_WIDENING.
+    """
+    if key_threshold is None:
+        return []
+    previous_masks = group_masks(previous_results)
+    already = {(f["group"], f["subject"]) for f in widening}
+    found: list[dict[str, object]] = []
+    for subject in subjects:
+        column = result_column(previous_results, subject)
+        lowest = thresholds.get(subject, {}).get(key_threshold)
+        if column is None or lowest is None:
+            continue
+        target = target_points(scale, submission[f"{subject}_target"])
+        result = target_points(scale, previous_results[column])
+        meets, reached = target >= lowest, result >= lowest
+        for label, mask in masks.items():
+            if label not in previous_masks or (label, subject) in already:
+                continue
+            before = previous_masks[label]
+            if not _both_years_large(mask, target, before, result):
+                continue
+            known, known_before = target.notna(), result.notna()
+            gap = meets[~mask & known].mean() - meets[mask & known].mean()
+            previous_gap = (
+                reached[~before & known_before].mean() - reached[before & known_before].mean()
+            )
+            if gap > 1e-9 and gap >= previous_gap - 1e-9:
+                message = findings.message(
+                    "GAP_NOT_NARROWING",
+                    group=label,
+                    subject=subject,
+                    threshold=key_threshold.replace("plus", "+"),
+                    gap=gap * 100,
+                    previous_gap=previous_gap * 100,
+                )
+                found.append(
+                    _school_finding("GAP_NOT_NARROWING", str(message), subject=subject, group=label)
+                )
+    return found
+
+
+def subject_gaps(
+    schools: pd.DataFrame,
+    pairs_by_policy: Mapping[str, Sequence[tuple[str, str]]],
+    key_by_policy: Mapping[str, str | None],
+) -> pd.DataFrame:
+    """Per school, the gap between two subjects' shares targeted at the key threshold (maths vs
+    English, reading vs writing: seed 000, "the gap between reading and writing at KS2 is still
+    large"). `schools`: the LA summary rows (`school`, `file`, `policy`, `<subject> <threshold>
+    targeted`); pairs and key threshold per policy name. A table, not a finding."""
+    columns = ["school", "file", "subjects", "threshold", "first", "second", "gap"]
+    rows = []
+    for policy, rows_of_policy in schools.groupby("policy", sort=False) if len(schools) else []:
+        key = key_by_policy.get(str(policy))
+        for first, second in pairs_by_policy.get(str(policy), ()):
+            a, b = f"{first} {key} targeted", f"{second} {key} targeted"
+            if key is None or a not in rows_of_policy or b not in rows_of_policy:
+                continue
+            part = pd.DataFrame(
+                {
+                    "school": rows_of_policy["school"],
+                    "file": rows_of_policy["file"],
+                    "subjects": f"{first} vs {second}",
+                    "threshold": key.replace("plus", "+"),
+                    "first": pd.to_numeric(rows_of_policy[a], errors="coerce"),
+                    "second": pd.to_numeric(rows_of_policy[b], errors="coerce"),
+                }
+            )
+            part["gap"] = part["first"] - part["second"]
+            rows.append(part)
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(rows).sort_index(kind="stable")  # each school's pairs together
+    return table.reset_index(drop=True)[columns]

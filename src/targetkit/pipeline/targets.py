@@ -52,6 +52,7 @@ class TargetResult:
     descriptions: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     benchmark: str = "top25"
+    borderline: dict[str, pd.Series] = field(default_factory=dict)  # subject → BORDERLINE pupils
 
 
 @cache
@@ -226,6 +227,7 @@ def compute_targets(
     target_points: dict[str, pd.Series] = {}
     chances: dict[str, dict[str, pd.Series]] = {}
     has_prior: dict[str, pd.Series] = {}
+    borderline: dict[str, pd.Series] = {}
     school = (
         cohort["school"].astype("string").fillna("")
         if "school" in cohort
@@ -304,6 +306,9 @@ def compute_targets(
         subject_flags = out["flags"]
         subject_flags = _add_flag(subject_flags, below_rule, "EHC_TARGET_BELOW_RULE")
         subject_flags = _add_flag(subject_flags, ehc & ~has_plan, "EHC_INDIVIDUAL_TARGET")
+        near = borderline_pupils(cohort, policy, subject, target_scale, year_group, out)
+        borderline[subject] = pd.Series(near, index=cohort.index)
+        subject_flags = _add_flag(subject_flags, near, "BORDERLINE")
         flags = _merge_flags(flags, subject_flags)
         reason = out["reason"].where(
             ~pd.Series(has_plan, index=cohort.index),
@@ -418,7 +423,92 @@ def compute_targets(
         descriptions=descriptions,
         notes=list(dict.fromkeys(notes)),
         benchmark=benchmark,
+        borderline=borderline,
     )
+
+
+def borderline_pupils(
+    cohort: pd.DataFrame,
+    policy: Policy,
+    subject: str,
+    scale: Scale,
+    year_group: pd.Series,
+    out: dict,
+) -> np.ndarray:
+    """BORDERLINE: the pupils to monitor closely for the key threshold (seed 000: "closely
+    monitor progress of identified 'borderline' children in Y5, Y8 and Y10", and the final-year
+    target pupils), in the policy's `borderline.years`.
+
+    A pupil is borderline when their chance of the key threshold lies in the policy's band, or
+    their latest attainment is exactly one grade (sub-level, step) below this year's milestone
+    for the threshold: the threshold itself in the final year; in another year the engine's
+    milestone for a pupil targeted the threshold, or, where the policy has none for that year,
+    the threshold itself. Steps: the age-related expectation at the pupil's latest drop (its
+    half-term milestone; for last summer's step, the end of last year's).
+    """
+    rule = policy.borderline
+    in_years = year_group.isin(rule.years).to_numpy() if rule is not None else None
+    if rule is None or in_years is None or not in_years.any():
+        return np.zeros(len(cohort), dtype=bool)
+    index = cohort.index
+    near = np.zeros(len(cohort), dtype=bool)
+    chance = out["chances"].get(policy.key_threshold) if policy.key_threshold else None
+    if rule.chance is not None and chance is not None:
+        low, high = rule.chance
+        shown = (chance * 100).round(1) / 100  # as set-targets writes it
+        near |= shown.between(low - 1e-9, high + 1e-9).fillna(False).to_numpy(dtype=bool)
+    latest = out.get("latest")  # the engine's own (saves parsing the drops again)
+    if latest is None:
+        latest = latest_attainment(cohort, subject, scale)
+    if policy.kind == "steps":
+        from targetkit.pipeline.steps import expected_points
+
+        milestone = expected_points(year_group, _half_terms_of(latest["column"]))
+    elif policy.key_threshold:
+        grade = _grade_name(scale, policy.thresholds[policy.key_threshold])
+        lowest = nc_floor(scale, grade)
+        milestone = pd.Series(lowest, index=index, dtype="float64")
+        target = pd.Series(scale.points_of[grade], index=index, dtype="float64")
+        yearly = _milestones(policy, scale, out["prior_points"], target)
+        for year in rule.years:
+            if year != policy.final_year and f"y{year}" in yearly:
+                points = yearly[f"y{year}"].map(scale.points_of).astype("float64")
+                milestone = milestone.where(year_group.ne(year) | points.isna(), points)
+    else:
+        return near & in_years
+    grade_points = np.array([g.points for g in scale.grades], dtype="float64")
+
+    def position(points: pd.Series) -> np.ndarray:
+        values = points.to_numpy(dtype="float64")
+        found = np.searchsorted(grade_points, values + 1e-9, side="right") - 1.0
+        return np.where(np.isnan(values), np.nan, found)
+
+    one_below = position(latest["points"]) == position(milestone) - 1
+    return (near | one_below) & in_years
+
+
+def _half_terms_of(columns: pd.Series) -> pd.Series:
+    """Half terms of this year elapsed at each data-drop column (`maths_spr1` → 3); a column
+    with a year (last summer or earlier) → 0; no column → 0."""
+
+    def elapsed(name: object) -> int:
+        parsed = parse_assessment(str(name)) if isinstance(name, str) else None
+        if not parsed or parsed[2] is not None or parsed[1] not in DATA_DROPS:
+            return 0
+        return DATA_DROPS.index(parsed[1]) + 1
+
+    codes, uniques = pd.factorize(columns, use_na_sentinel=True)
+    values = np.array([*(elapsed(u) for u in uniques), 0], dtype="int64")
+    return pd.Series(values[codes], index=columns.index)
+
+
+def nc_floor(scale: Scale, grade: str) -> float:
+    """The lowest points meeting a threshold grade: a whole level from its lowest sub-level
+    ("at least level 4" is met by 4c, SPEC §7), any other grade from its own points."""
+    band = {e.grade: e.band for e in scale.equivalents}.get(grade)
+    if band is None:
+        return float(scale.points_of[grade])
+    return float(min(g.points for g in scale.grades if g.band == band))
 
 
 def _attainment8_context(cohort: pd.DataFrame, policy: Policy) -> dict[str, pd.Series]:
@@ -909,6 +999,7 @@ def _levels_subject(
         "reason": reason,
         "flags": subject_flags,
         "rank": rank,
+        "latest": latest,
     }
 
 
@@ -1124,6 +1215,7 @@ def _steps_subject(
         "milestones_for": milestones_for,
         "reason": reason,
         "flags": flags,
+        "latest": latest,
     }
 
 

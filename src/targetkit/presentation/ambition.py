@@ -21,11 +21,14 @@ def write_la_workbook(
     *,
     force: bool = False,
     illustrative: set[str] | frozenset[str] = frozenset(),
+    gaps: pd.DataFrame | None = None,
 ) -> Path:
-    """LA summary (with a chart), Challenges (most serious first), Files, Read me, About.
+    """LA summary (with a chart), Challenges (most serious first), Subject gaps (when `gaps`
+    has rows), Files, Read me, About.
 
     `outcome` has `findings`, `files` and `benchmark`; `summary` is one row a school and the LA
-    total (`check_ambition.la_summary`).
+    total (`check_ambition.la_summary`); `gaps` the subject gaps per school
+    (`pipeline.ambition.subject_gaps`).
     """
     percent_columns = [
         c for c in summary.columns if c.endswith(("targeted", "benchmark", "difference", ")"))
@@ -92,6 +95,7 @@ def write_la_workbook(
             },
             fills={"severity": {"challenge": "red", "warning": "amber", "info": "blue"}},
         ),
+        *([subject_gaps_sheet(gaps)] if gaps is not None and len(gaps) else []),
         Sheet(
             "Files",
             outcome.files,
@@ -113,6 +117,9 @@ def write_la_workbook(
             "columns use pupils with a prior result only, and are the ones compared.",
             f"Group figures for fewer than {SMALL_GROUP_SIZE} pupils are not compared "
             "(SMALL_GROUP).",
+            "The Subject gaps sheet (when there is one) compares two subjects' shares targeted "
+            "at the key threshold per school (maths vs English, reading vs writing): a table "
+            "to discuss, not a finding.",
             "The Challenges sheet lists the most serious findings first (challenge, warning, "
             "info), then by school and row. The codes:",
             *(
@@ -141,6 +148,38 @@ def write_la_workbook(
     ]
     sheets = [in_words(sheet) for sheet in sheets]
     return write_workbook(out, sheets, readme=readme, about=about, force=force)
+
+
+def subject_gaps_sheet(gaps: pd.DataFrame) -> Sheet:
+    """Subject gaps: per school, two subjects' shares targeted at the key threshold and the gap
+    between them in percentage points (a table to read, not a finding)."""
+    table = gaps.rename(
+        columns={
+            "first": "first subject targeted",
+            "second": "second subject targeted",
+            "gap": "gap (first - second)",
+        }
+    )
+    percent = ["first subject targeted", "second subject targeted", "gap (first - second)"]
+    return Sheet(
+        "Subject gaps",
+        table,
+        descriptions={
+            "subjects": "The two subjects compared (the pairs in the school's policy).",
+            "threshold": "The policy's key threshold (e.g. level 4+, grade 4+).",
+            "first subject targeted": "Share of pupils on roll targeted at the threshold in the "
+            "first subject.",
+            "second subject targeted": "The same in the second subject.",
+            "gap (first - second)": "First minus second (percentage points): a large gap, such "
+            "as reading above writing, is worth discussing with the school.",
+        },
+        number_formats={c: "0%" for c in percent},
+        intro=[
+            "The gap between two subjects' shares targeted at the key threshold, per school "
+            "(seed 000: 'the gap between reading and writing at KS2 is still large')."
+        ],
+        freeze_columns=1,
+    )
 
 
 def _subject_blocks(columns: list[str]) -> list[list[str]]:
@@ -207,4 +246,7 @@ _CODES_USED = (
     "EHC_TARGET_BELOW_RULE",
     "SMALL_GROUP",
     "FILE_UNREADABLE",
+    "UNREALISTIC_TARGET",
+    "BELOW_PREVIOUS_RESULTS",
+    "GAP_NOT_NARROWING",
 )

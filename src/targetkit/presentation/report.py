@@ -121,6 +121,9 @@ def write_report_workbook(
             },
         ),
     ]
+    borderline = borderline_sheet(tracking, getattr(outcome, "borderline", {}))
+    if borderline is not None:
+        sheets.append(borderline)
     if data.review_summary is not None:
         review = data.review_summary.assign(
             small=np.where(data.review_summary["small"], "small", "")
@@ -181,6 +184,43 @@ def write_report_workbook(
         for sheet in sheets
     ]
     write_workbook(outcome.output, sheets, readme=readme, about=about, force=force)
+
+
+def borderline_sheet(tracking: Any, borderline: dict[str, pd.Series]) -> Sheet | None:
+    """Borderline pupils (seed 000: "closely monitor progress of identified 'borderline'
+    children in Y5, Y8 and Y10"): each pupil the engine flags BORDERLINE, with the subjects;
+    None when there is none."""
+    from targetkit.pipeline.steps import join_flags
+
+    pupils = tracking.pupils
+    if not borderline or not any(bool(mask.any()) for mask in borderline.values()):
+        return None
+    subjects = join_flags(borderline, index=pupils.index).str.replace("; ", ", ")
+    chosen = subjects.ne("")
+    table = pd.DataFrame(
+        {
+            "input_row": pupils.index[chosen],
+            "pupil": pupils["pupil"][chosen].to_numpy(),
+            "year_group": pupils["year_group"][chosen].to_numpy()
+            if "year_group" in pupils
+            else None,
+            "subjects": subjects[chosen].to_numpy(),
+        }
+    )
+    return Sheet(
+        "Borderline",
+        table,
+        descriptions={
+            "input_row": "The pupil's row in the tracking file.",
+            "subjects": "BORDERLINE: one step below the age-related expectation at the latest "
+            "drop, in a borderline year (Years 5 and 6 on the steps policy).",
+        },
+        intro=[
+            "Pupils to monitor closely this year (the guidance: identify 'borderline' children "
+            "in Years 5, 8 and 10 and the final year's target pupils)."
+        ],
+        freeze_columns=2,
+    )
 
 
 def _unique(name: str, taken: set[str]) -> str:
