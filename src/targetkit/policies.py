@@ -149,6 +149,9 @@ class Policy(BaseModel):
     # the grade a pupil holds at the end of prior_year on the target scale, where the prior is
     # on another scale: yearly milestones run on a straight line from it to the target
     milestone_from: str | None = None
+    # the scale check-ambition reads every subject's targets on, where subjects differ (ks4:
+    # gcse91_any, single and double award); default: target_scale
+    submission_scale: str | None = None
 
     _no_prior_text = field_validator("no_prior_target", "milestone_from", mode="before")(_text)
 

@@ -417,3 +417,44 @@ def grade_at_or_above(scale: Scale, points: pd.Series) -> pd.Series:
     from targetkit.pipeline.targets import grade_at_or_above as at_or_above
 
     return at_or_above(scale, points)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a submission back (check-ambition)
+
+
+def entry_subjects(columns: object) -> list[str]:
+    """The GCSE subject blocks of a targets workbook (`<subject>_suggested` of a GCSE subject
+    key other than maths, which the policy targets itself), in column order."""
+    keys = set(load_subjects().subjects) - {"maths"}
+    suffix = "_suggested"
+    names = [str(c)[: -len(suffix)] for c in columns if str(c).endswith(suffix)]  # type: ignore[attr-defined]
+    return [n for n in names if n in keys]
+
+
+def submission_progress8(
+    submission: pd.DataFrame, subjects: object, scale: Scale, expected: pd.DataFrame
+) -> dict[str, float] | None:
+    """The school's average Attainment 8 and Progress 8 of the submitted targets (every
+    subject column: GCSE subjects, maths, and English where no English Language is entered);
+    None without a target to count."""
+    grades = {}
+    points = {}
+    index = submission.index
+    wanted = set(subjects)  # type: ignore[call-overload]
+    gcse = [s for s in entry_subjects(submission.columns) if s in wanted]
+    for subject in [*gcse, *(s for s in ("maths", "english") if s in wanted)]:
+        parsed = scale.parse(submission[f"{subject}_target"])
+        grades[subject] = parsed.grade
+        points[subject] = parsed.points
+    if not grades:
+        return None
+    frame = grades_frame(None, points, grades, gcse)  # type: ignore[arg-type]
+    scores = pd.to_numeric(expected["ks2_average_scaled_score"], errors="coerce")
+    result = targets_progress8(frame, len(index), scores)
+    in_p8 = result["in_progress8"].to_numpy(dtype=bool)
+    return {
+        "attainment8": float(result["attainment8"].mean()),
+        "progress8": float(result["progress8"][in_p8].mean()) if in_p8.any() else np.nan,
+        "pupils": float(in_p8.sum()),
+    }
