@@ -295,7 +295,7 @@ def compute_targets(
             out["flags"] = _add_flag(out["flags"], raised, "QUOTA_TARGET")
         outs[subject] = {**out, "plan": plan, "has_plan": has_plan, "shown": shown_chances}
     progress = None
-    if policy.subject_tables and policy.prior_scaled_scores:
+    if gcse.subjects:  # Attainment 8 needs the GCSE entries: English and maths alone fill 4 slots
         progress = _progress8_of_targets(cohort, policy, outs, scales, gcse.subjects, school)
     for subject, out in outs.items():
         subject_scale, plan, has_plan = scales[subject], out["plan"], out["has_plan"]
@@ -567,8 +567,13 @@ def _progress8_of_targets(
     pupils = len(cohort)
     rows = []
     for name, label, value, counted in (
-        ("attainment8", "Attainment 8 of targets (average)", a8.mean(), pupils),
-        ("progress8", "Progress 8 of targets (average)", p8[in_p8].mean(), int(in_p8.sum())),
+        ("attainment8", "Attainment 8 of targets (average)", result["attainment8"].mean(), pupils),
+        (
+            "progress8",
+            "Progress 8 of targets (average)",
+            result["progress8"][in_p8].mean(),
+            int(in_p8.sum()),
+        ),
     ):
         rows.append(
             {

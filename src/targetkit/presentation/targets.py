@@ -147,7 +147,7 @@ def summary_sheet(
     if "label" in table and "threshold" in table:
         table["label"] = (
             table["subject"].str.replace("_", " ").str.capitalize() + " " + table["threshold"]
-        ).where(table["threshold"].ne("average"), table["label"])
+        ).where(summary["threshold"].ne("average").to_numpy(), table["label"])
     sheet = Sheet(
         "Summary",
         table,
