@@ -260,3 +260,87 @@ def test_a_upn_in_any_case_or_spacing_matches_previous_targets(policy):
         assert len(lowered) == int(below.sum())
 
     run()
+
+
+# GCSE subjects (issue 15): a ks4 cohort with entries in up to 12 subjects, Combined Science among
+# them, is checked subject by subject exactly as check-ambition reads a submission.
+GCSE_SUBJECTS = (
+    "english_language",
+    "english_literature",
+    "combined_science",
+    "biology",
+    "chemistry",
+    "physics",
+    "history",
+    "geography",
+    "french",
+    "spanish",
+    "art_and_design",
+    "music",
+    "religious_studies",
+    "computer_science",
+)
+
+
+@st.composite
+def gcse_cohorts(draw: st.DrawFn) -> pd.DataFrame:
+    """A ks4 cohort (Years 7-11 with KS2 scores, some missing) with wide GCSE entries."""
+    frame = draw(cohorts("ks4"))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    frame["year_group"] = int(rng.choice([7, 9, 10, 11]))
+    for subject in GCSE_SUBJECTS:
+        frame[f"{subject}_entered"] = rng.choice(["yes", "yes", "no"], len(frame))
+    frame["triple_science_entered"] = rng.choice(["yes", "no"], len(frame))  # unknown: listed
+    return frame
+
+
+def check_submission(submission: pd.DataFrame, benchmark: str) -> pd.DataFrame:
+    """check-ambition's check of a multi-subject ks4 submission: every target column, on the
+    policy's submission scale (9-1 and Combined Science's 9-9 ... 1-1)."""
+    from targetkit.pipeline.ambition import target_subjects
+
+    chosen = load_policy("ks4")
+    scale = load_scale(chosen.submission_scale or chosen.target_scale)
+    subjects = target_subjects(submission)
+    [expected], _ = expected_targets(
+        [cohort_columns(submission)], chosen, benchmark=benchmark, academic_year=2026
+    )
+    thresholds, prior_columns = policy_rules(chosen, subjects, scale)
+    return check_school(
+        submission,
+        scale=scale,
+        expected=expected,
+        thresholds=thresholds,
+        benchmark=benchmark,
+        prior_columns=prior_columns,
+        subjects=subjects,
+        key_threshold=chosen.key_threshold,
+    ).findings
+
+
+@pytest.mark.parametrize("benchmark", BENCHMARKS)
+def test_multi_subject_ks4_output_raises_nothing_and_progress8_is_at_least_zero(benchmark):
+    @FAST
+    @given(gcse_cohorts())
+    def run(cohort: pd.DataFrame) -> None:
+        result = compute_targets(
+            cohort, load_policy("ks4"), benchmark=benchmark, academic_year=2026
+        )
+        submission = pd.concat([cohort, result.pupils], axis=1)
+        entered = [s for s in GCSE_SUBJECTS if f"{s}_target" in submission]
+        assert len(entered) >= 10
+        for subject in entered:
+            # a target for every pupil entered, none for a pupil who is not
+            taken = cohort[f"{subject}_entered"].eq("yes")
+            assert submission.loc[taken, f"{subject}_target"].notna().all(), subject
+            assert submission.loc[~taken, f"{subject}_target"].isna().all(), subject
+        # the school's Progress 8 of targets is at least 0 (pupils with a KS2 score)
+        progress = submission["progress8_of_targets"].dropna()
+        assert progress.empty or progress.mean() >= -0.005
+        # the unknown subject is listed for every pupil who takes it, never targeted
+        listed = submission["subjects_not_targeted"].notna()
+        assert listed.equals(cohort["triple_science_entered"].eq("yes"))
+        found = check_submission(submission, benchmark)
+        assert serious(found).empty, serious(found)[["code", "subject", "message"]].to_string()
+
+    run()

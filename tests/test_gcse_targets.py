@@ -81,15 +81,15 @@ def no_quota_policy(tmp_path: Path) -> Path:
 
 
 @functools.cache
-def dfe_rows() -> list[dict[str, str]]:
+def dfe_rows(group: str = "Total") -> list[dict[str, str]]:
     with (REFERENCE / "ks2_ks4_gcse_subjects_2024.csv").open(newline="", encoding="utf-8") as f:
-        return [r for r in csv.DictReader(f) if r["group_topic"] == "total"]
+        return [r for r in csv.DictReader(f) if r["group"] == group]
 
 
-def dfe_chance(subject: str, band: str, threshold: int) -> float:
+def dfe_chance(subject: str, band: str, threshold: int, group: str = "Total") -> float:
     """% of every entered pupil of the band reaching the threshold (double award: both grades
     count, 4-4 or better is 4+), from the DfE's pupil counts."""
-    rows = [r for r in dfe_rows() if r["subject"] == subject and r["ks2_band"] == band]
+    rows = [r for r in dfe_rows(group) if r["subject"] == subject and r["ks2_band"] == band]
     band_pupils = int(rows[0]["band_pupils"])
 
     def meets(outcome: str) -> bool:
@@ -369,3 +369,41 @@ def test_check_ambition_checks_every_subject_and_the_schools_progress8(tmp_path)
     # (1 + 1 + 1) + open (1 + 1 + 1) = 10; pupil 2 maths 2 + English 1 + 3 + 3 = 9
     expected = ((10 - dfe_estimate(104.5)) / 10 + (9 - dfe_estimate(111)) / 10) / 2
     assert f"{expected:+.2f}" in school[0]["message"]
+
+
+def test_group_rows_feed_the_gap_analysis_never_the_pupils_row(tmp_path):
+    """Six pupils in band 102.5 - 104.5 taking history, five disadvantaged: the group sheet
+    compares their targeted share with what disadvantaged pupils with the same bands reach
+    nationally (the DfE's disadvantaged rows); each pupil's own chance is the all-pupils one."""
+    upns = [f"B10000000000{i}" for i in range(6)]
+    cohort = pd.DataFrame(
+        {
+            "UPN": upns,
+            "Year Group": 10,
+            "reading_ks2": 104,
+            "maths_ks2": 105,
+            "disadvantaged": ["Y", "Y", "Y", "Y", "Y", "N"],
+            "history_entered": "yes",
+        }
+    )
+    path = tmp_path / "cohort.csv"
+    cohort.to_csv(path, index=False)
+    out = tmp_path / "targets.xlsx"
+    assert cli("set-targets", path, "-o", out).exit_code == 0
+    targets = targets_of(out)
+    band = "102.5 - 104.5"
+    # every pupil's chance is the all-pupils rate (54.2%), disadvantaged or not
+    assert targets["history_chance_4plus"].tolist() == [pytest.approx(0.542)] * 6
+    rows = list(openpyxl.load_workbook(out)["Summary by group"].iter_rows(values_only=True))
+    groups = pd.DataFrame(rows[1:], columns=rows[0])
+    row = groups[
+        groups["Subject"].eq("history")
+        & groups["Group"].eq("disadvantaged")
+        & groups["Value"].eq("yes")
+        & groups["Threshold"].eq("4+")
+    ].iloc[0]
+    expected = dfe_chance("history", band, 4, group="Disadvantaged") / 100
+    assert expected < 0.542  # the DfE's gap: disadvantaged pupils with the same KS2 reach less
+    national = "% this group reaches nationally (same KS2 bands)"
+    assert row[national] == pytest.approx(expected, abs=0.0005)
+    assert row["% the benchmark implies"] == pytest.approx(0.542, abs=0.0005)

@@ -458,3 +458,85 @@ def submission_progress8(
         "progress8": float(result["progress8"][in_p8].mean()) if in_p8.any() else np.nan,
         "pupils": float(in_p8.sum()),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Gap analysis by group (the matrices' group rows: never a pupil's row, never a target)
+
+# targetkit's group values (`targets._group_values`) → the DfE's group rows
+DFE_GROUPS = {
+    "disadvantaged": {"yes": "disadvantaged", "no": "not_disadvantaged"},
+    "gender": {"F": "girls", "M": "boys"},
+    "eal": {"yes": "eal", "no": "not_eal"},
+    "sen": {"K": "sen", "E": "sen", "N": "no_sen"},
+}
+GROUP_BENCHMARK = "group_benchmark_pct"
+
+
+def group_benchmarks(
+    by_group: pd.DataFrame,
+    groups: dict[str, pd.Series],
+    blocks: dict[str, dict],
+    tables: list[ConversionTable],
+) -> pd.DataFrame:
+    """`by_group` with `group_benchmark_pct` for GCSE subjects: the share of the group's entered
+    pupils nationally *in the same group* with the same KS2 bands reaching the threshold (the
+    DfE's group rows, e.g. disadvantaged pupils), beside the school's targeted share. It is for
+    the gap analysis only: the pupil's own chances and targets use the all-pupils rows (SPEC §3).
+    """
+    result = by_group.copy()
+    result[GROUP_BENCHMARK] = np.nan
+    if result.empty or not blocks:
+        return result
+    rates = pd.concat([_group_rates(t) for t in tables])
+    rates = rates[~rates.index.duplicated(keep="first")]
+    frames = []
+    for subject, block in blocks.items():
+        rows = np.flatnonzero(block["entered"].to_numpy(dtype=bool))
+        band = block["prior"].to_numpy(dtype=object)[rows]
+        for name, mapping in DFE_GROUPS.items():
+            if name not in groups:
+                continue
+            value = groups[name].to_numpy(dtype=object)[rows]
+            dfe = pd.Series(value).map(mapping).to_numpy(dtype=object)
+            frames.append(
+                pd.DataFrame(
+                    {"subject": subject, "band": band, "group": name, "value": value, "dfe": dfe}
+                )
+            )
+    if not frames:
+        return result
+    pupils = pd.concat(frames, ignore_index=True)
+    key = pd.MultiIndex.from_arrays([pupils["subject"], pupils["band"], pupils["dfe"]])
+    looked_up = rates.reindex(key)
+    expected = []
+    for threshold in THRESHOLDS:
+        share = pupils.assign(rate=looked_up[f"chance_{threshold}"].to_numpy())
+        mean = share.groupby(["subject", "group", "value"])["rate"].mean().mul(100).round(1)
+        expected.append(mean.rename(threshold_label(threshold)))
+    table = pd.concat(expected, axis=1).stack().rename(GROUP_BENCHMARK).reset_index()
+    table.columns = ["subject", "group", "value", "threshold", GROUP_BENCHMARK]
+    merged = result.drop(columns=GROUP_BENCHMARK).merge(
+        table, on=["subject", "group", "value", "threshold"], how="left"
+    )
+    return merged.set_axis(result.index)
+
+
+def threshold_label(name: str) -> str:
+    return name.replace("plus", "+")
+
+
+def _group_rates(table: ConversionTable) -> pd.DataFrame:
+    """Chance of each threshold per (subject, band, DfE group), national group rows."""
+    frame = table.frame
+    rows = frame[(frame["benchmark"] == "national") & (frame["group"] != "all")]
+    wide = rows.pivot_table(
+        index=["subject", "prior", "group"], columns="outcome", values="proportion", aggfunc="sum"
+    )
+    wide = wide.reindex(columns=table.outcome_order).fillna(0.0)
+    values = wide.to_numpy()
+    result = pd.DataFrame(index=wide.index)
+    for threshold in THRESHOLDS:
+        meets = wide.columns.isin(table.outcomes_meeting(threshold))
+        result[f"chance_{threshold}"] = values[:, meets].sum(axis=1).clip(0.0, 1.0)
+    return result

@@ -424,6 +424,15 @@ def compute_targets(
             entered={s: o["entered"] for s, o in outs.items() if "entered" in o},
             thresholds={s: o["thresholds"] for s, o in outs.items() if "thresholds" in o},
         )
+    if gcse.blocks and summaries:  # issue 15: the matrices' group rows, for the gap analysis
+        from targetkit.pipeline.gcse_targets import group_benchmarks
+
+        by_group = group_benchmarks(
+            by_group,
+            _group_values(cohort),
+            gcse.blocks,
+            [_load_table(name) for name in policy.subject_tables],
+        )
     if overall_rows is not None and summaries:
         summary = pd.concat([summary, overall_rows], ignore_index=True)
     for combined in [*([policy.combined] if policy.combined else []), *policy.combined_measures]:

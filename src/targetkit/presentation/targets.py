@@ -24,6 +24,7 @@ SUMMARY_PERCENT = (
     "benchmark_pct_with_result",
 )
 ID_COLUMNS = ("upn", "pupil_id", "surname", "forename")
+GROUP_BENCHMARK = "group_benchmark_pct"  # pipeline.gcse_targets.GROUP_BENCHMARK
 
 
 def write_targets_workbook(
@@ -54,14 +55,17 @@ def write_targets_workbook(
         in_words(
             Sheet(
                 "Summary by group",
-                percent(by_group, SUMMARY_PERCENT),
+                percent(by_group, [*SUMMARY_PERCENT, GROUP_BENCHMARK]),
                 descriptions={
+                    GROUP_BENCHMARK: "GCSE subjects: the % of pupils nationally in this same "
+                    "group (e.g. disadvantaged) with the same KS2 bands who reach the threshold "
+                    "(DfE group rows), for the gap analysis: never used for a pupil's target.",
                     "group": "The pupil characteristic (disadvantaged, sen, eal, lac, gender, "
                     "ethnicity).",
                     "value": f"The group within it; '{SMALL_LABEL}' marks fewer than "
                     f"{SMALL_GROUP} pupils.",
                 },
-                number_formats={c: "0%" for c in SUMMARY_PERCENT}
+                number_formats={c: "0%" for c in [*SUMMARY_PERCENT, GROUP_BENCHMARK]}
                 | {"average_target_points": "0.0"},
                 freeze_columns=4,
             ),
