@@ -72,6 +72,16 @@ def write_cohort(path: Path, entries: list[tuple[str, str, str]] = ENTRIES) -> P
     return path
 
 
+def set_minimum_targets(tmp_path: Path, cohort: Path | None = None) -> Path:
+    """set-targets under ks4 with the school-wide quotas off: each target is the policy's
+    minimum for the band. Gives the targets workbook."""
+    out = tmp_path / "targets.xlsx"
+    cohort = cohort or write_cohort(tmp_path / "cohort.xlsx")
+    result = cli("set-targets", cohort, "-o", out, "--policy", no_quota_policy(tmp_path))
+    assert result.exit_code == 0, result.output
+    return out
+
+
 def no_quota_policy(tmp_path: Path) -> Path:
     """ks4 with the school-wide quotas off, so each target is the policy's minimum for the band
     (what the hand-worked Attainment 8 below starts from)."""
@@ -124,12 +134,7 @@ def summary_of(path: Path) -> tuple[list[str], pd.DataFrame]:
 
 
 def test_hand_worked_pupil_in_five_subjects_with_combined_science(tmp_path):
-    out = tmp_path / "targets.xlsx"
-    result = cli(
-        "set-targets", write_cohort(tmp_path / "cohort.xlsx"), "-o", out,
-        "--policy", no_quota_policy(tmp_path),
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    out = set_minimum_targets(tmp_path)
     pupil = targets_of(out).iloc[0]
     band = "102.5 - 104.5"
     # By hand from the DfE's history row for the band: 280 + 1,044 + 2,540 + 4,914 + 6,233 +
@@ -174,12 +179,7 @@ def test_hand_worked_pupil_in_five_subjects_with_combined_science(tmp_path):
 
 
 def test_attainment8_and_progress8_of_targets_by_hand(tmp_path):
-    out = tmp_path / "targets.xlsx"
-    result = cli(
-        "set-targets", write_cohort(tmp_path / "cohort.xlsx"), "-o", out,
-        "--policy", no_quota_policy(tmp_path),
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    out = set_minimum_targets(tmp_path)
     targets = targets_of(out)
     # Pupil 1, every target 4 (4-4): maths 4 x 2 = 8; English Language and Literature both
     # taken, so the better (4) x 2 = 8; EBacc: Combined Science 4 + 4 (two slots) + history 4
@@ -303,10 +303,7 @@ def test_year7_with_ks2_scores_gets_year11_targets_with_yearly_milestones(tmp_pa
         pd.DataFrame(ENTRIES, columns=["UPN", "Subject", "Qualification"]).to_excel(
             writer, sheet_name="Entries", index=False
         )
-    out = tmp_path / "targets.xlsx"
-    result = cli("set-targets", path, "-o", out, "--policy", no_quota_policy(tmp_path))
-    assert result.exit_code == 0, result.output
-    targets = targets_of(out)
+    targets = targets_of(set_minimum_targets(tmp_path, path))
     # a straight line from U at the end of Year 6 to the Year 11 target: grade 6 (pupil 2)
     # → 6 x 1/5 = 1.2 → 1 by Year 7, 2.4 → 2 by Year 8, 3.6 → 3 by Year 9, 4.8 → 4 by Year 10
     for subject in ("maths", "geography", "computer_science"):

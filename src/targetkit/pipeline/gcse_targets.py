@@ -183,6 +183,7 @@ def _block(
         _add_flag,
         _milestones,
         grade_at_or_above,
+        never_below,
         threshold_label,
     )
 
@@ -203,19 +204,15 @@ def _block(
     rule_points = minimum_points.copy()
     if policy.no_prior_target is not None:
         expectation = scale.points_of[double_grade(policy.no_prior_target, scale)]
-        rule_points = rule_points.where(~(pd.Series(entered, index=index) & rule_points.isna()),
-                                        expectation)  # fmt: skip
+        no_rule = pd.Series(entered, index=index) & rule_points.isna()
+        rule_points = rule_points.where(~no_rule, expectation)
     latest = latest_of(subject, scale)
     previous = previous_of(subject, scale)
-    needed = rule_points.copy()
-    binding = pd.Series("rule", index=index, dtype=object)
-    for label, values in {
-        "latest attainment": latest["points"],
-        "previous target": previous,
-    }.items():
-        higher = (values > needed.fillna(-np.inf)) & pd.Series(entered, index=index)
-        binding[higher] = label
-        needed = needed.where(~higher, values)
+    needed, binding = never_below(
+        rule_points,
+        {"latest attainment": latest["points"], "previous target": previous},
+        among=pd.Series(entered, index=index),
+    )
     suggested = grade_at_or_above(scale, needed).where(pd.Series(entered, index=index), None)
     suggested_points = suggested.map(scale.points_of).astype("float64")
     chance = {t: spread(chances[f"chance_{t}"].to_numpy()) for t in THRESHOLDS}

@@ -1196,15 +1196,9 @@ def _steps_subject(
     # every drop, last summer's included: the same latest attainment check-ambition compares with
     latest = latest_attainment(cohort, subject, scale)
     previous_points = _previous_points(cohort, previous, subject, scale)
-    needed = rule_points.copy()
-    binding = pd.Series("rule", index=index, dtype=object)
-    for label, values in {
-        "latest attainment": latest["points"],
-        "previous target": previous_points,
-    }.items():
-        higher = values > needed.fillna(-np.inf)
-        binding[higher] = label
-        needed = needed.where(~higher, values)
+    needed, binding = never_below(
+        rule_points, {"latest attainment": latest["points"], "previous target": previous_points}
+    )
     suggested = scale.grade_for_points(needed.round()).astype(object)
     suggested_points = suggested.map(scale.points_of).astype("float64")
 
@@ -1252,6 +1246,22 @@ def _steps_subject(
         "reason": reason,
         "flags": flags,
     }
+
+
+def never_below(
+    rule_points: pd.Series, floors: dict[str, pd.Series], among: pd.Series | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """The rule's points raised to each floor in turn (latest attainment, previous target), and
+    which one decided (`rule` or the floor's label); only for the pupils `among` when given."""
+    needed = rule_points.copy()
+    binding = pd.Series("rule", index=rule_points.index, dtype=object)
+    for label, values in floors.items():
+        higher = values > needed.fillna(-np.inf)
+        if among is not None:
+            higher &= among
+        binding[higher] = label
+        needed = needed.where(~higher, values)
+    return needed, binding
 
 
 def _meets(scale: Scale, points: pd.Series, grade: str) -> pd.Series:
