@@ -279,6 +279,49 @@ CASES: dict[str, tuple[str, Callable[[Inputs, Path], Case]]] = {
 SPECIAL = ("help", "targets-scaling")
 
 
+# Issue 15 (helper gcse): a secondary school, KS2 scaled scores, 10 GCSE subjects a pupil.
+GCSE_SUBJECTS = (
+    "english_language", "english_literature", "combined_science", "history", "geography",
+    "french", "spanish", "art_and_design", "music", "religious_studies", "computer_science",
+    "biology",
+)  # fmt: skip
+
+
+def case_set_targets_gcse(inputs: Inputs, out: Path) -> Case:
+    """set-targets on a Year 10 cohort with `<subject>_entered` columns: maths and English plus
+    10 GCSE subjects each (of 12), targets, chances, Attainment 8 and Progress 8 of targets."""
+    cohort = inputs.folder / "secondary-gcse-cohort.xlsx"
+    if not cohort.exists():
+        import numpy as np
+        import pandas as pd
+
+        rng = np.random.default_rng(15)
+        n = inputs.pupils
+        frame = pd.DataFrame(
+            {
+                "upn": [f"G{i:012d}" for i in range(n)],
+                "surname": "Pupil",
+                "forename": [f"P{i}" for i in range(n)],
+                "year_group": 10,
+                "gender": rng.choice(["F", "M"], n),
+                "disadvantaged": rng.choice(["Y", "N", "N"], n),
+                "reading_ks2": rng.integers(85, 120, n),
+                "maths_ks2": rng.integers(85, 120, n),
+            }
+        )
+        taken = np.argsort(rng.random((n, len(GCSE_SUBJECTS))), axis=1) < 10
+        for position, subject in enumerate(GCSE_SUBJECTS):
+            frame[f"{subject}_entered"] = np.where(taken[:, position], "yes", "no")
+        frame.to_excel(cohort, index=False, sheet_name="Pupils", engine="xlsxwriter")
+    target = out / "gcse-targets.xlsx"
+    argv = targetkit_argv("-q", "set-targets", cohort, "-o", target, "--force")
+    return Case(argv, [{"path": str(cohort)}], [target])
+
+
+CASES["set-targets-gcse"] = ("set-targets", case_set_targets_gcse)
+GOALS["set-targets-gcse"] = 1.5  # issue 15: 1,500 pupils x 10 subjects within 1.5x the floor
+
+
 def available_commands() -> set[str]:
     """The commands registered in the CLI right now (others are being built)."""
     from targetkit.cli import main

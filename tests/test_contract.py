@@ -255,6 +255,20 @@ def emitted(tmp_path_factory) -> set[str]:
     out = root / "steps-targets.xlsx"
     assert cli("set-targets", root / "steps.csv", "--policy", "steps", "-o", out).exit_code == 0
     found |= flags_in(out)
+    gcse = root / "gcse.csv"  # issue 15: GCSE entries, one of them a subject nobody knows
+    pd.DataFrame(
+        {
+            "upn": ["T801999900101", "T801999900102"],
+            "year_group": [10, 10],
+            "reading_ks2": [104, 99],
+            "maths_ks2": [106, 101],
+            "history_entered": ["yes", "yes"],
+            "triple_science_entered": ["yes", "no"],
+        }
+    ).to_csv(gcse, index=False)
+    out = root / "gcse-targets.xlsx"
+    assert cli("set-targets", gcse, "-o", out).exit_code == 0
+    found |= flags_in(out)
     batch = root / "batch"
     batch.mkdir()
     planted_school().to_csv(batch / "planted.csv", index=False)

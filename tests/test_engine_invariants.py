@@ -126,15 +126,21 @@ def check(
     benchmark: str,
     *,
     subjects: list[str] | None = None,
+    every_subject: bool = False,
     data: PolicyData | str | None = "loaded",
     **options: object,
 ):
     """check-ambition's check of one submission: the engine recomputed from its cohort columns
     (as check-ambition does it), the policy's thresholds and prior columns, and its loaded data
     (conversion table, prior scale: the realism check runs too; `data` overrides it).
-    `options`: more `check_school` options (`previous_results`)."""
+    `every_subject`: every target column (a ks4 submission's GCSE subjects), on the policy's
+    submission scale. `options`: more `check_school` options (`previous_results`)."""
+    from targetkit.pipeline.ambition import target_subjects
+
     chosen = load_policy(policy)
-    scale = load_scale(chosen.target_scale)
+    scale = load_scale(chosen.submission_scale or chosen.target_scale)
+    if every_subject:
+        subjects = target_subjects(submission)
     subjects = list(subjects or chosen.subjects)
     if data == "loaded":
         table = load_table(chosen.conversion) if chosen.conversion else None
@@ -292,5 +298,65 @@ def test_a_upn_in_any_case_or_spacing_matches_previous_targets(policy):
         lowered = found[found["code"].eq("TARGET_LOWERED")]
         below = target_points(scale, submission[f"{subject}_target"]) < scale.points_of[top]
         assert len(lowered) == int(below.sum())
+
+    run()
+
+
+# GCSE subjects (issue 15): a ks4 cohort with entries in up to 12 subjects, Combined Science among
+# them, is checked subject by subject exactly as check-ambition reads a submission.
+GCSE_SUBJECTS = (
+    "english_language",
+    "english_literature",
+    "combined_science",
+    "biology",
+    "chemistry",
+    "physics",
+    "history",
+    "geography",
+    "french",
+    "spanish",
+    "art_and_design",
+    "music",
+    "religious_studies",
+    "computer_science",
+)
+
+
+@st.composite
+def gcse_cohorts(draw: st.DrawFn) -> pd.DataFrame:
+    """A ks4 cohort (Years 7-11 with KS2 scores, some missing) with wide GCSE entries."""
+    frame = draw(cohorts("ks4"))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    frame["year_group"] = int(rng.choice([7, 9, 10, 11]))
+    for subject in GCSE_SUBJECTS:
+        frame[f"{subject}_entered"] = rng.choice(["yes", "yes", "no"], len(frame))
+    frame["triple_science_entered"] = rng.choice(["yes", "no"], len(frame))  # unknown: listed
+    return frame
+
+
+@pytest.mark.parametrize("benchmark", BENCHMARKS)
+def test_multi_subject_ks4_output_raises_nothing_and_progress8_is_at_least_zero(benchmark):
+    @FAST
+    @given(gcse_cohorts())
+    def run(cohort: pd.DataFrame) -> None:
+        result = compute_targets(
+            cohort, load_policy("ks4"), benchmark=benchmark, academic_year=2026
+        )
+        submission = pd.concat([cohort, result.pupils], axis=1)
+        entered = [s for s in GCSE_SUBJECTS if f"{s}_target" in submission]
+        assert len(entered) >= 10
+        for subject in entered:
+            # a target for every pupil entered, none for a pupil who is not
+            taken = cohort[f"{subject}_entered"].eq("yes")
+            assert submission.loc[taken, f"{subject}_target"].notna().all(), subject
+            assert submission.loc[~taken, f"{subject}_target"].isna().all(), subject
+        # the school's Progress 8 of targets is at least 0 (pupils with a KS2 score)
+        progress = submission["progress8_of_targets"].dropna()
+        assert progress.empty or progress.mean() >= -0.005
+        # the unknown subject is listed for every pupil who takes it, never targeted
+        listed = submission["subjects_not_targeted"].notna()
+        assert listed.equals(cohort["triple_science_entered"].eq("yes"))
+        found = check(submission, "ks4", benchmark, every_subject=True)
+        assert serious(found).empty, serious(found)[["code", "subject", "message"]].to_string()
 
     run()

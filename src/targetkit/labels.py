@@ -67,15 +67,20 @@ def _patterns() -> tuple[_Pattern, ...]:
     data = labels_file()
     point_names = _alternatives(data.points)
     point_words = _alternatives({v: k for k, v in data.points.items()})
+    from targetkit.columns import MULTIWORD_SUBJECTS
+
+    # GCSE subjects of several words (`combined_science`) read as "Combined science"
+    multi_names = "|".join(MULTIWORD_SUBJECTS)
+    multi_words = "|".join(s.replace("_", " ") for s in MULTIWORD_SUBJECTS)
     by_name = {
-        "subject": r"(?P<subject>[a-z][a-z0-9+]*)",
+        "subject": rf"(?P<subject>{multi_names}|[a-z][a-z0-9+]*)",
         "threshold": r"(?P<threshold>[a-z0-9_]+)",
         "point": rf"(?P<point>{point_names})",
     }
     threshold_words = _alternatives({v: k for k, v in data.thresholds.items()})
     by_label = {
-        "subject": r"(?P<subject>[A-Za-z][A-Za-z0-9+]*)",
-        "Subject": r"(?P<subject>[A-Za-z][A-Za-z0-9+]*)",
+        "subject": rf"(?P<subject>{multi_words}|[A-Za-z][A-Za-z0-9+]*)",
+        "Subject": rf"(?P<subject>{multi_words}|[A-Za-z][A-Za-z0-9+]*)",
         "threshold": rf"(?:(?:{'|'.join(GRADE_WORDS)}) )?(?P<threshold>{threshold_words}|\S+)",
         "point": rf"(?P<point>{point_words})",
     }
@@ -115,7 +120,7 @@ def label(name: str, grade_word: str = "") -> str:
         if not match:
             continue
         parts = match.groupdict()
-        subject = parts.get("subject") or ""
+        subject = (parts.get("subject") or "").replace("_", " ")
         return pattern.label.format(
             subject=subject,
             Subject=subject[:1].upper() + subject[1:],
@@ -141,7 +146,7 @@ def column_name(header: str) -> str | None:
         threshold = reverse.get(threshold.casefold(), threshold.replace("+", "plus"))
         points = {v.casefold(): k for k, v in labels_file().points.items()}
         return pattern.name.format(
-            subject=parts.get("subject", "").lower(),
+            subject=parts.get("subject", "").lower().replace(" ", "_"),
             threshold=threshold.lower(),
             point=points.get(parts.get("point", "").casefold(), ""),
         )

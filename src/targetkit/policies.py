@@ -202,13 +202,23 @@ class Policy(BaseModel):
     overall: OverallTarget | None = None
     pscales: PScaleRule | None = None
     combined: CombinedMeasure | None = None
+    combined_measures: list[CombinedMeasure] = []  # more of them (ks4: English and maths 5+)
     year_groups: list[int] = []  # the year groups `--policy auto` associates with the policy
     # check-ambition and borderline pupils (issue 14); both off when absent
     unrealistic: Unrealistic | None = None
     borderline: Borderline | None = None
     subject_gaps: list[tuple[str, str]] = []  # subject pairs compared per school (LA workbook)
+    # every GCSE subject a pupil is entered for (issue 15): the DfE subject matrices, one per
+    # outcome scale (single and double award); empty: the policy's own subjects only
+    subject_tables: list[str] = []
+    # the grade a pupil holds at the end of prior_year on the target scale, where the prior is
+    # on another scale: yearly milestones run on a straight line from it to the target
+    milestone_from: str | None = None
+    # the scale check-ambition reads every subject's targets on, where subjects differ (ks4:
+    # gcse91_any, single and double award); default: target_scale
+    submission_scale: str | None = None
 
-    _no_prior_text = field_validator("no_prior_target", mode="before")(_text)
+    _no_prior_text = field_validator("no_prior_target", "milestone_from", mode="before")(_text)
 
     @field_validator("minimum", "thresholds", mode="before")
     @classmethod
@@ -230,6 +240,7 @@ class Policy(BaseModel):
             *(("on_track", o.grade) for o in self.on_track),
             *([("no_prior_target", self.no_prior_target)] if self.no_prior_target else []),
             *(("pscales", g) for g in (self.pscales.grades if self.pscales else [])),
+            *([("milestone_from", self.milestone_from)] if self.milestone_from else []),
         ]:
             if grade.lower() not in names:
                 raise ValueError(f"{label}: {grade!r} is not a grade of the {target.name} scale")

@@ -53,6 +53,13 @@ from targetkit.cli.common import (
 @click.option(
     "--subjects", metavar="LIST", help="Comma-separated subjects (default: the policy's)."
 )
+@click.option(
+    "--entries",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="ks4: the GCSE entries, one row per pupil and subject (UPN, Subject, Qualification). "
+    "Default: an Entries sheet of the cohort workbook, else its <subject>_entered columns.",
+)
 @sheet_option
 @pseudonymise_option
 @force_option
@@ -66,13 +73,15 @@ def set_targets(
     conversion: str | None,
     previous: Path | None,
     subjects: str | None,
+    entries: Path | None,
     sheet: str | None,
     pseudonymise: bool,
     key_file: Path | None,
     force: bool,
     output_format: str,
 ) -> int:
-    """Set a target for every pupil in COHORT in each core subject.
+    """Set a target for every pupil in COHORT in each core subject (ks4: and in every GCSE
+    subject each pupil is entered for, with the Attainment 8 and Progress 8 of the targets).
 
     Writes a workbook with sheets Targets (your columns, then per subject the prior, the
     benchmark's chances, the minimum, the suggestion, an editable target with a comment saying
@@ -83,7 +92,7 @@ def set_targets(
     from targetkit.commands.set_targets import set_targets as run
     from targetkit.privacy import requested_key
 
-    require_files(cohort)
+    require_files(cohort, *([entries] if entries else []))
     outcome = run(
         cohort,
         output=output,
@@ -95,6 +104,7 @@ def set_targets(
         sheet=sheet,
         force=force,
         pseudonymise_key=requested_key(pseudonymise, key_file),
+        entries=entries,
     )
     console.print_outcome("set-targets", outcome, output_format)
     return 0

@@ -513,7 +513,7 @@ def _rules(
     from targetkit.scales import load_scale
 
     school = school_of(frame, path)
-    scale = load_scale(policy.target_scale if policy else "nc")
+    scale = load_scale((policy.submission_scale or policy.target_scale) if policy else "nc")
     thresholds, prior_columns = policy_rules(policy, subjects, scale)
     previous_results = context.previous_results
     if previous_results is not None and "school" in previous_results:

@@ -106,14 +106,26 @@ class SetTargetsOutcome:
             f"Set targets for {counted(self.rows, 'pupil')} in {', '.join(self.result.subjects)} "
             f"into {self.output}.",
         ]
+        entered = self.result.entered
+        key = self.policy.key_threshold
         for row in self.result.summary.itertuples(index=False):
+            if row.threshold == "average":
+                lines.append(
+                    f"  {row.label}: {row.average_target_points:+.2f}".replace(
+                        "+", "" if row.subject == "attainment8" else "+", 1
+                    )
+                )
+                continue
+            if row.subject in entered and key and row.threshold != threshold_label(key):
+                continue  # a GCSE subject: its key threshold only, the rest is on the Summary
             implied = (
                 f"benchmark implies {row.benchmark_pct:g}%"
                 if pd.notna(row.benchmark_pct)
                 else "no conversion data"
             )
+            who = "entered" if row.subject in entered else "on roll"
             lines.append(
-                f"  {row.subject} {row.threshold}: {row.pct_targeted:g}% of pupils on roll "
+                f"  {row.subject} {row.threshold}: {row.pct_targeted:g}% of pupils {who} "
                 f"targeted ({implied})"
             )
         lines.extend(f"Note: {note}" for note in self.result.notes)
@@ -149,8 +161,13 @@ def set_targets(
     sheet: str | None = None,
     force: bool = False,
     pseudonymise_key: bytes | None = None,
+    entries: str | Path | None = None,
 ) -> SetTargetsOutcome:
-    """Read COHORT, set targets under the policy and write the targets workbook."""
+    """Read COHORT, set targets under the policy and write the targets workbook.
+
+    `entries`: a long file of GCSE entries (UPN, subject, qualification) for a policy that
+    targets every GCSE subject (ks4); without it an `Entries` sheet of the cohort workbook is
+    read, else the cohort's wide columns (`history_entered`, `history_target`, ...)."""
     cohort_file = Path(cohort_file)
     if benchmark not in BENCHMARKS:
         raise UsageError(f"unknown benchmark {benchmark!r}; choose one of {', '.join(BENCHMARKS)}")
@@ -161,7 +178,11 @@ def set_targets(
             file=out,
             hint="a .csv holds the Targets sheet alone, for cohorts beyond Excel's row limit",
         )
-    inputs = [cohort_file, *([Path(previous)] if previous else [])]
+    inputs = [
+        cohort_file,
+        *([Path(previous)] if previous else []),
+        *([Path(entries)] if entries else []),
+    ]
     check_output(out, force=force, inputs=inputs)
     with console.step(f"Reading {cohort_file.name}"):
         table = read_table(cohort_file, sheet=sheet)
@@ -181,6 +202,9 @@ def set_targets(
             )
     _check_columns(cohort, chosen, subject_list or chosen.subjects, cohort_file)
     previous_frame = read_previous(Path(previous)) if previous else _own_targets(cohort)
+    entry_frame, entry_source = (
+        read_entries(cohort_file, entries, table.sheet) if chosen.subject_tables else (None, "")
+    )
     academic_year = baseline_year(cohort.columns) or parse_academic_year(None)
     with console.step(f"Setting targets for {len(cohort):,} pupils"):
         result = compute_targets(
@@ -191,6 +215,7 @@ def set_targets(
             subjects=subject_list,
             conversion=conversion,
             academic_year=academic_year,
+            entries=entry_frame,
         )
     pupils = _own_columns(table.frame, result.pupils.columns)
     if pseudonymise_key is not None:
@@ -208,6 +233,15 @@ def set_targets(
         academic_year,
         pseudonymised=pseudonymise_key is not None,
     )
+    outcome = SetTargetsOutcome(
+        out,
+        len(table.frame),
+        chosen,
+        reason,
+        result,
+        conversion=conversion,
+        pseudonymised=pseudonymisation(table.frame) if pseudonymise_key is not None else None,
+    )
     if out.suffix.lower() == ".csv":
         write_targets_csv(
             out,
@@ -216,9 +250,12 @@ def set_targets(
             subjects=result.subjects,
             policy=chosen,
             force=force,
+            scales=result.scales,
         )
-        return SetTargetsOutcome(
-            out, len(table.frame), chosen, reason, result, conversion=conversion
+        return outcome
+    if entry_source:
+        about.insert(
+            about.index(("subjects", ", ".join(result.subjects))), ("GCSE entries", entry_source)
         )
     write_targets_workbook(
         out,
@@ -234,16 +271,68 @@ def set_targets(
         conversion=conversion,
         about=about,
         force=force,
+        scales=result.scales,
     )
-    return SetTargetsOutcome(
-        out,
-        len(table.frame),
-        chosen,
-        reason,
-        result,
-        conversion=conversion,
-        pseudonymised=pseudonymisation(table.frame) if pseudonymise_key is not None else None,
-    )
+    return outcome
+
+
+ENTRY_HEADERS = {
+    "upn": ("upn", "unique_pupil_number"),
+    "subject": ("subject", "subject_name", "course", "course_name"),
+    "qualification": ("qualification", "qualification_type", "qual", "qual_type", "type"),
+}
+ENTRIES_SHEET = "entries"
+
+
+def read_entries(
+    cohort_file: Path, entries: str | Path | None, cohort_sheet: str | None
+) -> tuple[pd.DataFrame | None, str]:
+    """The long GCSE entries (`upn`, `subject`, `qualification`) and where they came from:
+    `--entries FILE`, else the cohort workbook's `Entries` sheet, else None (the cohort's wide
+    columns say it)."""
+    if entries is not None:
+        path = Path(entries)
+        return _entry_columns(read_table(path, is_known_header=_is_entry_header), path), str(path)
+    if cohort_file.suffix.lower() not in (".xlsx", ".xlsm", ".xls"):
+        return None, "the cohort's columns (<subject>_entered, _target or working-at)"
+    import python_calamine as calamine
+
+    try:
+        names = calamine.CalamineWorkbook.from_path(str(cohort_file)).sheet_names
+    except Exception:  # the cohort was read already: a workbook calamine cannot list has none
+        names = []
+    found = [n for n in names if n.strip().lower() == ENTRIES_SHEET and n != cohort_sheet]
+    if not found:
+        return None, "the cohort's columns (<subject>_entered, _target or working-at)"
+    frame = read_table(cohort_file, sheet=found[0], is_known_header=_is_entry_header)
+    return _entry_columns(frame, cohort_file), f"the {found[0]!r} sheet of the cohort workbook"
+
+
+def _is_entry_header(text: str) -> bool:
+    from targetkit.columns import header_key
+
+    return any(header_key(text) in names for names in ENTRY_HEADERS.values())
+
+
+def _entry_columns(table: Any, path: Path) -> pd.DataFrame:
+    """The entries frame with `upn`, `subject` and (optional) `qualification` columns."""
+    from targetkit.columns import header_key
+
+    renamed: dict[object, str] = {}
+    for column in table.frame.columns:
+        for name, spellings in ENTRY_HEADERS.items():
+            if header_key(column) in spellings and name not in renamed.values():
+                renamed[column] = name
+    frame = table.frame.rename(columns=renamed)
+    for needed in ("upn", "subject"):
+        if needed not in frame:
+            raise InputError(
+                f"the GCSE entries have no {needed} column (found: "
+                f"{', '.join(map(str, table.frame.columns))})",
+                file=path,
+                hint="give one row per pupil and subject: UPN, Subject, Qualification",
+            )
+    return frame[[c for c in ("upn", "subject", "qualification") if c in frame]]
 
 
 def _own_targets(cohort: pd.DataFrame) -> pd.DataFrame | None:

@@ -223,7 +223,28 @@ def cohort_columns(submission: pd.DataFrame) -> pd.DataFrame:
         for c in submission.columns
         if c in PUPIL_COLUMNS or parse_assessment(str(c)) or str(c).endswith("_plan_target")
     ]
-    return submission[keep]
+    return submission[keep].assign(**gcse_entered(submission))
+
+
+def gcse_entered(submission: pd.DataFrame) -> dict[str, pd.Series]:
+    """`<subject>_entered` for each GCSE subject block of a ks4 submission (issue 15): a pupil
+    is entered where set-targets gave a suggestion or the school a target, so the engine
+    recomputes the same subjects for the same pupils."""
+    from targetkit.pipeline.gcse_targets import entry_subjects
+
+    index = submission.index
+    return {
+        f"{subject}_entered": pd.Series(
+            np.where(
+                text_column(submission.get(f"{subject}_suggested"), index).notna()
+                | text_column(submission.get(f"{subject}_target"), index).notna(),
+                "yes",
+                "",
+            ),
+            index=index,
+        )
+        for subject in entry_subjects(submission.columns)
+    }
 
 
 def expected_targets(
@@ -613,19 +634,29 @@ def result_column(results: pd.DataFrame, subject: str) -> str | None:
 
 
 def missing_targets(
-    submission: pd.DataFrame, subjects: Sequence[str], pupils: pd.DataFrame
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    pupils: pd.DataFrame,
+    expected: pd.DataFrame | None = None,
 ) -> list[pd.DataFrame]:
     """MISSING_TARGET: a blank or non-grade target; EHC_INDIVIDUAL_TARGET: EHC plan, no plan
-    target. Needs `<subject>_target`, optionally `sen` and `<subject>_plan_target`."""
+    target. Needs `<subject>_target`, optionally `sen` and `<subject>_plan_target`. A GCSE
+    subject a pupil is not entered for (no suggestion recomputed) needs no target."""
+    from targetkit.pipeline.gcse_targets import entry_subjects
+
     index = submission.index
     ehc = (text_column(submission.get("sen"), index).str.upper() == "E").fillna(False)
     found = []
+    gcse = set(entry_subjects(submission.columns)) if expected is not None else set()
     for subject in subjects:
         target = text_column(submission[f"{subject}_target"], index)
+        entered = pd.Series(True, index=index)
+        if subject in gcse and f"{subject}_suggested" in expected:
+            entered = text_column(expected[f"{subject}_suggested"], index).notna()
         found.append(
             _pupil_findings(
                 pupils,
-                target.isna(),
+                target.isna() & entered,
                 "MISSING_TARGET",
                 subject,
                 {},
@@ -635,7 +666,7 @@ def missing_targets(
         found.append(
             _pupil_findings(
                 pupils,
-                ehc & plan.isna(),
+                ehc & plan.isna() & entered,
                 "EHC_INDIVIDUAL_TARGET",
                 subject,
                 {},
@@ -920,6 +951,37 @@ def school_below_benchmark(
     return found
 
 
+def progress8_below_zero(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    expected: pd.DataFrame,
+    benchmark: str,
+) -> list[dict[str, object]]:
+    """BELOW_BENCHMARK (challenge) for a ks4 school whose submitted targets add up to a
+    Progress 8 below 0 (issue 15): the targets ask less progress than pupils with the same KS2
+    results make nationally. Only where the engine worked out Progress 8 of targets."""
+    if "progress8_of_targets" not in expected or "ks2_average_scaled_score" not in expected:
+        return []
+    from targetkit.pipeline.gcse_targets import submission_progress8
+
+    figures = submission_progress8(submission, subjects, scale, expected)
+    if figures is None or not (figures["progress8"] < 0):
+        return []
+    message = findings.message(
+        "BELOW_BENCHMARK",
+        variant="progress8",
+        progress8=f"{figures['progress8']:+.2f}",
+        attainment8=f"{figures['attainment8']:.1f}",
+        pupils=int(figures["pupils"]),
+        benchmark=benchmark,
+    )
+    finding = _school_finding(
+        "BELOW_BENCHMARK", str(message), subject="progress8", severity="challenge"
+    )
+    return [finding]
+
+
 def check_school(
     submission: pd.DataFrame,
     *,
@@ -1081,7 +1143,7 @@ def pupil_checks(
     """The checks that look at one pupil at a time, one frame per code and subject, in the
     order findings are listed. `pupils`: `_identity(submission)` (any extra column of it, such
     as a school key, is carried into the findings)."""
-    found: list[pd.DataFrame] = missing_targets(submission, subjects, pupils)
+    found: list[pd.DataFrame] = missing_targets(submission, subjects, pupils, expected)
     found += invalid_targets(submission, subjects, scale, pupils)
     if expected is not None:
         found += below_expected(submission, subjects, scale, expected, pupils, benchmark=benchmark)
@@ -1131,6 +1193,7 @@ def school_checks(
             submission, subjects, scale, expected, thresholds or {}, derived
         )
         school_level += school_below_benchmark(percentages, benchmark, key_threshold)
+        school_level += progress8_below_zero(submission, subjects, scale, expected, benchmark)
     if previous_results is not None:
         widening = gap_widening(submission, subjects, scale, masks, previous_results)
         school_level += widening

@@ -20,7 +20,7 @@ import pandas as pd
 
 from targetkit.columns import DATA_DROPS, parse_assessment
 from targetkit.pipeline.values import yes_no
-from targetkit.policies import Policy
+from targetkit.policies import CombinedMeasure, Policy
 from targetkit.privacy import SMALL_GROUP
 from targetkit.scales import Scale, load_scale
 from targetkit.upn import upn_key
@@ -53,6 +53,8 @@ class TargetResult:
     notes: list[str] = field(default_factory=list)
     benchmark: str = "top25"
     borderline: dict[str, pd.Series] = field(default_factory=dict)  # subject → BORDERLINE pupils
+    scales: dict[str, str] = field(default_factory=dict)  # subject → its target scale's name
+    entered: dict[str, pd.Series] = field(default_factory=dict)  # GCSE subject → pupils entered
 
 
 @cache
@@ -202,6 +204,7 @@ def compute_targets(
     conversion: str | None = None,
     summaries: bool = True,
     academic_year: int | None = None,
+    entries: pd.DataFrame | None = None,
 ) -> TargetResult:
     """Targets for every pupil and subject of `cohort` under `policy`.
 
@@ -213,6 +216,10 @@ def compute_targets(
     `_milestone_<point>`, `_reason`, and one `flags` column. With `summaries=False` the
     school-level `summary` and `by_group` are left empty (a caller that needs only the pupils'
     rows, such as check-ambition on a whole LA batch, saves working them out).
+    A policy with `subject_tables` (ks4) also targets every GCSE subject each pupil is entered
+    for (`entries`: a long frame of `upn`, `subject`, `qualification`; None: the cohort's wide
+    columns), adds the Attainment 8 and Progress 8 of the targets and raises suggestions until
+    each school's Progress 8 of targets is at least 0 (`pipeline.gcse_targets`).
     """
     subjects = list(subjects or policy.subjects)
     target_scale = load_scale(policy.target_scale)
@@ -247,8 +254,14 @@ def compute_targets(
     if year_group is None:
         year_group = pd.Series(np.nan, index=cohort.index)
 
-    for subject in subjects:
-        if policy.kind == "steps":
+    gcse = _gcse_subjects(cohort, policy, entries, benchmark, previous, school, upn)
+    notes += gcse.notes
+    scales: dict[str, Scale] = {}
+    outs: dict[str, dict] = {}
+    for subject in [*subjects, *gcse.subjects]:
+        if subject in gcse.blocks:
+            out = gcse.blocks[subject]
+        elif policy.kind == "steps":
             out = _steps_subject(cohort, policy, subject, year_group, previous, academic_year)
         else:
             out = _levels_subject(
@@ -264,12 +277,13 @@ def compute_targets(
                 notes,
                 academic_year,
             )
+        subject_scale = scales[subject] = out.get("scale", target_scale)
         # EHC plans: the plan target stands (SPEC §7); without one the suggestion is kept.
         plan_column = f"{subject}_plan_target"
         plan = (
-            target_scale.parse(cohort[plan_column])
+            subject_scale.parse(cohort[plan_column])
             if plan_column in cohort
-            else target_scale.parse(pd.Series(None, index=cohort.index, dtype=object))
+            else subject_scale.parse(pd.Series(None, index=cohort.index, dtype=object))
         )
         has_plan = ehc & plan.points.notna().to_numpy()
         # The benchmark at every threshold (SPEC §8): the school's share targeted is at least
@@ -279,10 +293,11 @@ def compute_targets(
             out["suggested_points"].where(~has_plan, plan.points),
             shown_chances,
             policy,
-            target_scale,
+            subject_scale,
             school,
             out.get("rank"),
             frozen=has_plan,
+            thresholds=out.get("thresholds"),
         )
         if raised.any():
             out["suggested_points"] = out["suggested_points"].where(~raised, raised_to["points"])
@@ -292,13 +307,20 @@ def compute_targets(
                 ~raised, (prior_part + "; rule: " + raised_to["reason"]).astype(object)
             )
             out["flags"] = _add_flag(out["flags"], raised, "QUOTA_TARGET")
+        outs[subject] = {**out, "plan": plan, "has_plan": has_plan, "shown": shown_chances}
+    progress = None
+    if gcse.subjects:  # Attainment 8 needs the GCSE entries: English and maths alone fill 4 slots
+        progress = _progress8_of_targets(cohort, policy, outs, scales, gcse.subjects, school)
+    for subject, out in outs.items():
+        subject_scale, plan, has_plan = scales[subject], out["plan"], out["has_plan"]
+        shown_chances = out["shown"]
         target = out["suggested"].astype(object).copy()
         target[has_plan] = plan.grade[has_plan]
         points = out["suggested_points"].copy()
         points[has_plan] = plan.points[has_plan]
-        if target_scale.name == "nc":  # "at least level 4" is met by 4c (SPEC §7)
-            below = nc_level(target_scale, plan.points) < nc_level(
-                target_scale, out["minimum_points"]
+        if subject_scale.name == "nc":  # "at least level 4" is met by 4c (SPEC §7)
+            below = nc_level(subject_scale, plan.points) < nc_level(
+                subject_scale, out["minimum_points"]
             )
         else:
             below = plan.points < out["minimum_points"]
@@ -306,7 +328,7 @@ def compute_targets(
         subject_flags = out["flags"]
         subject_flags = _add_flag(subject_flags, below_rule, "EHC_TARGET_BELOW_RULE")
         subject_flags = _add_flag(subject_flags, ehc & ~has_plan, "EHC_INDIVIDUAL_TARGET")
-        near = borderline_pupils(cohort, policy, subject, target_scale, year_group, out)
+        near = borderline_pupils(cohort, policy, subject, subject_scale, year_group, out)
         borderline[subject] = pd.Series(near, index=cohort.index)
         subject_flags = _add_flag(subject_flags, near, "BORDERLINE")
         flags = _merge_flags(flags, subject_flags)
@@ -332,7 +354,8 @@ def compute_targets(
             columns[f"{prefix}_chance_{name}"] = (chance * 100).round(1)
             descriptions[f"{prefix}_chance_{name}"] = (
                 f"Percent of pupils with this {subject} prior in {benchmark} schools who reached "
-                f"{threshold_label(name)} (conversion table {conversion or policy.conversion})."
+                f"{threshold_label(name)} (conversion table "
+                f"{out.get('table') or conversion or policy.conversion})."
             )
         columns[f"{prefix}_most_likely"] = out["most_likely"]
         columns[f"{prefix}_minimum"] = out["minimum"]
@@ -359,6 +382,13 @@ def compute_targets(
                 f"{prefix}_reason": "Why the suggestion is what it is, in one sentence.",
             }
         )
+    if gcse.not_targeted is not None and gcse.not_targeted.notna().any():
+        columns[NOT_TARGETED_COLUMN] = gcse.not_targeted
+        descriptions[NOT_TARGETED_COLUMN] = (
+            "Entries given no target: an unknown subject or a qualification the DfE matrices do "
+            "not cover (listed, never dropped; not counted in Attainment 8)."
+        )
+        flags = _add_flag(flags, gcse.not_targeted.notna().to_numpy(), "SUBJECT_NOT_TARGETED")
     if policy.prior_scaled_scores:
         columns.update(_attainment8_context(cohort, policy))
         descriptions["ks2_average_scaled_score"] = (
@@ -370,8 +400,11 @@ def compute_targets(
             "For context: the DfE's 2024 Attainment 8 estimate for pupils with this KS2 average "
             "(national average of their Attainment 8 scores)."
         )
+    if progress is not None:
+        columns.update(progress.columns)
+        descriptions.update(PROGRESS8_DESCRIPTIONS)
     overall_rows = None
-    if policy.overall is not None:
+    if policy.overall is not None and _has_overall_prior(cohort, policy):
         overall_columns, overall_rows = _overall_target(
             cohort, policy, school, upn, benchmark, notes
         )
@@ -397,13 +430,32 @@ def compute_targets(
     summary, by_group = pd.DataFrame(), pd.DataFrame()
     if summaries:
         summary, by_group = _summaries(
-            cohort, policy, subjects, target_points, chances, has_prior, target_scale
+            cohort,
+            policy,
+            list(outs),
+            target_points,
+            chances,
+            has_prior,
+            target_scale,
+            scales=scales,
+            entered={s: o["entered"] for s, o in outs.items() if "entered" in o},
+            thresholds={s: o["thresholds"] for s, o in outs.items() if "thresholds" in o},
+        )
+    if gcse.blocks and summaries:  # issue 15: the matrices' group rows, for the gap analysis
+        from targetkit.pipeline.gcse_targets import group_benchmarks
+
+        by_group = group_benchmarks(
+            by_group,
+            _group_values(cohort),
+            gcse.blocks,
+            [_load_table(name) for name in policy.subject_tables],
         )
     if overall_rows is not None and summaries:
         summary = pd.concat([summary, overall_rows], ignore_index=True)
-    combined = policy.combined
-    if combined is not None and all(s in target_points for s in combined.subjects):
-        chance, row = _combined_measure(cohort, policy, target_points, benchmark, notes)
+    for combined in [*([policy.combined] if policy.combined else []), *policy.combined_measures]:
+        if not all(s in target_points for s in combined.subjects):
+            continue
+        chance, row = _combined_measure(cohort, policy, target_points, benchmark, notes, combined)
         columns_added = {f"chance_{combined.name}": (chance * 100).round(1)}
         pupils = pd.concat([pupils.drop(columns="flags"), pd.DataFrame(columns_added)], axis=1)
         pupils["flags"] = flags
@@ -412,18 +464,22 @@ def compute_targets(
         )
         if summaries:
             summary = pd.concat([summary, row], ignore_index=True)
+    if progress is not None and summaries:
+        summary = pd.concat([summary, progress.summary], ignore_index=True)
     return TargetResult(
         pupils=pupils,
         summary=summary,
-        subjects=subjects,
+        subjects=list(outs),
         thresholds=thresholds,
         policy=policy,
         by_group=by_group,
         comments=comments,
         descriptions=descriptions,
-        notes=list(dict.fromkeys(notes)),
+        notes=_one_fallback_note(notes, benchmark),
         benchmark=benchmark,
         borderline=borderline,
+        scales={s: scale.name for s, scale in scales.items()},
+        entered={s: o["entered"] for s, o in outs.items() if "entered" in o},
     )
 
 
@@ -511,6 +567,178 @@ def nc_floor(scale: Scale, grade: str) -> float:
     return float(min(g.points for g in scale.grades if g.band == band))
 
 
+NOT_TARGETED_COLUMN = "subjects_not_targeted"
+PROGRESS8_DESCRIPTIONS = {
+    "attainment8_of_targets": "The Attainment 8 the pupil's targets add up to, by the DfE's "
+    "rules (maths and, with both Englishes, English double-weighted; 3 EBacc and 3 open slots).",
+    "progress8_of_targets": "(Attainment 8 of targets − the DfE estimate for the pupil's KS2 "
+    "average) / 10; blank for pupils with no KS2 scaled score (outside Progress 8).",
+}
+
+
+def _gcse_subjects(
+    cohort: pd.DataFrame,
+    policy: Policy,
+    entries: pd.DataFrame | None,
+    benchmark: str,
+    previous: pd.DataFrame | None,
+    school: pd.Series,
+    upn: pd.Series,
+) -> object:
+    """The GCSE subjects each pupil is entered for, as subject blocks (issue 15)."""
+    from targetkit.conversion_tables import ks2_band
+    from targetkit.pipeline.gcse_targets import GcseSubjects, gcse_subjects
+
+    if not policy.subject_tables or not policy.prior_scaled_scores:
+        return GcseSubjects()
+    average = _average_scaled_score(cohort, policy)
+    rank = pd.DataFrame(
+        {
+            "school": school.to_numpy(),
+            "latest": average.to_numpy(),
+            "prior_points": average.to_numpy(),
+            "upn": upn.to_numpy(),
+        },
+        index=cohort.index,
+    )
+    return gcse_subjects(
+        cohort,
+        policy,
+        entries,
+        band=ks2_band(average, no_score_band=True),
+        benchmark=benchmark,
+        tables=[_load_table(name) for name in policy.subject_tables],
+        latest_of=lambda subject, scale: latest_attainment(cohort, subject, scale),
+        previous_of=lambda subject, scale: _previous_points(cohort, previous, subject, scale),
+        rank=rank,
+    )
+
+
+@dataclass
+class _Progress8:
+    columns: dict[str, pd.Series]
+    summary: pd.DataFrame
+
+
+def _progress8_of_targets(
+    cohort: pd.DataFrame,
+    policy: Policy,
+    outs: dict[str, dict],
+    scales: dict[str, Scale],
+    gcse: list[str],
+    school: pd.Series,
+) -> _Progress8:
+    """Attainment 8 and Progress 8 of the suggestions (plan targets where they stand), after
+    raising suggestions until each school's Progress 8 of targets is at least 0 (SPEC §8's
+    quota made a Progress 8 one); `outs` is updated in place (flag QUOTA_TARGET)."""
+    from targetkit.pipeline.gcse_targets import grades_frame, raise_to_progress8, targets_progress8
+
+    index = cohort.index
+    points = {
+        s: o["suggested_points"].where(~o["has_plan"], o["plan"].points) for s, o in outs.items()
+    }
+    grades = {
+        s: o["suggested"].where(~o["has_plan"], o["plan"].grade) for s, o in outs.items()
+    }
+    frame = grades_frame(policy, points, grades, gcse)
+    scores = _average_scaled_score(cohort, policy)
+    if policy.school_quotas:
+        frame, result = raise_to_progress8(
+            frame,
+            len(cohort),
+            scores,
+            school,
+            {s: scales[s] for s in outs},
+            {s: o["most_likely"] for s, o in outs.items()},
+            {s: o["has_plan"] for s, o in outs.items()},
+        )
+    else:
+        frame, result = frame.assign(raised=False), targets_progress8(frame, len(cohort), scores)
+    for subject, rows in frame[frame["raised"]].groupby("source", sort=False):
+        out = outs[subject]
+        mask = np.zeros(len(cohort), dtype=bool)
+        mask[rows["upn"].to_numpy()] = True
+        new_grade = pd.Series(None, index=index, dtype=object)
+        new_grade.iloc[rows["upn"].to_numpy()] = rows["grade"].to_numpy()
+        new_points = pd.Series(np.nan, index=index)
+        new_points.iloc[rows["upn"].to_numpy()] = rows["points"].to_numpy()
+        out["suggested"] = out["suggested"].where(~mask, new_grade)
+        out["suggested_points"] = out["suggested_points"].where(~mask, new_points)
+        prior_part = out["reason"].astype("string").str.split("; rule: ", n=1).str[0]
+        text = (
+            prior_part
+            + "; rule: benchmark: the school's Progress 8 of targets is at least 0 → "
+            + new_grade.astype("string")
+        )
+        out["reason"] = out["reason"].where(~mask, text.astype(object))
+        out["flags"] = _add_flag(out["flags"], mask, "QUOTA_TARGET")
+    a8 = pd.Series(result["attainment8"].to_numpy(), index=index).round(2)
+    p8 = pd.Series(result["progress8"].to_numpy(), index=index).round(2)
+    in_p8 = result["in_progress8"].to_numpy(dtype=bool)
+    pupils = len(cohort)
+    rows = []
+    for name, label, value, counted in (
+        ("attainment8", "Attainment 8 of targets (average)", result["attainment8"].mean(), pupils),
+        (
+            "progress8",
+            "Progress 8 of targets (average)",
+            result["progress8"][in_p8].mean(),
+            int(in_p8.sum()),
+        ),
+    ):
+        rows.append(
+            {
+                "label": label,
+                "subject": name,
+                "threshold": "average",
+                "pupils": pupils,
+                "pupils_with_result": counted,
+                "targeted": 0,
+                "targeted_with_result": 0,
+                "average_target_points": round(float(value), 2) if counted else np.nan,
+                "pct_targeted": np.nan,
+                "pct_targeted_with_result": np.nan,
+                "benchmark_pct": np.nan,
+                "benchmark_pct_with_result": np.nan,
+                "small": SMALL_LABEL if pupils < SMALL_GROUP else "",
+            }
+        )
+    return _Progress8(
+        {"attainment8_of_targets": a8, "progress8_of_targets": p8}, pd.DataFrame(rows)
+    )
+
+
+def _has_overall_prior(cohort: pd.DataFrame, policy: Policy) -> bool:
+    """Whether any pupil has a result for the overall target's prior (ks4: KS3 levels); a Year
+    7 cohort with KS2 scores only gets no meaningless '5 A*-C 0%' row."""
+    overall = policy.overall
+    assert overall is not None
+    wanted = [f"{s}_{overall.prior_point}" for s in overall.subjects]
+    present = [c for c in wanted if c in cohort]
+    if not present:
+        return False
+    text = cohort[present].astype("string").apply(lambda c: c.str.strip())
+    return bool((text.notna() & text.ne("")).to_numpy().any())
+
+
+def _one_fallback_note(notes: list[str], benchmark: str) -> list[str]:
+    """Each note once; the benchmark fallbacks of several tables (ks4: English and maths, the
+    overall measures, every GCSE subject) as one sentence (issue 15: not once per subject)."""
+    distinct = list(dict.fromkeys(notes))
+    fallback = [n for n in distinct if f"no {benchmark} data" in n or "publishes no top-" in n]
+    if len(fallback) <= 1:
+        return distinct
+    share = {"top25": "top-25%", "top50": "top-50%"}.get(benchmark, benchmark)
+    sentence = (
+        f"No {share}-of-schools figures are published for these targets (the DfE publishes "
+        "national KS2 to KS4 figures only): national figures are used for every subject and "
+        "measure."
+    )
+    first = distinct.index(fallback[0])
+    rest = [n for n in distinct if n not in fallback]
+    return [*rest[:first], sentence, *rest[first:]]
+
+
 def _attainment8_context(cohort: pd.DataFrame, policy: Policy) -> dict[str, pd.Series]:
     """The KS2 average scaled score and the DfE Attainment 8 estimate for it (ks4, context)."""
     from targetkit.conversion_tables import attainment8_estimate
@@ -549,11 +777,12 @@ def _combined_measure(
     target_points: dict[str, pd.Series],
     benchmark: str,
     notes: list[str],
+    combined: CombinedMeasure | None = None,
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Pupils targeted at the grade in every one of the measure's subjects, against the table."""
     from targetkit.conversion_tables import ks2_band
 
-    combined = policy.combined
+    combined = combined or policy.combined
     assert combined is not None
     scale = load_scale(policy.target_scale)
     threshold = scale.points_of[_grade_name(scale, combined.grade)]
@@ -727,6 +956,7 @@ def _threshold_quotas(
     rank: pd.DataFrame | None,
     *,
     frozen: np.ndarray,
+    thresholds: dict[str, str] | None = None,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Raise targets until, at each threshold, the school's pupils targeted at or above it are at
     least the sum of their chances, rounded up (SPEC §8, the §7 quota made school-wide).
@@ -744,14 +974,15 @@ def _threshold_quotas(
     )
     if rank is None or not chances or not policy.school_quotas:
         return raised, result
+    thresholds = thresholds or policy.thresholds
     current = points.copy()
     by_height = sorted(
-        (t for t in policy.thresholds if t in chances),
-        key=lambda t: scale.points_of[_grade_name(scale, policy.thresholds[t])],
+        (t for t in thresholds if t in chances),
+        key=lambda t: scale.points_of[_grade_name(scale, thresholds[t])],
         reverse=True,
     )
     for name in by_height:
-        grade = _grade_name(scale, policy.thresholds[name])
+        grade = _grade_name(scale, thresholds[name])
         chance = chances[name]
         has = chance.notna().to_numpy()
         meets = _meets(scale, current, grade).fillna(False).to_numpy(dtype=bool)
@@ -1079,6 +1310,10 @@ def _milestones(
         elif same_scale:
             share = (year - policy.prior_year) / (policy.final_year - policy.prior_year)
             points = prior_points + (target_points - prior_points) * share
+        elif policy.milestone_from is not None:  # prior on another scale: from a start grade
+            start = scale.points_of[_grade_name(scale, policy.milestone_from)]
+            share = (year - policy.prior_year) / (policy.final_year - policy.prior_year)
+            points = start + (target_points - start) * share
         else:
             continue
         grade = scale.grade_at_or_below(points).astype(object)
@@ -1160,15 +1395,9 @@ def _steps_subject(
     # every drop, last summer's included: the same latest attainment check-ambition compares with
     latest = latest_attainment(cohort, subject, scale)
     previous_points = _previous_points(cohort, previous, subject, scale)
-    needed = rule_points.copy()
-    binding = pd.Series("rule", index=index, dtype=object)
-    for label, values in {
-        "latest attainment": latest["points"],
-        "previous target": previous_points,
-    }.items():
-        higher = values > needed.fillna(-np.inf)
-        binding[higher] = label
-        needed = needed.where(~higher, values)
+    needed, binding = never_below(
+        rule_points, {"latest attainment": latest["points"], "previous target": previous_points}
+    )
     suggested = scale.grade_for_points(needed.round()).astype(object)
     suggested_points = suggested.map(scale.points_of).astype("float64")
 
@@ -1219,6 +1448,22 @@ def _steps_subject(
     }
 
 
+def never_below(
+    rule_points: pd.Series, floors: dict[str, pd.Series], among: pd.Series | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """The rule's points raised to each floor in turn (latest attainment, previous target), and
+    which one decided (`rule` or the floor's label); only for the pupils `among` when given."""
+    needed = rule_points.copy()
+    binding = pd.Series("rule", index=rule_points.index, dtype=object)
+    for label, values in floors.items():
+        higher = values > needed.fillna(-np.inf)
+        if among is not None:
+            higher &= among
+        binding[higher] = label
+        needed = needed.where(~higher, values)
+    return needed, binding
+
+
 def _meets(scale: Scale, points: pd.Series, grade: str) -> pd.Series:
     """Whether each target reaches a threshold grade (NC: by level digit, SPEC §7)."""
     threshold = scale.points_of[_grade_name(scale, grade)]
@@ -1248,36 +1493,49 @@ def _summaries(
     chances: dict[str, dict[str, pd.Series]],
     has_prior: dict[str, pd.Series],
     scale: Scale,
+    *,
+    scales: dict[str, Scale] | None = None,
+    entered: dict[str, pd.Series] | None = None,
+    thresholds: dict[str, dict[str, str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """School-level figures (every pupil on roll as denominator, SPEC §7) and by group."""
+    """School-level figures (every pupil on roll as denominator, SPEC §7) and by group.
+
+    A GCSE subject (`entered` given) counts its entered pupils only, on its own scale."""
     frames = []
-    groups = _group_values(cohort)
-    everyone = pd.Series("all pupils", index=cohort.index, dtype=object)
+    all_groups = _group_values(cohort)
+    everyone_all = pd.Series("all pupils", index=cohort.index, dtype=object)
     for subject in subjects:
-        points = target_points[subject]
-        thresholds = dict(policy.thresholds)
+        mine = (entered or {}).get(subject)
+        rows = mine.to_numpy(dtype=bool) if mine is not None else slice(None)
+        everyone = everyone_all[rows]
+        groups = {name: values[rows] for name, values in all_groups.items()}
+        points = target_points[subject][rows]
+        scale_here = (scales or {}).get(subject, scale)
+        subject_thresholds = (thresholds or {}).get(subject)
+        thresholds_now = dict(subject_thresholds or policy.thresholds)
         if policy.kind == "steps":  # the age-related expectation at the end of this year
-            thresholds = {"are": ""}
-        for name, grade in thresholds.items():
+            thresholds_now = {"are": ""}
+        with_prior = has_prior[subject][rows].astype(float)
+        for name, grade in thresholds_now.items():
             if policy.kind == "steps":
                 from targetkit.pipeline.steps import expected_points
 
                 year_group = pd.to_numeric(cohort.get("year_group"), errors="coerce")
                 met = (points >= expected_points(year_group, 6)).astype(float)
             else:
-                met = _meets(scale, points, grade).fillna(False).astype(float)
+                met = _meets(scale_here, points, grade).fillna(False).astype(float)
             chance = chances[subject].get(name)
+            chance = chance[rows] if chance is not None else np.nan
             part = pd.DataFrame(
                 {
                     "met": met,
-                    "with_result": has_prior[subject].astype(float),
-                    "met_with_result": met * has_prior[subject].astype(float),
-                    "chance": chance if chance is not None else np.nan,
-                    "chance_with_result": (chance if chance is not None else np.nan)
-                    * has_prior[subject].astype(float),
+                    "with_result": with_prior,
+                    "met_with_result": met * with_prior,
+                    "chance": chance,
+                    "chance_with_result": chance * with_prior,
                     "points": points,
                 },
-                index=cohort.index,
+                index=points.index,
             )
             for group_name, values in {"all": everyone, **groups}.items():
                 grouped = part.groupby(values.to_numpy(), dropna=True)

@@ -24,6 +24,7 @@ SUMMARY_PERCENT = (
     "benchmark_pct_with_result",
 )
 ID_COLUMNS = ("upn", "pupil_id", "surname", "forename")
+GROUP_BENCHMARK = "group_benchmark_pct"  # pipeline.gcse_targets.GROUP_BENCHMARK
 
 
 def write_targets_workbook(
@@ -41,23 +42,30 @@ def write_targets_workbook(
     conversion: str | None,
     about: Sequence[tuple[str, object]],
     force: bool = False,
+    scales: dict[str, str] | None = None,
 ) -> Path:
-    """`pupils`: the user's rows as read; `added`: targetkit's columns (chances 0–100)."""
+    """`pupils`: the user's rows as read; `added`: targetkit's columns (chances 0–100);
+    `scales`: a subject's target scale where it is not the policy's (Combined Science)."""
     grade_word = GRADE_WORDS.get(policy.target_scale, "")  # type: ignore[attr-defined]
     sheets = [
-        targets_sheet(pupils, added, comments, descriptions, subjects, policy, grade_word),
+        targets_sheet(
+            pupils, added, comments, descriptions, subjects, policy, grade_word, scales
+        ),
         summary_sheet(summary, policy, benchmark, conversion, grade_word),
         in_words(
             Sheet(
                 "Summary by group",
-                percent(by_group, SUMMARY_PERCENT),
+                percent(by_group, [*SUMMARY_PERCENT, GROUP_BENCHMARK]),
                 descriptions={
+                    GROUP_BENCHMARK: "GCSE subjects: the % of pupils nationally in this same "
+                    "group (e.g. disadvantaged) with the same KS2 bands who reach the threshold "
+                    "(DfE group rows), for the gap analysis: never used for a pupil's target.",
                     "group": "The pupil characteristic (disadvantaged, sen, eal, lac, gender, "
                     "ethnicity).",
                     "value": f"The group within it; '{SMALL_LABEL}' marks fewer than "
                     f"{SMALL_GROUP} pupils.",
                 },
-                number_formats={c: "0%" for c in SUMMARY_PERCENT}
+                number_formats={c: "0%" for c in [*SUMMARY_PERCENT, GROUP_BENCHMARK]}
                 | {"average_target_points": "0.0"},
                 freeze_columns=4,
             ),
@@ -77,6 +85,7 @@ def write_targets_csv(
     subjects: Sequence[str],
     policy: object,
     force: bool = False,
+    scales: dict[str, str] | None = None,
 ) -> Path:
     """The Targets sheet alone as CSV (`-o NAME.csv`), for cohorts beyond Excel's row limit:
     the same columns and headers in words, chances as fractions (the workbook shows them as
@@ -87,7 +96,7 @@ def write_targets_csv(
     from targetkit.io import write_csv
 
     grade_word = GRADE_WORDS.get(policy.target_scale, "")  # type: ignore[attr-defined]
-    sheet = targets_sheet(pupils, added, {}, {}, subjects, policy, grade_word)
+    sheet = targets_sheet(pupils, added, {}, {}, subjects, policy, grade_word, scales)
     with console.step(f"Writing {out.name}"):
         return write_csv(sheet.frame, out, force=force)
 
@@ -107,6 +116,7 @@ def targets_sheet(
     subjects: Sequence[str],
     policy: object,
     grade_word: str,
+    scales: dict[str, str] | None = None,
 ) -> Sheet:
     """The user's columns unchanged, then targetkit's, one block a subject (a page each)."""
     chances = [c for c in added.columns if "_chance_" in str(c) or str(c).startswith("chance_")]
@@ -114,6 +124,11 @@ def targets_sheet(
     targets = [f"{s}_target" for s in subjects]
     scale_grades = _grade_list(policy)
     dropdowns: dict[str, Sequence[str]] = {c: scale_grades for c in targets}
+    for subject, name in (scales or {}).items():
+        if name != getattr(policy, "target_scale", name):
+            from targetkit.scales import load_scale
+
+            dropdowns[f"{subject}_target"] = load_scale(name).grade_names
     overall = getattr(policy, "overall", None)
     if overall is not None:
         dropdowns[f"target_{overall.name}"] = ["yes", "no"]
@@ -127,7 +142,8 @@ def targets_sheet(
         dropdowns=dropdowns,
         editable=list(dropdowns),
         number_formats={c: "0%" for c in chances}
-        | {c: "0.0" for c in ("ks2_average_scaled_score", "attainment8_estimate")},
+        | {c: "0.0" for c in ("ks2_average_scaled_score", "attainment8_estimate")}
+        | {"attainment8_of_targets": "0.0", "progress8_of_targets": "+0.00;-0.00;0.00"},
         align={c: "center" for c in [*grades, *dropdowns]},
         freeze_columns=title_columns(pupils),
         blocks=blocks,
@@ -157,7 +173,9 @@ def summary_sheet(
             lambda t: threshold_words(str(t).replace("+", "plus"), grade_word)
         )
     if "label" in table and "threshold" in table:
-        table["label"] = table["subject"].str.capitalize() + " " + table["threshold"]
+        table["label"] = (
+            table["subject"].str.replace("_", " ").str.capitalize() + " " + table["threshold"]
+        ).where(summary["threshold"].ne("average").to_numpy(), table["label"])
     sheet = Sheet(
         "Summary",
         table,
@@ -197,7 +215,8 @@ def summary_sentences(
     key = threshold_words(getattr(policy, "key_threshold", None) or "", "")
     table = _conversion(conversion or getattr(policy, "conversion", None))
     prior = str(getattr(policy, "prior_point", "")).upper()
-    lines = []
+    lines = ks4_school_targets(summary)
+    summary = summary[summary["threshold"].ne("average")] if "threshold" in summary else summary
     for subject, rows in summary.groupby("subject", sort=False):
         chosen = rows[rows["threshold"] == key] if key in set(rows["threshold"]) else rows.head(1)
         row = chosen.iloc[0]
@@ -206,7 +225,8 @@ def summary_sentences(
             what = "at or above the age-related expectation"
         pct = row["pct_targeted"] / 100
         text = (
-            f"{str(subject).capitalize()}: {int(row['targeted'])} of {int(row['pupils'])} pupils "
+            f"{str(subject).replace('_', ' ').capitalize()}: {int(row['targeted'])} of "
+            f"{int(row['pupils'])} pupils "
             f"({pct:.0%}) are targeted {what}"
         )
         if pd.notna(row["benchmark_pct"]) and table is not None:
@@ -217,6 +237,34 @@ def summary_sentences(
             )
         lines.append(text + ".")
     return lines
+
+
+def ks4_school_targets(summary: pd.DataFrame) -> list[str]:
+    """The guidance's three KS4 school targets in one sentence (English and maths 4+ and 5+,
+    Attainment 8 of targets), and the targets' Progress 8; none without them."""
+    if "threshold" not in summary:
+        return []
+    rows = {str(r["threshold"]): r for _, r in summary.iterrows()}
+    averages = summary[summary["threshold"].eq("average")].set_index("subject")
+    if "attainment8" not in averages.index:
+        return []
+    parts = [
+        f"English and maths {grade}+: {rows[name]['pct_targeted'] / 100:.0%}"
+        for name, grade in (("basics_4plus", 4), ("basics_5plus", 5))
+        if name in rows and pd.notna(rows[name]["pct_targeted"])
+    ]
+    a8 = averages.loc["attainment8", "average_target_points"]
+    parts.append(f"Attainment 8 of targets: {a8:.1f}")
+    text = "KS4 school targets: " + "; ".join(parts) + "."
+    if "progress8" in averages.index:
+        p8 = averages.loc["progress8", "average_target_points"]
+        counted = int(averages.loc["progress8", "pupils_with_result"])
+        text += (
+            f" Progress 8 of targets: {p8:+.2f} over the {counted} pupils with a KS2 score."
+            if pd.notna(p8)
+            else " Progress 8 of targets: no pupil has a KS2 score."
+        )
+    return [text]
 
 
 def _conversion(name: str | None) -> object | None:
