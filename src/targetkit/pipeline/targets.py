@@ -521,11 +521,15 @@ def borderline_pupils(
 
         milestone = expected_points(year_group, _half_terms_of(latest["column"]))
     elif policy.key_threshold:
-        grade = _grade_name(scale, policy.thresholds[policy.key_threshold])
+        thresholds = out.get("thresholds") or policy.thresholds  # a GCSE subject's own scale
+        grade = _grade_name(scale, thresholds[policy.key_threshold])
         lowest = nc_floor(scale, grade)
         milestone = pd.Series(lowest, index=index, dtype="float64")
         target = pd.Series(scale.points_of[grade], index=index, dtype="float64")
-        yearly = _milestones(policy, scale, out["prior_points"], target)
+        if "milestones_for" in out:
+            yearly = out["milestones_for"](target)
+        else:
+            yearly = _milestones(policy, scale, out["prior_points"], target)
         for year in rule.years:
             if year != policy.final_year and f"y{year}" in yearly:
                 points = yearly[f"y{year}"].map(scale.points_of).astype("float64")
