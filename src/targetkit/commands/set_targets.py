@@ -188,14 +188,7 @@ def set_targets(
 
         pupils = pseudonymise(pupils, pseudonymise_key)
     about = _about(
-        table,
-        pupils,
-        result,
-        chosen,
-        reason,
-        previous,
-        conversion,
-        academic_year,
+        table, pupils, result, chosen, reason, previous, conversion, academic_year,
         pseudonymised=pseudonymise_key is not None,
     )
     write_targets_workbook(
