@@ -223,14 +223,7 @@ def set_targets(
 
         pupils = pseudonymise(pupils, pseudonymise_key)
     about = _about(
-        table,
-        pupils,
-        result,
-        chosen,
-        reason,
-        previous,
-        conversion,
-        academic_year,
+        table, pupils, result, chosen, reason, previous, conversion, academic_year,
         pseudonymised=pseudonymise_key is not None,
     )
     outcome = SetTargetsOutcome(
