@@ -27,7 +27,8 @@ from targetkit.findings import SEVERITY_RANK
 from targetkit.io import check_output, read_table
 from targetkit.pipeline import reporting as rp
 from targetkit.pipeline.steps import HALF_TERMS
-from targetkit.pipeline.targets import baseline_year, compute_targets
+from targetkit.pipeline.targets import baseline_year
+from targetkit.policies import Policy
 from targetkit.presentation.report import write_report_workbook
 from targetkit.scales import Scale, load_scale
 from targetkit.upn import upn_key
@@ -53,6 +54,7 @@ class Tracking:
     term: str
     term_chosen: str
     skipped_subjects: list[str] = field(default_factory=list)
+    scale: Scale | None = None  # the scale the grades are on
 
 
 def read_tracking(
@@ -65,10 +67,11 @@ def read_tracking(
 ) -> Tracking:
     """Read a tracking sheet: baseline `<subject>_sum2_<year>` and drops `<subject>_aut1` ….
 
-    Unknown grades stop the run with the file, row, column and the nearest grades (exit 2);
-    codes such as A (absent) are read as no assessment.
+    The grades may be on any tracked scale (`rp.TRACKED_SCALES`): `scale`, else the one every
+    value fits. Year 1 may have `<subject>_eyfs` instead of a baseline. Unknown grades stop the
+    run with the file, row, column and the nearest grades (exit 2); codes such as A (absent)
+    are read as no assessment.
     """
-    scale = scale or load_scale("steps")
     table = read_table(path, sheet=sheet)
     frame = table.frame
     mapping = unambiguous_columns(frame.columns, path)
@@ -84,6 +87,7 @@ def read_tracking(
         for original, canonical in mapping.items()
         if (parsed := parse_assessment(canonical)) and parsed[1] in (*HALF_TERMS,)
     }
+    eyfs = {p[0] for c in mapping.values() if (p := parse_assessment(c)) and p[1] == "eyfs"}
     from_baseline = baseline_year(mapping.values())
     if academic_year is not None:
         start = parse_academic_year(academic_year)
@@ -113,8 +117,9 @@ def read_tracking(
                 hint="remove one of them",
             )
         found[slot] = original
-    skipped = sorted(s for s, found in columns.items() if BASELINE not in found)
-    columns = {s: found for s, found in columns.items() if BASELINE in found}
+    has_start = {s for s, found in columns.items() if BASELINE in found or s in eyfs}
+    skipped = sorted(set(columns) - has_start)
+    columns = {s: found for s, found in columns.items() if s in has_start}
     if not columns:
         raise InputError(
             f"no baseline column: expected last summer's steps as <subject>_sum2_{start} "
@@ -123,9 +128,16 @@ def read_tracking(
             hint="or give the academic year with --academic-year",
         )
 
+    if scale is None:
+        years = pd.to_numeric(
+            frame[by_name["year_group"]].astype("string").str.extract(r"(\d+)", expand=False),
+            errors="coerce",
+        )
+        values = [frame[c] for found in columns.values() for c in found.values()]
+        scale = _tracked_scale(values, set(years.dropna().astype(int)))
     points: dict[str, pd.DataFrame] = {}
     for subject, found in columns.items():
-        parts = {}
+        parts = {BASELINE: pd.Series(np.nan, index=frame.index)}
         for slot in (BASELINE, *HALF_TERMS):
             if slot in found:
                 parts[slot] = _points(scale, frame[found[slot]], path, found[slot])
@@ -156,7 +168,19 @@ def read_tracking(
     year_text = pupils["year_group"].astype("string").str.extract(r"(\d+)", expand=False)
     pupils["year_group"] = pd.to_numeric(year_text, errors="coerce").astype("Int64")
     pupils["pupil"] = _labels(pupils)
-    return Tracking(frame, pupils, points, columns, start, year_derived, chosen, why, skipped)
+    return Tracking(
+        frame, pupils, points, columns, start, year_derived, chosen, why, skipped, scale
+    )
+
+
+def _tracked_scale(columns: list[pd.Series], year_groups: set[int]) -> Scale:
+    """The scale the grades are on (`rp.choose_scale`), preferring the scales of the shipped
+    policies for these year groups (digits in Year 10 are GCSE grades, in Year 4 NC levels)."""
+    from targetkit.policies import load_policy, policy_names
+
+    policies = [load_policy(name) for name in policy_names()]
+    preferred = [p.target_scale for p in policies if year_groups & set(p.year_groups)]
+    return rp.choose_scale(columns, [load_scale(n) for n in rp.TRACKED_SCALES], preferred)
 
 
 def _points(scale: Scale, values: pd.Series, path: Path, column: str) -> pd.Series:
@@ -164,8 +188,9 @@ def _points(scale: Scale, values: pd.Series, path: Path, column: str) -> pd.Seri
     if parsed.unknown.any():
         row = parsed.unknown.idxmax()
         nearest = ", ".join(scale.nearest(str(values[row])))
+        kind = "a steps grade" if scale.name == "steps" else f"on the scale {scale.title!r}"
         raise InputError(
-            f"{values[row]!r} is not a steps grade",
+            f"{values[row]!r} is not {kind}",
             file=path,
             row=int(row),
             column=column,
@@ -361,7 +386,7 @@ def report_file(
     tracking_file = Path(tracking_file)
     inputs = [Path(p) for p in (tracking_file, targets, results) if p is not None]
     chosen_settings = rp.load_settings(settings)
-    scale = load_scale("steps")
+    scale = _policy_scale(policy)
     folder = output_folder(output) if output is not None else None
     if output is not None:  # refuse an impossible output before any work
         early = folder / "report.xlsx" if folder is not None else Path(output)
@@ -380,18 +405,28 @@ def report_file(
             raise UsageError("the report is a workbook: give -o a folder or a .xlsx file", file=out)
     check_output(out, force=force, inputs=inputs)
 
-    target_points, targets_from, missing_target = _targets(tracking, targets, policy, scale)
+    scale = tracking.scale or load_scale("steps")
+    rules = rp.scale_rules(scale, chosen_settings, _expectations(scale))
     pupils = tracking.pupils
+    tracking.points = rp.year_one_baselines(tracking.points, pupils["year_group"], rules)
+    baselines = {s: p.iloc[:, 0] for s, p in tracking.points.items()}
+    target_points, targets_from, missing_target = _targets(
+        tracking, targets, policy, scale, baselines
+    )
     progress = {
         subject: rp.subject_progress(
-            tracking.points[subject], pupils["year_group"], target_points[subject], chosen_settings
+            tracking.points[subject],
+            pupils["year_group"],
+            target_points[subject],
+            chosen_settings,
+            rules,
         )
         for subject in tracking.points
     }
-    groups = rp.pupil_groups(pupils, chosen_settings)
-    trend = _trend(tracking, target_points, groups, chosen_settings)
+    groups = rp.pupil_groups(pupils, chosen_settings, tracking.frame)
+    trend, expectations = _trend(tracking, target_points, groups, chosen_settings, rules)
     questions = rp.key_questions(pupils, progress, groups, chosen_settings)
-    data = rp.ReportData(progress, trend, questions, groups)
+    data = rp.ReportData(progress, trend, questions, groups, expectations=expectations)
     if results is not None:
         end_year = tracking.academic_year + 1
         wanted = {
@@ -439,74 +474,153 @@ def _trend(
     target_points: dict[str, pd.Series],
     groups: list[rp.Group],
     settings: rp.ReportSettings,
-) -> pd.DataFrame:
-    """The group trend; the long drop histories it is made from are freed on return."""
+    rules: rp.ScaleRules,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The group trend and the % at the age-related expectation; the long drop histories they
+    are made from are freed on return."""
+    year_group = tracking.pupils["year_group"]
     histories = {
-        subject: rp.drop_history(points, target_points[subject], settings)
+        subject: rp.drop_history(points, target_points[subject], settings, rules, year_group)
         for subject, points in tracking.points.items()
     }
-    return rp.group_trend(histories, groups, settings)
+    expectations = rp.expectation_table(histories, groups, settings, tracking.pupils.index)
+    return rp.group_trend(histories, groups, settings), expectations
+
+
+def _policy_scale(policy: str | None) -> Scale | None:
+    """The scale `--policy` sets targets on (None: the tracking sheet's grades decide)."""
+    from targetkit.policies import load_policy
+
+    return load_scale(load_policy(policy).target_scale) if policy else None
+
+
+def _policies(tracking: Tracking, policy: str | None, scale: Scale) -> dict[int, Policy]:
+    """The policy each year group's targets come from: `--policy` for all, else the shipped
+    policy on the tracked scale whose year groups include it (steps: the steps policy)."""
+    from targetkit.policies import load_policy, policy_names
+
+    years = _year_groups(tracking.pupils)
+    if policy is not None:
+        chosen = load_policy(policy)
+        if chosen.target_scale != scale.name:
+            raise UsageError(
+                f"policy {chosen.name!r} sets targets on the {chosen.target_scale} scale; "
+                f"the tracking sheet is on the {scale.name} scale",
+                hint="leave out --policy, or give a policy for this scale",
+            )
+        return dict.fromkeys(years, chosen)
+    if scale.name == "steps":
+        return dict.fromkeys(years, load_policy("steps"))
+    shipped = [load_policy(name) for name in policy_names()]
+    on_scale = [p for p in shipped if p.target_scale == scale.name and p.kind != "steps"]
+    return {
+        year: found
+        for year in years
+        if (found := next((p for p in on_scale if year in p.year_groups), None)) is not None
+    }
+
+
+def _expectations(scale: Scale) -> dict[int, str]:
+    """The age-related expectation at the end of each key stage on this scale: the shipped
+    policies' own (`no_prior_target` at `final_year`: KS1 2b, KS2 4, KS3 5, KS4 grade 4)."""
+    from targetkit.policies import load_policy, policy_names
+
+    return {
+        p.final_year: p.no_prior_target
+        for p in (load_policy(name) for name in policy_names())
+        if p.target_scale == scale.name and p.kind != "steps" and p.no_prior_target
+    }
 
 
 def _targets(
-    tracking: Tracking, targets: str | Path | None, policy: str | None, scale: Scale
+    tracking: Tracking,
+    targets: str | Path | None,
+    policy: str | None,
+    scale: Scale,
+    baselines: dict[str, pd.Series],
 ) -> tuple[dict[str, pd.Series], str, dict[str, pd.Series]]:
-    """Points targets per subject, where they came from, and who had none in the targets file."""
-    from targetkit.policies import load_policy
-
-    chosen = load_policy(policy or "steps")
-    if chosen.kind != "steps":
-        raise UsageError(
-            f"policy {chosen.name!r} is not a steps policy; report tracks steps",
-            hint="use --policy steps or a steps policy file",
-        )
+    """Points targets per subject for this year, where they came from, and who had none in the
+    targets file."""
     pupils = tracking.pupils
+    subjects = list(tracking.points)
+    policies = _policies(tracking, policy, scale)
     # exactly set-targets' targets for this file (SPEC §8): the same engine, policy and year
     cohort = tracking.frame.rename(columns=canonical_columns(tracking.frame.columns))
     cohort = cohort.loc[:, ~cohort.columns.duplicated()]
-    engine = compute_targets(
-        cohort,
-        chosen,
-        subjects=list(tracking.points),
-        academic_year=tracking.academic_year,
-        summaries=False,
+    cohort["year_group"] = pupils["year_group"]
+    engine = rp.engine_targets(cohort, policies, subjects, tracking.academic_year)
+    engine_points = pd.DataFrame(
+        {c: scale.parse(engine[c]).points for c in rp.target_columns(engine.columns, subjects)},
+        index=pupils.index,
     )
-    from_policy = {
-        subject: scale.parse(engine.pupils[f"{subject}_target"]).points
-        for subject in tracking.points
-    }
-    policy_text = (
-        f"the {chosen.name} policy (baseline + 6 steps + catch-up, as set-targets sets them)"
+    final_year = pupils["year_group"].map(
+        {y: (np.nan if p.kind == "steps" else p.final_year) for y, p in policies.items()}
     )
+    year_group = pupils["year_group"]
+    from_policy = rp.this_years_targets(
+        engine_points, subjects, year_group, baselines, final_year, scale
+    )
+    names = sorted({p.name for p in policies.values()})
+    missing_years = [y for y in _year_groups(pupils) if y not in policies]
+    if len(names) == 1 and scale.name == "steps":
+        policy_text = (
+            f"the {names[0]} policy (baseline + 6 steps + catch-up, as set-targets sets them)"
+        )
+    elif names:
+        policy_text = (
+            f"the {' / '.join(names)} polic{'y' if len(names) == 1 else 'ies'}, as set-targets "
+            "sets them (this year's milestone before the final year)"
+        )
+    else:
+        policy_text = f"no policy on the {scale.name} scale"
+    if missing_years:
+        policy_text += "; no targets for " + ", ".join(f"Year {y}" for y in missing_years)
+        policy_text += " (give --targets)"
     if targets is None:
         return from_policy, policy_text, {}
-    wanted = {s: (f"{s}_target",) for s in tracking.points}
-    found, path = read_keyed_points(Path(targets), wanted, scale)
-    if not found:
+    keyed, path = _keyed_targets(Path(targets), subjects, scale)
+    if not any(f"{s}_target" in keyed for s in subjects):
         raise InputError(
             "no target columns for "
-            + ", ".join(tracking.points)
+            + ", ".join(subjects)
             + " (expected e.g. "
-            + next(iter(wanted))
+            + subjects[0]
             + "_target)",
             file=targets,
             hint="give the targets workbook made by set-targets",
         )
     if "upn" not in pupils:
         raise InputError("the tracking sheet has no UPN column to match targets by")
-    upn = upn_key(pupils["upn"])
+    given = rp.align_by_upn(keyed, pupils["upn"])
+    from_file = rp.this_years_targets(given, subjects, year_group, baselines, final_year, scale)
     result: dict[str, pd.Series] = {}
     missing: dict[str, pd.Series] = {}
-    for subject in tracking.points:
-        given = (
-            pd.Series(upn.map(found[subject]).to_numpy(dtype="float64"), index=pupils.index)
-            if subject in found
-            else pd.Series(np.nan, index=pupils.index)
-        )
-        missing[subject] = given.isna()
-        result[subject] = given.fillna(from_policy[subject])
+    for subject in subjects:
+        column = f"{subject}_target"
+        missing[subject] = given[column].isna() if column in given else given.index.notna()
+        result[subject] = from_file[subject].fillna(from_policy[subject])
     text = f"{path.name} (pupils without a target there: {policy_text})"
     return result, text, missing
+
+
+def _keyed_targets(path: Path, subjects: list[str], scale: Scale) -> tuple[pd.DataFrame, Path]:
+    """A targets file's targets and milestones in points, indexed by UPN key."""
+    from targetkit.commands.targets_file import read_targets
+
+    frame = read_targets(path)
+    if "upn" not in frame:
+        raise InputError("no UPN column to match pupils by", file=path, hint="add a UPN column")
+    upn = upn_key(frame["upn"])
+    repeated = upn.notna() & upn.duplicated(keep=False)
+    if repeated.any():
+        row = int(upn[repeated].index[1])
+        raise InputError(f"UPN {upn[row]} appears more than once", file=path, row=row, column="UPN")
+    keep = upn.notna().to_numpy()
+    points = {
+        c: _points(scale, frame[c], path, c).to_numpy()[keep]
+        for c in rp.target_columns(frame.columns, subjects)
+    }
+    return pd.DataFrame(points, index=pd.Index(upn[keep].to_numpy(), name="upn")), path
 
 
 # ---------------------------------------------------------------------------------------------
