@@ -26,7 +26,7 @@ from targetkit.errors import InputError, OutputError, UsageError
 from targetkit.findings import SEVERITY_RANK
 from targetkit.io import check_output, read_table
 from targetkit.pipeline import reporting as rp
-from targetkit.pipeline.steps import HALF_TERMS
+from targetkit.pipeline.steps import HALF_TERMS, half_terms_elapsed
 from targetkit.pipeline.targets import baseline_year
 from targetkit.policies import Policy
 from targetkit.presentation.report import write_report_workbook
@@ -159,7 +159,7 @@ def read_tracking(
         if chosen not in made:
             raise InputError(f"no grades for {chosen} in any subject", file=path)
         why = "given with --term"
-    keep = [BASELINE, *HALF_TERMS[: HALF_TERMS.index(chosen) + 1]]
+    keep = [BASELINE, *HALF_TERMS[: half_terms_elapsed(chosen)]]
     for subject in points:
         points[subject] = points[subject][[c for c in keep if c in points[subject].columns]]
 
@@ -405,51 +405,36 @@ def report_file(
             raise UsageError("the report is a workbook: give -o a folder or a .xlsx file", file=out)
     check_output(out, force=force, inputs=inputs)
 
+    # read everything
     scale = tracking.scale or load_scale("steps")
-    rules = rp.scale_rules(scale, chosen_settings, _expectations(scale))
-    pupils = tracking.pupils
-    tracking.points = rp.year_one_baselines(tracking.points, pupils["year_group"], rules)
-    baselines = {s: p.iloc[:, 0] for s, p in tracking.points.items()}
-    target_points, targets_from, missing_target = _targets(
-        tracking, targets, policy, scale, baselines
-    )
-    progress = {
-        subject: rp.subject_progress(
-            tracking.points[subject],
-            pupils["year_group"],
-            target_points[subject],
-            chosen_settings,
-            rules,
+    subjects = list(tracking.points)
+    policies = rp.policies_by_year(_year_groups(tracking.pupils), scale, _shipped(), _given(policy))
+    given = _keyed_targets(Path(targets), subjects, scale) if targets is not None else None
+    found = _results(Path(results), tracking, scale) if results is not None else None
+    for what, read in (("targets", given), ("results", found)):
+        if read is not None and "upn" not in tracking.pupils:
+            raise InputError(f"the tracking sheet has no UPN column to match {what} by")
+    # compute
+    cohort = tracking.frame.rename(columns=canonical_columns(tracking.frame.columns))
+    cohort = cohort.loc[:, ~cohort.columns.duplicated()]
+    computed = rp.compute_report(
+        rp.ReportInputs(
+            points=tracking.points,
+            pupils=tracking.pupils,
+            frame=tracking.frame,
+            cohort=cohort,
+            academic_year=tracking.academic_year,
+            scale=scale,
+            settings=chosen_settings,
+            policies=policies,
+            expectations=rp.policy_expectations(_shipped(), scale),
+            targets=given,
+            targets_name=Path(targets).name if targets is not None else None,
+            results=found,
         )
-        for subject in tracking.points
-    }
-    groups = rp.pupil_groups(pupils, chosen_settings, tracking.frame)
-    trend, expectations = _trend(tracking, target_points, groups, chosen_settings, rules)
-    questions = rp.key_questions(pupils, progress, groups, chosen_settings)
-    data = rp.ReportData(progress, trend, questions, groups, expectations=expectations)
-    if results is not None:
-        end_year = tracking.academic_year + 1
-        wanted = {
-            s: (f"{s}_result", f"{s}_sum2_{end_year}", f"{s}_sum2", s) for s in tracking.points
-        }
-        found, _ = read_keyed_points(Path(results), wanted, scale)
-        if not found:
-            raise InputError(
-                "no results columns (e.g. maths_result or maths_sum2)",
-                file=results,
-                hint="name a column per subject",
-            )
-        upn = upn_key(pupils["upn"]) if "upn" in pupils else None
-        if upn is None:
-            raise InputError("the tracking sheet has no UPN column to match results by")
-        data.review = {
-            s: rp.review_outcomes(
-                target_points[s], pd.Series(upn.map(values).to_numpy(), index=pupils.index)
-            )
-            for s, values in found.items()
-        }
-        data.review_summary = rp.review_summary(data.review, groups, chosen_settings)
-
+    )
+    tracking.points = computed.points
+    data, targets_from, missing_target = computed.data, computed.targets_from, computed.missing
     counts = rp.counts(len(tracking.frame), data)
     outcome = ReportOutcome(out, tracking, data, targets_from, [], counts)
     write_report_workbook(
@@ -469,24 +454,6 @@ def report_file(
     return outcome
 
 
-def _trend(
-    tracking: Tracking,
-    target_points: dict[str, pd.Series],
-    groups: list[rp.Group],
-    settings: rp.ReportSettings,
-    rules: rp.ScaleRules,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The group trend and the % at the age-related expectation; the long drop histories they
-    are made from are freed on return."""
-    year_group = tracking.pupils["year_group"]
-    histories = {
-        subject: rp.drop_history(points, target_points[subject], settings, rules, year_group)
-        for subject, points in tracking.points.items()
-    }
-    expectations = rp.expectation_table(histories, groups, settings, tracking.pupils.index)
-    return rp.group_trend(histories, groups, settings), expectations
-
-
 def _policy_scale(policy: str | None) -> Scale | None:
     """The scale `--policy` sets targets on (None: the tracking sheet's grades decide)."""
     from targetkit.policies import load_policy
@@ -494,116 +461,34 @@ def _policy_scale(policy: str | None) -> Scale | None:
     return load_scale(load_policy(policy).target_scale) if policy else None
 
 
-def _policies(tracking: Tracking, policy: str | None, scale: Scale) -> dict[int, Policy]:
-    """The policy each year group's targets come from: `--policy` for all, else the shipped
-    policy on the tracked scale whose year groups include it (steps: the steps policy)."""
+def _shipped() -> list[Policy]:
+    """The shipped policies (and a user's, by TARGETKIT_DATA_DIR), in name order."""
     from targetkit.policies import load_policy, policy_names
 
-    years = _year_groups(tracking.pupils)
-    if policy is not None:
-        chosen = load_policy(policy)
-        if chosen.target_scale != scale.name:
-            raise UsageError(
-                f"policy {chosen.name!r} sets targets on the {chosen.target_scale} scale; "
-                f"the tracking sheet is on the {scale.name} scale",
-                hint="leave out --policy, or give a policy for this scale",
-            )
-        return dict.fromkeys(years, chosen)
-    if scale.name == "steps":
-        return dict.fromkeys(years, load_policy("steps"))
-    shipped = [load_policy(name) for name in policy_names()]
-    on_scale = [p for p in shipped if p.target_scale == scale.name and p.kind != "steps"]
-    return {
-        year: found
-        for year in years
-        if (found := next((p for p in on_scale if year in p.year_groups), None)) is not None
-    }
+    return [load_policy(name) for name in policy_names()]
 
 
-def _expectations(scale: Scale) -> dict[int, str]:
-    """The age-related expectation at the end of each key stage on this scale: the shipped
-    policies' own (`no_prior_target` at `final_year`: KS1 2b, KS2 4, KS3 5, KS4 grade 4)."""
-    from targetkit.policies import load_policy, policy_names
+def _given(policy: str | None) -> Policy | None:
+    from targetkit.policies import load_policy
 
-    return {
-        p.final_year: p.no_prior_target
-        for p in (load_policy(name) for name in policy_names())
-        if p.target_scale == scale.name and p.kind != "steps" and p.no_prior_target
-    }
+    return load_policy(policy) if policy else None
 
 
-def _targets(
-    tracking: Tracking,
-    targets: str | Path | None,
-    policy: str | None,
-    scale: Scale,
-    baselines: dict[str, pd.Series],
-) -> tuple[dict[str, pd.Series], str, dict[str, pd.Series]]:
-    """Points targets per subject for this year, where they came from, and who had none in the
-    targets file."""
-    pupils = tracking.pupils
-    subjects = list(tracking.points)
-    policies = _policies(tracking, policy, scale)
-    # exactly set-targets' targets for this file (SPEC §8): the same engine, policy and year
-    cohort = tracking.frame.rename(columns=canonical_columns(tracking.frame.columns))
-    cohort = cohort.loc[:, ~cohort.columns.duplicated()]
-    cohort["year_group"] = pupils["year_group"]
-    engine = rp.engine_targets(cohort, policies, subjects, tracking.academic_year)
-    engine_points = pd.DataFrame(
-        {c: scale.parse(engine[c]).points for c in rp.target_columns(engine.columns, subjects)},
-        index=pupils.index,
-    )
-    final_year = pupils["year_group"].map(
-        {y: (np.nan if p.kind == "steps" else p.final_year) for y, p in policies.items()}
-    )
-    year_group = pupils["year_group"]
-    from_policy = rp.this_years_targets(
-        engine_points, subjects, year_group, baselines, final_year, scale
-    )
-    names = sorted({p.name for p in policies.values()})
-    missing_years = [y for y in _year_groups(pupils) if y not in policies]
-    if len(names) == 1 and scale.name == "steps":
-        policy_text = (
-            f"the {names[0]} policy (baseline + 6 steps + catch-up, as set-targets sets them)"
-        )
-    elif names:
-        policy_text = (
-            f"the {' / '.join(names)} polic{'y' if len(names) == 1 else 'ies'}, as set-targets "
-            "sets them (this year's milestone before the final year)"
-        )
-    else:
-        policy_text = f"no policy on the {scale.name} scale"
-    if missing_years:
-        policy_text += "; no targets for " + ", ".join(f"Year {y}" for y in missing_years)
-        policy_text += " (give --targets)"
-    if targets is None:
-        return from_policy, policy_text, {}
-    keyed, path = _keyed_targets(Path(targets), subjects, scale)
-    if not any(f"{s}_target" in keyed for s in subjects):
+def _results(path: Path, tracking: Tracking, scale: Scale) -> dict[str, pd.Series]:
+    """The results file's points per subject, indexed by UPN key."""
+    end_year = tracking.academic_year + 1
+    wanted = {s: (f"{s}_result", f"{s}_sum2_{end_year}", f"{s}_sum2", s) for s in tracking.points}
+    found, _ = read_keyed_points(path, wanted, scale)
+    if not found:
         raise InputError(
-            "no target columns for "
-            + ", ".join(subjects)
-            + " (expected e.g. "
-            + subjects[0]
-            + "_target)",
-            file=targets,
-            hint="give the targets workbook made by set-targets",
+            "no results columns (e.g. maths_result or maths_sum2)",
+            file=path,
+            hint="name a column per subject",
         )
-    if "upn" not in pupils:
-        raise InputError("the tracking sheet has no UPN column to match targets by")
-    given = rp.align_by_upn(keyed, pupils["upn"])
-    from_file = rp.this_years_targets(given, subjects, year_group, baselines, final_year, scale)
-    result: dict[str, pd.Series] = {}
-    missing: dict[str, pd.Series] = {}
-    for subject in subjects:
-        column = f"{subject}_target"
-        missing[subject] = given[column].isna() if column in given else given.index.notna()
-        result[subject] = from_file[subject].fillna(from_policy[subject])
-    text = f"{path.name} (pupils without a target there: {policy_text})"
-    return result, text, missing
+    return found
 
 
-def _keyed_targets(path: Path, subjects: list[str], scale: Scale) -> tuple[pd.DataFrame, Path]:
+def _keyed_targets(path: Path, subjects: list[str], scale: Scale) -> pd.DataFrame:
     """A targets file's targets and milestones in points, indexed by UPN key."""
     from targetkit.commands.targets_file import read_targets
 
@@ -620,7 +505,13 @@ def _keyed_targets(path: Path, subjects: list[str], scale: Scale) -> tuple[pd.Da
         c: _points(scale, frame[c], path, c).to_numpy()[keep]
         for c in rp.target_columns(frame.columns, subjects)
     }
-    return pd.DataFrame(points, index=pd.Index(upn[keep].to_numpy(), name="upn")), path
+    if not any(f"{s}_target" in points for s in subjects):
+        raise InputError(
+            f"no target columns for {', '.join(subjects)} (expected e.g. {subjects[0]}_target)",
+            file=path,
+            hint="give the targets workbook made by set-targets",
+        )
+    return pd.DataFrame(points, index=pd.Index(upn[keep].to_numpy(), name="upn"))
 
 
 # ---------------------------------------------------------------------------------------------

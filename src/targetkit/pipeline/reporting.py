@@ -256,6 +256,43 @@ def this_years_targets(
     return result
 
 
+def policies_by_year(
+    year_groups: Sequence[int], scale: Scale, shipped: Sequence[Policy], given: Policy | None
+) -> dict[int, Policy]:
+    """The policy each year group's targets come from: `given` (`--policy`) for all, else the
+    first of `shipped` on the tracked scale whose year groups include it (steps: the steps
+    policy). A year group no policy covers gets none (its pupils need --targets)."""
+    from targetkit.errors import UsageError
+
+    if given is not None:
+        if given.target_scale != scale.name:
+            raise UsageError(
+                f"policy {given.name!r} sets targets on the {given.target_scale} scale; "
+                f"the tracking sheet is on the {scale.name} scale",
+                hint="leave out --policy, or give a policy for this scale",
+            )
+        return dict.fromkeys(year_groups, given)
+    if scale.name == "steps":
+        steps = next(p for p in shipped if p.kind == "steps")
+        return dict.fromkeys(year_groups, steps)
+    on_scale = [p for p in shipped if p.target_scale == scale.name and p.kind != "steps"]
+    return {
+        year: found
+        for year in year_groups
+        if (found := next((p for p in on_scale if year in p.year_groups), None)) is not None
+    }
+
+
+def policy_expectations(policies: Sequence[Policy], scale: Scale) -> dict[int, str]:
+    """The age-related expectation at the end of each key stage on `scale`: the policies' own
+    (`no_prior_target` at `final_year`: KS1 2b, KS2 level 4, KS3 level 5, KS4 grade 4)."""
+    return {
+        p.final_year: p.no_prior_target
+        for p in policies
+        if p.target_scale == scale.name and p.kind != "steps" and p.no_prior_target
+    }
+
+
 def target_columns(columns: Sequence[object], subjects: Sequence[str]) -> list[str]:
     """The `<subject>_target` and `<subject>_milestone_y<N>` columns among `columns`."""
     wanted = "|".join(re.escape(s) for s in subjects)
@@ -433,7 +470,7 @@ def drop_history(
     made = [c for c in points.columns[1:] if points[c].notna().any()]
     parts = []
     for drop in made:  # at most six drops: a loop over columns, not pupils
-        half_terms = HALF_TERMS.index(drop) + 1
+        half_terms = half_terms_elapsed(drop)
         milestone = milestone_points(baseline, target, half_terms)
         value = points[drop]
         if year_group is None:
@@ -907,6 +944,118 @@ class ReportData:
 
 
 # ---------------------------------------------------------------------------------------------
+# The whole report, from what was read
+
+
+@dataclass
+class ReportInputs:
+    """Everything `compute_report` needs, already read (no file is opened after this)."""
+
+    points: dict[str, pd.DataFrame]  # subject → baseline, aut1 … in the scale's points
+    pupils: pd.DataFrame  # canonical pupil columns, `pupil` (a label), `year_group` (numbers)
+    frame: pd.DataFrame  # the sheet as read (a school's own group columns)
+    cohort: pd.DataFrame  # the sheet with canonical names, for the engine
+    academic_year: int
+    scale: Scale
+    settings: ReportSettings
+    policies: dict[int, Policy]  # year group → the policy of its default targets
+    expectations: dict[int, str]  # year → the age-related expectation at its end (policies')
+    targets: pd.DataFrame | None = None  # a targets file's points, indexed by UPN key
+    targets_name: str | None = None
+    results: dict[str, pd.Series] | None = None  # results' points per subject, by UPN key
+
+
+@dataclass
+class ReportComputed:
+    data: ReportData
+    points: dict[str, pd.DataFrame]  # the drops with Year 1's baseline filled in
+    targets_from: str
+    missing: dict[str, pd.Series]  # per subject, pupils the targets file gave no target
+
+
+def compute_report(given: ReportInputs) -> ReportComputed:
+    """The report from what was read: this year's targets (the targets file's, else the
+    engine's under each year group's policy), progress, groups, trend, % at the expectation,
+    key questions, and with results the end-of-year review."""
+    settings, scale, pupils = given.settings, given.scale, given.pupils
+    year_group = pupils["year_group"]
+    rules = scale_rules(scale, settings, given.expectations)
+    points = year_one_baselines(given.points, year_group, rules)
+    baselines = {s: p.iloc[:, 0] for s, p in points.items()}
+    target_points, targets_from, missing = _report_targets(given, baselines)
+    progress = {
+        subject: subject_progress(drops, year_group, target_points[subject], settings, rules)
+        for subject, drops in points.items()
+    }
+    groups = pupil_groups(pupils, settings, given.frame)
+    histories = {
+        subject: drop_history(drops, target_points[subject], settings, rules, year_group)
+        for subject, drops in points.items()
+    }
+    expectations = expectation_table(histories, groups, settings, pupils.index)
+    trend = group_trend(histories, groups, settings)
+    del histories  # the long drop histories are freed before the questions
+    questions = key_questions(pupils, progress, groups, settings)
+    data = ReportData(progress, trend, questions, groups, expectations=expectations)
+    if given.results is not None:
+        upn = pupils["upn"]
+        data.review = {
+            s: review_outcomes(target_points[s], align_by_upn(pd.DataFrame({s: v}), upn)[s])
+            for s, v in given.results.items()
+        }
+        data.review_summary = review_summary(data.review, groups, settings)
+    return ReportComputed(data, points, targets_from, missing)
+
+
+def _report_targets(
+    given: ReportInputs, baselines: dict[str, pd.Series]
+) -> tuple[dict[str, pd.Series], str, dict[str, pd.Series]]:
+    """Points targets per subject for this year, where they came from, and who had none in the
+    targets file (they take the engine's, exactly set-targets' for this file: SPEC §8)."""
+    pupils, scale, policies = given.pupils, given.scale, given.policies
+    subjects = list(given.points)
+    year_group = pupils["year_group"]
+    cohort = given.cohort.assign(year_group=year_group)
+    engine = engine_targets(cohort, policies, subjects, given.academic_year)
+    engine_points = pd.DataFrame(
+        {c: scale.parse(engine[c]).points for c in target_columns(engine.columns, subjects)},
+        index=pupils.index,
+    )
+    final_year = year_group.map(
+        {y: (np.nan if p.kind == "steps" else p.final_year) for y, p in policies.items()}
+    )
+    from_policy = this_years_targets(
+        engine_points, subjects, year_group, baselines, final_year, scale
+    )
+    names = sorted({p.name for p in policies.values()})
+    years = sorted(int(y) for y in year_group.dropna().unique())
+    if len(names) == 1 and scale.name == "steps":
+        text = f"the {names[0]} policy (baseline + 6 steps + catch-up, as set-targets sets them)"
+    elif names:
+        text = (
+            f"the {' / '.join(names)} polic{'y' if len(names) == 1 else 'ies'}, as set-targets "
+            "sets them (this year's milestone before the final year)"
+        )
+    else:
+        text = f"no policy on the {scale.name} scale"
+    uncovered = [y for y in years if y not in policies]
+    if uncovered:
+        text += "; no targets for " + ", ".join(f"Year {y}" for y in uncovered)
+        text += " (give --targets)"
+    if given.targets is None:
+        return from_policy, text, {}
+    aligned = align_by_upn(given.targets, pupils["upn"])
+    from_file = this_years_targets(aligned, subjects, year_group, baselines, final_year, scale)
+    result, missing = {}, {}
+    for subject in subjects:
+        column = f"{subject}_target"
+        has = aligned[column].notna() if column in aligned else pd.Series(False, index=pupils.index)
+        missing[subject] = ~has
+        result[subject] = from_file[subject].fillna(from_policy[subject])
+    return result, f"{given.targets_name} (pupils without a target there: {text})", missing
+
+
+# ---------------------------------------------------------------------------------------------
 # Findings and counts
 
 
@@ -935,7 +1084,7 @@ def findings_of(
             "previous": grade(p["previous"]),
             "expected": grade(p["expected"]),
             "needed": p["steps_needed"].astype("Int64").astype("str").replace("<NA>", "?"),
-            "left": (6 - p["half_terms"]).astype("str"),
+            "left": (STEPS_PER_YEAR - p["half_terms"]).astype("str"),
         }
 
     for subject, p in data.progress.items():

@@ -256,7 +256,7 @@ def _pupils_sheet(
             names["status"]: f"{subject}: ahead / on track / behind against the milestone.",
             names["flags"]: f"{subject}: REGRESSED, STALLED, NOT_ON_TRACK, CATCH_UP (see Read me).",
         }
-        left = (6 - p["half_terms"]).astype("str")
+        left = (rp.STEPS_PER_YEAR - p["half_terms"]).astype("str")
         comments[names["status"]] = (
             "Now "
             + current.fillna("-").astype("str")
