@@ -199,16 +199,22 @@ def choose_scale(
     and a GCSE grade): the first named in `preferred` (the scales of the policies for the
     cohort's year groups), else the first of `scales`. None fits: the one with the fewest
     unknown values, so the error names the likeliest scale's nearest grades."""
+    # each distinct value once: a 100,000-pupil sheet has a few dozen
+    values = (
+        pd.concat([c.astype(object) for c in columns], ignore_index=True).drop_duplicates()
+        if columns
+        else pd.Series([], dtype=object)
+    )
     fits, unknowns = [], []
     for scale in scales:
-        parsed = [scale.parse(c) for c in columns]
-        unknown = sum(int(p.unknown.sum()) for p in parsed)
-        graded = any(p.points.notna().any() for p in parsed)
-        unknowns.append(unknown)
-        if unknown == 0 and graded:
+        parsed = scale.parse(values.reset_index(drop=True))
+        unknowns.append(int(parsed.unknown.sum()))
+        if unknowns[-1] == 0 and parsed.points.notna().any():
+            if not preferred or scale.name in preferred:
+                return scale
             fits.append(scale)
     if fits:
-        return next((s for s in fits if s.name in preferred), fits[0])
+        return fits[0]
     return scales[int(np.argmin(unknowns))]
 
 
