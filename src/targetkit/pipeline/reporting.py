@@ -479,12 +479,13 @@ def drop_history(
         half_terms = half_terms_elapsed(drop)
         milestone = milestone_points(baseline, target, half_terms)
         value = points[drop]
-        if year_group is None:
-            at_expected = pd.array([pd.NA] * len(value), dtype="boolean")
-        else:
-            expected = rules.expected(year_group, half_terms)
-            at_expected = pd.array(value >= expected, dtype="boolean")
-            at_expected[(value.isna() | expected.isna()).to_numpy()] = pd.NA
+        # 1.0 at or above the expectation, 0.0 below, NaN without a grade or an expectation
+        at_expected = np.full(len(value), np.nan)
+        if year_group is not None:
+            expected = rules.expected(year_group, half_terms).to_numpy(dtype="float64")
+            graded = value.to_numpy(dtype="float64")
+            known = ~np.isnan(graded) & ~np.isnan(expected)
+            at_expected[known] = (graded[known] >= expected[known]).astype("float64")
         parts.append(
             pd.DataFrame(
                 {
@@ -653,32 +654,38 @@ def expectation_table(
     at_expected (how many of them at or above it), pct, small (fewer than `small_group`, never
     for All pupils). Pupils whose year has no known expectation are left out of the counts.
     """
-    everyone = pd.Series(True, index=index)
-    chosen = [("All pupils", everyone), *((g.name, g.members) for g in groups)]
+    names = ["All pupils", *(g.name for g in groups)]
+    members = _membership(index, [pd.Series(True, index=index), *(g.members for g in groups)])
     rows = []
     for subject, history in histories.items():
         if history.empty:
             continue
-        known = history["at_expected"].notna().to_numpy()
-        graded = history[known]
-        reached = graded["at_expected"].astype(bool)
-        for name, members in chosen:
-            mask = members.reindex(graded["row"]).fillna(False).astype(bool).to_numpy()
-            counts = (
-                pd.DataFrame({"drop": graded["drop"].to_numpy()[mask], "hit": reached[mask]})
-                .groupby("drop", sort=False)["hit"]
-                .agg(["size", "sum"])
-            )
-            for drop, (size, hits) in counts.iterrows():  # at most six drops
+        at = history["at_expected"].to_numpy(dtype="float64", na_value=np.nan)
+        pupil = index.get_indexer(history["row"])
+        known = ~np.isnan(at) & (pupil >= 0)
+        codes, drops = pd.factorize(history["drop"])
+        # per drop and pupil: graded (with an expectation) and at it; then every group at once,
+        # drops x pupils times pupils x groups (einsum, as group_trend)
+        cells = codes[known] * len(index) + pupil[known]
+        shape = (len(drops), len(index))
+        graded = np.bincount(cells, minlength=shape[0] * shape[1]).reshape(shape)
+        reached = np.bincount(cells, weights=at[known], minlength=graded.size).reshape(shape)
+        size = np.einsum("dp,pg->gd", graded.astype("float64"), members.astype("float64"))
+        hits = np.einsum("dp,pg->gd", reached, members.astype("float64"))
+        for column, name in enumerate(names):
+            for position, drop in enumerate(drops):  # at most six drops
+                pupils = int(size[column, position])
+                if pupils == 0:
+                    continue
                 rows.append(
                     {
                         "subject": subject,
                         "group": name,
-                        "drop": drop,
-                        "pupils": int(size),
-                        "at_expected": int(hits),
-                        "pct": hits / size,
-                        "small": name != "All pupils" and size < settings.small_group,
+                        "drop": str(drop),
+                        "pupils": pupils,
+                        "at_expected": int(np.rint(hits[column, position])),
+                        "pct": hits[column, position] / pupils,
+                        "small": column > 0 and pupils < settings.small_group,
                     }
                 )
     return pd.DataFrame(rows, columns=EXPECTATION_COLUMNS)
