@@ -14,6 +14,8 @@ import openpyxl
 import pandas as pd
 import pytest
 from helpers import cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from targetkit.commands.report import report_file
 from targetkit.errors import InputError
@@ -351,3 +353,51 @@ def test_every_command_takes_its_groups_from_the_one_groups_file() -> None:
     assert report_keys == groups.report
     # one name per group wherever it is shown
     assert ambition.FLAG_GROUPS["lac"] == next(g.name for g in groups.groups if g.key == "lac")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([1, 3, 4, 6, 7]),  # year group (7: no steps expectation)
+            st.sampled_from(["Y", "N", ""]),  # disadvantaged
+            st.lists(st.one_of(st.none(), st.integers(0, 36)), min_size=4, max_size=4),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_percent_at_expectation_equals_a_pupil_by_pupil_count(rows) -> None:  # type: ignore[no-untyped-def]
+    """For any cohort, the vectorised table counts exactly the pupils a plain loop counts."""
+    report_settings = rp.load_settings()
+    index = pd.RangeIndex(2, 2 + len(rows))
+    drops = pd.DataFrame(
+        [r[2] for r in rows], index=index, columns=["baseline", "aut1", "aut2", "spr1"]
+    ).astype("float64")
+    pupils = pd.DataFrame(
+        {"year_group": [r[0] for r in rows], "disadvantaged": [r[1] for r in rows]}, index=index
+    )
+    groups = rp.pupil_groups(pupils, report_settings)
+    history = rp.drop_history(
+        drops, drops["baseline"] + 6, report_settings, rp.STEPS_RULES, pupils["year_group"]
+    )
+    table = rp.expectation_table({"maths": history}, groups, report_settings, index)
+    expected_end = load_scale("steps").expected_by_year  # Year n: ns = 6n - 1
+    for name, members in [("All pupils", pd.Series(True, index=index))] + [
+        (g.name, g.members) for g in groups
+    ]:
+        for half_terms, drop in enumerate(["aut1", "aut2", "spr1"], start=1):
+            graded = at = 0
+            for row in index:  # the plain count, pupil by pupil
+                year, value = int(pupils.loc[row, "year_group"]), drops.loc[row, drop]
+                if not members[row] or pd.isna(value) or year not in expected_end:
+                    continue
+                start = expected_end.get(year - 1, expected_end[year] - 6)
+                expectation = max(start + (expected_end[year] - start) * half_terms / 6, 0)
+                graded += 1
+                at += value >= expectation
+            found = table[(table["group"] == name) & (table["drop"] == drop)]
+            if graded == 0:
+                assert found.empty
+            else:
+                assert found[["pupils", "at_expected"]].values.tolist() == [[graded, at]]
