@@ -123,6 +123,9 @@ def test_percent_at_the_expectation_per_drop_for_nc_levels(
         "% at or above the expectation",
     )
     assert rows[2][:6] == ("reading", "All pupils", "autumn 2", 3, 2, pytest.approx(2 / 3))
+    summary = outcome.summary()
+    assert summary["scale"] == "nc"
+    assert summary["at_expected"] == {"reading": {"pupils": 3, "at_expected": 2, "pct": 2 / 3}}
     assert book["Summary"]["A2"].value == (
         "Reading: 2 of 3 pupils (67%) are at or above the age-related expectation at autumn 2."
     )

@@ -291,7 +291,9 @@ class ReportOutcome:
             "term_chosen": self.tracking.term_chosen,
             "academic_year": _year_text(self.tracking.academic_year),
             "targets_from": self.targets_from,
+            "scale": self.tracking.scale.name if self.tracking.scale is not None else "steps",
             "subjects": list(self.data.progress),
+            "at_expected": _at_expected(self.data.expectations, self.tracking.term),
             "counts": self.counts,
             "key_questions": [
                 {
@@ -324,6 +326,16 @@ class ReportOutcome:
             f"{c['stalled']} stalled, {c['not_on_track']} not on track; targets from "
             f"{self.targets_from}."
         )
+
+
+def _at_expected(table: pd.DataFrame, term: str) -> dict[str, dict[str, float | int]]:
+    """Per subject, all pupils at the term reported: pupils graded, at or above the age-related
+    expectation, and the share (subjects without an expectation for the year are left out)."""
+    mine = table[(table["group"] == "All pupils") & (table["drop"] == term)]
+    return {
+        row.subject: {"pupils": row.pupils, "at_expected": row.at_expected, "pct": row.pct}
+        for row in mine.itertuples()
+    }
 
 
 def _year_text(start: int) -> str:
