@@ -263,6 +263,12 @@ def test_year_1_is_tracked_from_its_eyfs_outcome(tmp_path: Path) -> None:
         # differences 2-1, 3-1, 4-2, 1-1: ahead at +2
         assert p["status"].tolist() == ["on track", "ahead", "ahead", "on track"]
         assert (p["status"] != "no data").all()
+    # at autumn 1: floor(3/6), floor(4/6), floor(6/6), floor(5/6) = 0, 0, 1, 0, never below
+    # 1b (1), as set-targets' milestones
+    early = report_file(
+        tracking, output=tmp_path / "r.xlsx", force=True, academic_year="2026/27", term="aut1"
+    )
+    assert progress_of(early, "maths")["milestone"].tolist() == [1, 1, 1, 1]
 
 
 def test_set_targets_fills_year_1_milestones_from_the_eyfs_target() -> None:

@@ -127,6 +127,7 @@ class ScaleRules:
     to this year's target. `end_of_year`: the age-related expectation at the end of each year
     group in points (None: the steps scale's `expected:`); `first_year_gain`: how far below its
     own end the first year listed starts (steps: six steps; other scales: the expected rate, or 0).
+    `lowest`: the scale's lowest grade in points; a milestone is never below it, as the engine's.
     """
 
     name: str = "steps"
@@ -134,6 +135,7 @@ class ScaleRules:
     per_year: float | None = STEPS_PER_YEAR
     end_of_year: dict[int, float] | None = None
     first_year_gain: float = STEPS_PER_YEAR
+    lowest: float = 1.0  # the scale's lowest grade: no milestone below it (Year 1: 1b, not 0)
 
     def expected(self, year_group: pd.Series, half_terms: int | pd.Series) -> pd.Series:
         """The age-related expectation after `half_terms` half terms (NaN where none is known)."""
@@ -164,7 +166,7 @@ def scale_rules(
     step = float(np.median(np.diff(points))) if len(points) > 1 else 1.0
     if scale.name == "steps":
         per_year = chosen.progress_per_year or STEPS_PER_YEAR
-        return ScaleRules("steps", step, per_year, None, STEPS_PER_YEAR)
+        return ScaleRules("steps", step, per_year, None, STEPS_PER_YEAR, float(points[0]))
     ends = {
         int(year): scale.points_of[_grade_named(scale, grade)]
         for year, grade in {**(expectations or {}), **chosen.expected}.items()
@@ -174,7 +176,14 @@ def scale_rules(
         for year in range(low + 1, high):
             ends[year] = ends[low] + (ends[high] - ends[low]) * (year - low) / (high - low)
     gain = chosen.progress_per_year or 0.0
-    return ScaleRules(scale.name, step, chosen.progress_per_year, dict(sorted(ends.items())), gain)
+    return ScaleRules(
+        scale.name,
+        step,
+        chosen.progress_per_year,
+        dict(sorted(ends.items())),
+        gain,
+        float(points[0]),
+    )
 
 
 def _grade_named(scale: Scale, grade: str) -> str:
@@ -394,7 +403,7 @@ def subject_progress(
     latest_drop = str(made[-1]) if made else str(points.columns[0])
     half_terms = half_terms_elapsed(latest_drop) if latest_drop in HALF_TERMS else 0
     target = pd.to_numeric(target, errors="coerce").astype("float64")
-    milestone = milestone_points(baseline, target, half_terms)
+    milestone = milestone_points(baseline, target, half_terms).clip(lower=rules.lowest)
     expected = rules.expected(year_group, 0)
     expected_now = rules.expected(year_group, half_terms)
     difference = latest - milestone
@@ -477,7 +486,7 @@ def drop_history(
     parts = []
     for drop in made:  # at most six drops: a loop over columns, not pupils
         half_terms = half_terms_elapsed(drop)
-        milestone = milestone_points(baseline, target, half_terms)
+        milestone = milestone_points(baseline, target, half_terms).clip(lower=rules.lowest)
         value = points[drop]
         # 1.0 at or above the expectation, 0.0 below, NaN without a grade or an expectation
         at_expected = np.full(len(value), np.nan)
