@@ -89,7 +89,7 @@ def test_the_report_computations_open_no_file(request):
     assert progress["half_terms"].tolist() == [1, 1]
     pupils = pd.DataFrame({"pupil": ["a", "b"], "year_group": [4, 4], "lac": ["Y", "N"]})
     groups = rp.pupil_groups(pupils, settings)
-    assert [g.name for g in groups] == ["Looked after"]
+    assert [g.name for g in groups] == ["Looked-after"]
     rp.key_questions(pupils, {"reading": progress}, groups, settings)
 
 

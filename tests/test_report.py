@@ -278,7 +278,7 @@ def test_group_gap_trend_over_six_drops_flags_widening() -> None:
     history = rp.drop_history(drops, pd.Series(23.0, index=drops.index), settings)
     groups = rp.pupil_groups(pupils, settings)
     trend = rp.group_trend({"maths": history}, groups, settings)
-    disadvantaged = trend[trend["group"] == "Disadvantaged (pupil premium)"]
+    disadvantaged = trend[trend["group"] == "Disadvantaged"]
     # Average steps made (others / disadvantaged): 1/1, 2/2, 3/2, 4/3, 5/3, 6/4;
     # gap = others - group: 0, 0, 1, 1, 2, 2; widening when the gap grew: aut1 (no previous)
     # no, aut2 no, spr1 yes, spr2 no, sum1 yes, sum2 no.
@@ -292,7 +292,7 @@ def test_group_gap_trend_over_six_drops_flags_widening() -> None:
     assert disadvantaged["pupils"].tolist() == [5] * 6
     assert not disadvantaged["small"].any()
     # The one looked-after pupil is a small group: marked, never flagged as widening.
-    looked_after = trend[trend["group"] == "Looked after"]
+    looked_after = trend[trend["group"] == "Looked-after"]
     assert looked_after["small"].all() and not looked_after["widening"].any()
     assert looked_after["gap_steps"].tolist()[-1] == pytest.approx(
         (5 * 6 + 4 * 4) / 9 - 4  # others: five at 6 steps and four at 4
@@ -428,7 +428,7 @@ def test_end_of_year_review_counts_met_exceeded_and_missed() -> None:
     ]
     assert everyone["avg_missed_by"] == 1.5
     # Disadvantaged (rows 0, 2, 3): exceeded 1 of 3, missed 2 of 3 by 1.5 on average; small.
-    group = summary.loc["Disadvantaged (pupil premium)"]
+    group = summary.loc["Disadvantaged"]
     assert group["pct_exceeded"] == pytest.approx(1 / 3)
     assert group["pct_missed"] == pytest.approx(2 / 3)
     assert group["avg_missed_by"] == 1.5 and bool(group["small"])

@@ -46,11 +46,12 @@ def test_workbook_has_the_sheets_fills_comments_and_charts(planted: Path, tmp_pa
     out = tmp_path / "r.xlsx"
     assert cli("report", planted, "-o", out).exit_code == 0
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames[:6] == [
+    assert book.sheetnames[:7] == [
         "Summary",
         "Key questions",
         "Pupils",
         "Groups",
+        "Expected",
         "Read me",
         "About",
     ]
@@ -116,8 +117,13 @@ def test_workbook_has_the_sheets_fills_comments_and_charts(planted: Path, tmp_pa
         "Maths: 4 of 7 pupils with a grade at spring 1 (57%) are on track or ahead of their "
         "milestone; 3 are behind"
     )
-    assert [c.value for c in summary[3]][:3] == ["Group", "Pupils", "Maths: % on track"]
-    assert summary["C4"].value == pytest.approx(4 / 7) and summary["C4"].number_format == "0%"
+    # Year 4's expectation at spring 1: 3s (17) + 3 of the 6 steps to 4s = 20 (4b+); of the
+    # seven graded at spring 1 only Amy (4b+) and Ben (4w+) are at or above it.
+    assert summary["A2"].value == (
+        "Maths: 2 of 7 pupils (29%) are at or above the age-related expectation at spring 1."
+    )
+    assert [c.value for c in summary[4]][:3] == ["Group", "Pupils", "Maths: % on track"]
+    assert summary["C5"].value == pytest.approx(4 / 7) and summary["C5"].number_format == "0%"
     # the attainment table is below the first one, never beside it in the same rows
     drops = next(r for r in range(5, 40) if summary.cell(r, 1).value == "Data drop")
     assert summary.cell(drops - 1, 1).value == "Attainment at each data drop"

@@ -1,4 +1,4 @@
-"""`targetkit report`: the termly progress report from a steps tracking sheet."""
+"""`targetkit report`: the termly progress report from a tracking sheet (any tracked scale)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ TERMS = ("auto", *DATA_DROPS)
     "--targets",
     type=click.Path(path_type=Path),
     metavar="FILE",
-    help="A targets workbook (set-targets output; <subject>_target by UPN). Default: targets "
-    "from the steps policy.",
+    help="A targets workbook (set-targets output; <subject>_target and this year's milestone "
+    "by UPN). Default: the policy's targets, as set-targets sets them.",
 )
 @click.option(
     "-o",
@@ -51,7 +51,11 @@ TERMS = ("auto", *DATA_DROPS)
     "targets against results.",
 )
 @click.option(
-    "--policy", metavar="NAME", help="The steps policy for targets without --targets (steps)."
+    "--policy",
+    metavar="NAME",
+    help="The policy for targets without --targets, and the scale of the grades (default: the "
+    "scale the grades fit - steps, NC levels, GCSE, KS2 scaled scores - and its policy for "
+    "each year group).",
 )
 @click.option(
     "--academic-year",
@@ -94,11 +98,13 @@ def report(
     force: bool,
     output_format: str,
 ) -> int:
-    """Write the termly progress report for TRACKING, a steps tracking sheet.
+    """Write the termly progress report for TRACKING, a tracking sheet in steps, NC levels,
+    GCSE grades (9-1 or A*-G) or KS2 scaled scores (Year 1: EYFS outcome, then steps).
 
-    Per pupil and subject: the current step, this term's milestone, steps made, status (ahead /
-    on track / behind) and the flags REGRESSED, STALLED, NOT_ON_TRACK and CATCH_UP; the five
-    key questions of pupil progress meetings with pupil lists; group gaps and their trend.
+    Per pupil and subject: the current grade, this term's milestone, steps made, status (ahead
+    / on track / behind) and the flags REGRESSED, STALLED, NOT_ON_TRACK and CATCH_UP; the five
+    key questions of pupil progress meetings with pupil lists; group gaps and their trend; the
+    % at or above the age-related expectation at each drop.
 
     \b
     Example (cron after each data drop; reports/ is made if missing, and --force replaces

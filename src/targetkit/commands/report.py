@@ -26,8 +26,9 @@ from targetkit.errors import InputError, OutputError, UsageError
 from targetkit.findings import SEVERITY_RANK
 from targetkit.io import check_output, read_table
 from targetkit.pipeline import reporting as rp
-from targetkit.pipeline.steps import HALF_TERMS
-from targetkit.pipeline.targets import baseline_year, compute_targets
+from targetkit.pipeline.steps import HALF_TERMS, half_terms_elapsed
+from targetkit.pipeline.targets import baseline_year
+from targetkit.policies import Policy
 from targetkit.presentation.report import write_report_workbook
 from targetkit.scales import Scale, load_scale
 from targetkit.upn import upn_key
@@ -53,6 +54,7 @@ class Tracking:
     term: str
     term_chosen: str
     skipped_subjects: list[str] = field(default_factory=list)
+    scale: Scale | None = None  # the scale the grades are on
 
 
 def read_tracking(
@@ -65,10 +67,11 @@ def read_tracking(
 ) -> Tracking:
     """Read a tracking sheet: baseline `<subject>_sum2_<year>` and drops `<subject>_aut1` ….
 
-    Unknown grades stop the run with the file, row, column and the nearest grades (exit 2);
-    codes such as A (absent) are read as no assessment.
+    The grades may be on any tracked scale (`rp.TRACKED_SCALES`): `scale`, else the one every
+    value fits. Year 1 may have `<subject>_eyfs` instead of a baseline. Unknown grades stop the
+    run with the file, row, column and the nearest grades (exit 2); codes such as A (absent)
+    are read as no assessment.
     """
-    scale = scale or load_scale("steps")
     table = read_table(path, sheet=sheet)
     frame = table.frame
     mapping = unambiguous_columns(frame.columns, path)
@@ -84,6 +87,7 @@ def read_tracking(
         for original, canonical in mapping.items()
         if (parsed := parse_assessment(canonical)) and parsed[1] in (*HALF_TERMS,)
     }
+    eyfs = {p[0] for c in mapping.values() if (p := parse_assessment(c)) and p[1] == "eyfs"}
     from_baseline = baseline_year(mapping.values())
     if academic_year is not None:
         start = parse_academic_year(academic_year)
@@ -113,8 +117,9 @@ def read_tracking(
                 hint="remove one of them",
             )
         found[slot] = original
-    skipped = sorted(s for s, found in columns.items() if BASELINE not in found)
-    columns = {s: found for s, found in columns.items() if BASELINE in found}
+    has_start = {s for s, found in columns.items() if BASELINE in found or s in eyfs}
+    skipped = sorted(set(columns) - has_start)
+    columns = {s: found for s, found in columns.items() if s in has_start}
     if not columns:
         raise InputError(
             f"no baseline column: expected last summer's steps as <subject>_sum2_{start} "
@@ -123,9 +128,16 @@ def read_tracking(
             hint="or give the academic year with --academic-year",
         )
 
+    if scale is None:
+        years = pd.to_numeric(
+            frame[by_name["year_group"]].astype("string").str.extract(r"(\d+)", expand=False),
+            errors="coerce",
+        )
+        values = [frame[c] for found in columns.values() for c in found.values()]
+        scale = _tracked_scale(values, set(years.dropna().astype(int)))
     points: dict[str, pd.DataFrame] = {}
     for subject, found in columns.items():
-        parts = {}
+        parts = {BASELINE: pd.Series(np.nan, index=frame.index)}
         for slot in (BASELINE, *HALF_TERMS):
             if slot in found:
                 parts[slot] = _points(scale, frame[found[slot]], path, found[slot])
@@ -147,7 +159,7 @@ def read_tracking(
         if chosen not in made:
             raise InputError(f"no grades for {chosen} in any subject", file=path)
         why = "given with --term"
-    keep = [BASELINE, *HALF_TERMS[: HALF_TERMS.index(chosen) + 1]]
+    keep = [BASELINE, *HALF_TERMS[: half_terms_elapsed(chosen)]]
     for subject in points:
         points[subject] = points[subject][[c for c in keep if c in points[subject].columns]]
 
@@ -156,7 +168,19 @@ def read_tracking(
     year_text = pupils["year_group"].astype("string").str.extract(r"(\d+)", expand=False)
     pupils["year_group"] = pd.to_numeric(year_text, errors="coerce").astype("Int64")
     pupils["pupil"] = _labels(pupils)
-    return Tracking(frame, pupils, points, columns, start, year_derived, chosen, why, skipped)
+    return Tracking(
+        frame, pupils, points, columns, start, year_derived, chosen, why, skipped, scale
+    )
+
+
+def _tracked_scale(columns: list[pd.Series], year_groups: set[int]) -> Scale:
+    """The scale the grades are on (`rp.choose_scale`), preferring the scales of the shipped
+    policies for these year groups (digits in Year 10 are GCSE grades, in Year 4 NC levels)."""
+    from targetkit.policies import load_policy, policy_names
+
+    policies = [load_policy(name) for name in policy_names()]
+    preferred = [p.target_scale for p in policies if year_groups & set(p.year_groups)]
+    return rp.choose_scale(columns, [load_scale(n) for n in rp.TRACKED_SCALES], preferred)
 
 
 def _points(scale: Scale, values: pd.Series, path: Path, column: str) -> pd.Series:
@@ -164,8 +188,9 @@ def _points(scale: Scale, values: pd.Series, path: Path, column: str) -> pd.Seri
     if parsed.unknown.any():
         row = parsed.unknown.idxmax()
         nearest = ", ".join(scale.nearest(str(values[row])))
+        kind = "a steps grade" if scale.name == "steps" else f"on the scale {scale.title!r}"
         raise InputError(
-            f"{values[row]!r} is not a steps grade",
+            f"{values[row]!r} is not {kind}",
             file=path,
             row=int(row),
             column=column,
@@ -270,7 +295,9 @@ class ReportOutcome:
             "term_chosen": self.tracking.term_chosen,
             "academic_year": _year_text(self.tracking.academic_year),
             "targets_from": self.targets_from,
+            "scale": self.tracking.scale.name if self.tracking.scale is not None else "steps",
             "subjects": list(self.data.progress),
+            "at_expected": _at_expected(self.data.expectations, self.tracking.term),
             "counts": self.counts,
             "key_questions": [
                 {
@@ -304,6 +331,16 @@ class ReportOutcome:
             f"{c['stalled']} stalled, {c['not_on_track']} not on track; targets from "
             f"{self.targets_from}."
         )
+
+
+def _at_expected(table: pd.DataFrame, term: str) -> dict[str, dict[str, float | int]]:
+    """Per subject, all pupils at the term reported: pupils graded, at or above the age-related
+    expectation, and the share (subjects without an expectation for the year are left out)."""
+    mine = table[(table["group"] == "All pupils") & (table["drop"] == term)]
+    return {
+        row.subject: {"pupils": row.pupils, "at_expected": row.at_expected, "pct": row.pct}
+        for row in mine.itertuples()
+    }
 
 
 def _year_text(start: int) -> str:
@@ -366,7 +403,7 @@ def report_file(
     tracking_file = Path(tracking_file)
     inputs = [Path(p) for p in (tracking_file, targets, results) if p is not None]
     chosen_settings = rp.load_settings(settings)
-    scale = load_scale("steps")
+    scale = _policy_scale(policy)
     folder = output_folder(output) if output is not None else None
     if output is not None:  # refuse an impossible output before any work
         early = folder / "report.xlsx" if folder is not None else Path(output)
@@ -385,45 +422,40 @@ def report_file(
             raise UsageError("the report is a workbook: give -o a folder or a .xlsx file", file=out)
     check_output(out, force=force, inputs=inputs)
 
-    target_points, targets_from, missing_target, borderline = _targets(
-        tracking, targets, policy, scale
-    )
-    pupils = tracking.pupils
-    progress = {
-        subject: rp.subject_progress(
-            tracking.points[subject], pupils["year_group"], target_points[subject], chosen_settings
+    # read everything
+    scale = tracking.scale or load_scale("steps")
+    subjects = list(tracking.points)
+    policies = rp.policies_by_year(_year_groups(tracking.pupils), scale, _shipped(), _given(policy))
+    given = _keyed_targets(Path(targets), subjects, scale) if targets is not None else None
+    found = _results(Path(results), tracking, scale) if results is not None else None
+    for what, read in (("targets", given), ("results", found)):
+        if read is not None and "upn" not in tracking.pupils:
+            raise InputError(f"the tracking sheet has no UPN column to match {what} by")
+    # compute
+    cohort = tracking.frame.rename(columns=canonical_columns(tracking.frame.columns))
+    cohort = cohort.loc[:, ~cohort.columns.duplicated()]
+    computed = rp.compute_report(
+        rp.ReportInputs(
+            points=tracking.points,
+            pupils=tracking.pupils,
+            frame=tracking.frame,
+            cohort=cohort,
+            academic_year=tracking.academic_year,
+            scale=scale,
+            settings=chosen_settings,
+            policies=policies,
+            expectations=rp.policy_expectations(_shipped(), scale),
+            targets=given,
+            targets_name=Path(targets).name if targets is not None else None,
+            results=found,
         )
-        for subject in tracking.points
-    }
-    groups = rp.pupil_groups(pupils, chosen_settings)
-    trend = _trend(tracking, target_points, groups, chosen_settings)
-    questions = rp.key_questions(pupils, progress, groups, chosen_settings)
-    data = rp.ReportData(progress, trend, questions, groups)
-    if results is not None:
-        end_year = tracking.academic_year + 1
-        wanted = {
-            s: (f"{s}_result", f"{s}_sum2_{end_year}", f"{s}_sum2", s) for s in tracking.points
-        }
-        found, _ = read_keyed_points(Path(results), wanted, scale)
-        if not found:
-            raise InputError(
-                "no results columns (e.g. maths_result or maths_sum2)",
-                file=results,
-                hint="name a column per subject",
-            )
-        upn = upn_key(pupils["upn"]) if "upn" in pupils else None
-        if upn is None:
-            raise InputError("the tracking sheet has no UPN column to match results by")
-        data.review = {
-            s: rp.review_outcomes(
-                target_points[s], pd.Series(upn.map(values).to_numpy(), index=pupils.index)
-            )
-            for s, values in found.items()
-        }
-        data.review_summary = rp.review_summary(data.review, groups, chosen_settings)
-
+    )
+    tracking.points = computed.points
+    data, targets_from, missing_target = computed.data, computed.targets_from, computed.missing
     counts = rp.counts(len(tracking.frame), data)
-    outcome = ReportOutcome(out, tracking, data, targets_from, [], counts, borderline=borderline)
+    outcome = ReportOutcome(
+        out, tracking, data, targets_from, [], counts, borderline=computed.borderline
+    )
     if pseudonymise_key is not None:
         from targetkit.privacy import pseudonymisation
 
@@ -445,80 +477,64 @@ def report_file(
     return outcome
 
 
-def _trend(
-    tracking: Tracking,
-    target_points: dict[str, pd.Series],
-    groups: list[rp.Group],
-    settings: rp.ReportSettings,
-) -> pd.DataFrame:
-    """The group trend; the long drop histories it is made from are freed on return."""
-    histories = {
-        subject: rp.drop_history(points, target_points[subject], settings)
-        for subject, points in tracking.points.items()
-    }
-    return rp.group_trend(histories, groups, settings)
-
-
-def _targets(
-    tracking: Tracking, targets: str | Path | None, policy: str | None, scale: Scale
-) -> tuple[dict[str, pd.Series], str, dict[str, pd.Series], dict[str, pd.Series]]:
-    """Points targets per subject, where they came from, who had none in the targets file, and
-    the engine's BORDERLINE pupils per subject (listed on the report's Borderline sheet)."""
+def _policy_scale(policy: str | None) -> Scale | None:
+    """The scale `--policy` sets targets on (None: the tracking sheet's grades decide)."""
     from targetkit.policies import load_policy
 
-    chosen = load_policy(policy or "steps")
-    if chosen.kind != "steps":
-        raise UsageError(
-            f"policy {chosen.name!r} is not a steps policy; report tracks steps",
-            hint="use --policy steps or a steps policy file",
-        )
-    pupils = tracking.pupils
-    # exactly set-targets' targets for this file (SPEC §8): the same engine, policy and year
-    cohort = tracking.frame.rename(columns=canonical_columns(tracking.frame.columns))
-    cohort = cohort.loc[:, ~cohort.columns.duplicated()]
-    engine = compute_targets(
-        cohort,
-        chosen,
-        subjects=list(tracking.points),
-        academic_year=tracking.academic_year,
-        summaries=False,
-    )
-    from_policy = {
-        subject: scale.parse(engine.pupils[f"{subject}_target"]).points
-        for subject in tracking.points
-    }
-    policy_text = (
-        f"the {chosen.name} policy (baseline + 6 steps + catch-up, as set-targets sets them)"
-    )
-    if targets is None:
-        return from_policy, policy_text, {}, engine.borderline
-    wanted = {s: (f"{s}_target",) for s in tracking.points}
-    found, path = read_keyed_points(Path(targets), wanted, scale)
+    return load_scale(load_policy(policy).target_scale) if policy else None
+
+
+def _shipped() -> list[Policy]:
+    """The shipped policies (and a user's, by TARGETKIT_DATA_DIR), in name order."""
+    from targetkit.policies import load_policy, policy_names
+
+    return [load_policy(name) for name in policy_names()]
+
+
+def _given(policy: str | None) -> Policy | None:
+    from targetkit.policies import load_policy
+
+    return load_policy(policy) if policy else None
+
+
+def _results(path: Path, tracking: Tracking, scale: Scale) -> dict[str, pd.Series]:
+    """The results file's points per subject, indexed by UPN key."""
+    end_year = tracking.academic_year + 1
+    wanted = {s: (f"{s}_result", f"{s}_sum2_{end_year}", f"{s}_sum2", s) for s in tracking.points}
+    found, _ = read_keyed_points(path, wanted, scale)
     if not found:
         raise InputError(
-            "no target columns for "
-            + ", ".join(tracking.points)
-            + " (expected e.g. "
-            + next(iter(wanted))
-            + "_target)",
-            file=targets,
+            "no results columns (e.g. maths_result or maths_sum2)",
+            file=path,
+            hint="name a column per subject",
+        )
+    return found
+
+
+def _keyed_targets(path: Path, subjects: list[str], scale: Scale) -> pd.DataFrame:
+    """A targets file's targets and milestones in points, indexed by UPN key."""
+    from targetkit.commands.targets_file import read_targets
+
+    frame = read_targets(path)
+    if "upn" not in frame:
+        raise InputError("no UPN column to match pupils by", file=path, hint="add a UPN column")
+    upn = upn_key(frame["upn"])
+    repeated = upn.notna() & upn.duplicated(keep=False)
+    if repeated.any():
+        row = int(upn[repeated].index[1])
+        raise InputError(f"UPN {upn[row]} appears more than once", file=path, row=row, column="UPN")
+    keep = upn.notna().to_numpy()
+    points = {
+        c: _points(scale, frame[c], path, c).to_numpy()[keep]
+        for c in rp.target_columns(frame.columns, subjects)
+    }
+    if not any(f"{s}_target" in points for s in subjects):
+        raise InputError(
+            f"no target columns for {', '.join(subjects)} (expected e.g. {subjects[0]}_target)",
+            file=path,
             hint="give the targets workbook made by set-targets",
         )
-    if "upn" not in pupils:
-        raise InputError("the tracking sheet has no UPN column to match targets by")
-    upn = upn_key(pupils["upn"])
-    result: dict[str, pd.Series] = {}
-    missing: dict[str, pd.Series] = {}
-    for subject in tracking.points:
-        given = (
-            pd.Series(upn.map(found[subject]).to_numpy(dtype="float64"), index=pupils.index)
-            if subject in found
-            else pd.Series(np.nan, index=pupils.index)
-        )
-        missing[subject] = given.isna()
-        result[subject] = given.fillna(from_policy[subject])
-    text = f"{path.name} (pupils without a target there: {policy_text})"
-    return result, text, missing, engine.borderline
+    return pd.DataFrame(points, index=pd.Index(upn[keep].to_numpy(), name="upn"))
 
 
 # ---------------------------------------------------------------------------------------------

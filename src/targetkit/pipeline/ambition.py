@@ -23,6 +23,7 @@ import pandas as pd
 
 from targetkit import findings
 from targetkit.columns import PUPIL_COLUMNS, parse_assessment
+from targetkit.groups import command_groups
 from targetkit.pipeline.targets import compute_targets, latest_attainment
 from targetkit.pipeline.values import yes_no
 from targetkit.policies import Policy
@@ -47,14 +48,9 @@ FINDING_COLUMNS = [
 ]
 NO_SCHOOL = ("school", "file")  # the columns a school's own findings leave out
 NEUTRAL_ETHNICITY = "WBRI"  # SPEC §7: each other ethnicity code with 5+ pupils is a group
-FLAG_GROUPS: dict[str, str] = {
-    "disadvantaged": "Disadvantaged",
-    "fsm": "FSM",
-    "lac": "Looked-after",
-    "sen_support": "SEN support",
-    "eal": "EAL",
-    "gifted": "Gifted and talented",
-}
+# the groups file's check_ambition list (data/groups/groups.yaml): key (the column, or
+# sen_support: `sen` K) → name
+FLAG_GROUPS: dict[str, str] = {g.key: g.name for g in command_groups("check_ambition")}
 ONE_BY_ONE = ("Looked-after",)  # SPEC §8: compared pupil by pupil, however few
 
 

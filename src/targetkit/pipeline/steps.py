@@ -40,15 +40,18 @@ def expected_points(
     year_group: pd.Series,
     half_terms_elapsed: int | pd.Series = STEPS_PER_YEAR,
     end_of_year: Mapping[int, float] | None = None,
+    first_year_gain: float = STEPS_PER_YEAR,
 ) -> pd.Series:
     """The age-related expectation in points for each pupil after `half_terms_elapsed` half terms.
 
     `end_of_year`: the ARE at the end of each year group in points (default: the steps scale's
     `expected:`, 1s … 6s). Linear interpolation over the six half terms from the ARE at the end
     of the previous year (or, for the first year listed, one year's steps below its own) to the
-    ARE at the end of this year: a Year 4 pupil is expected at 3s (17) on 1 September, 3s+ (18)
-    after autumn 1, 4w (21) at spring 2 and 4s (23) at sum2. Year 1 starts one step below 1b,
-    shown as 0 ("not yet 1b"), and ends at 1s (5). Year groups the file does not list give NaN.
+    ARE at the end of this year (`first_year_gain`: how far below its own end the first year
+    listed starts; 0 keeps that year's expectation all year): a Year 4 pupil is expected at
+    3s (17) on 1 September, 3s+ (18) after autumn 1, 4w (21) at spring 2 and 4s (23) at sum2.
+    Year 1 starts one step below 1b, shown as 0 ("not yet 1b"), and ends at 1s (5). Year
+    groups the file does not list give NaN.
     """
     if end_of_year is None:
         end_of_year = load_scale("steps").expected_by_year
@@ -59,7 +62,7 @@ def expected_points(
         else float(half_terms_elapsed)
     )
     end = year.map(end_of_year).astype("float64")
-    start = (year - 1).map(end_of_year).astype("float64").fillna(end - STEPS_PER_YEAR)
+    start = (year - 1).map(end_of_year).astype("float64").fillna(end - first_year_gain)
     expected = (start + (end - start) * elapsed / STEPS_PER_YEAR).clip(lower=0)
     return expected.rename("expected_points")
 

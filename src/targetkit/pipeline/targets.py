@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from targetkit.columns import DATA_DROPS, parse_assessment
+from targetkit.groups import flag_columns, group_columns
 from targetkit.pipeline.values import yes_no
 from targetkit.policies import CombinedMeasure, Policy
 from targetkit.privacy import SMALL_GROUP
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
     from targetkit.conversion_tables import ConversionTable
 
 BENCHMARK_LABELS = {"top25": "top-25% schools", "top50": "top-50% schools", "national": "national"}
-GROUP_COLUMNS = ("disadvantaged", "sen", "eal", "lac", "gender", "ethnicity")
+GROUP_COLUMNS = group_columns("set_targets")  # data/groups/groups.yaml: groups in one place
+FLAG_COLUMNS = flag_columns()
 SMALL_LABEL = f"small (<{SMALL_GROUP})"
 
 
@@ -1405,11 +1407,16 @@ def _steps_subject(
     suggested = scale.grade_for_points(needed.round()).astype(object)
     suggested_points = suggested.map(scale.points_of).astype("float64")
 
+    # a pupil with no baseline (Year 1 from EYFS, or none at all) starts from the age-related
+    # expectation at the start of the year (Year 1: "not yet 1b"); no milestone below 1b
+    start = base_points.fillna(expected_points(year_group, 0))
+    lowest = scale.grades[0].points
+
     def milestones_for(target: pd.Series) -> dict[str, pd.Series]:
         return {
-            drop: scale.grade_for_points(milestone_points(base_points, target, position)).astype(
-                object
-            )
+            drop: scale.grade_for_points(
+                milestone_points(start, target, position).clip(lower=lowest)
+            ).astype(object)
             for position, drop in enumerate(HALF_TERMS, start=1)
         }
 
@@ -1481,7 +1488,7 @@ def _group_values(cohort: pd.DataFrame) -> dict[str, pd.Series]:
     for name in GROUP_COLUMNS:
         if name not in cohort:
             continue
-        if name in ("disadvantaged", "eal", "lac"):
+        if name in FLAG_COLUMNS:
             groups[name] = _bool_text(cohort[name])
         else:
             values = cohort[name].astype("string").str.strip().str.upper()

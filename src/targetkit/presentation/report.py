@@ -20,7 +20,6 @@ from targetkit.workbook import Chart, ReadMe, Sheet, Table, write_workbook
 
 STATUS_FILLS = {rp.AHEAD: "blue", rp.ON_TRACK: "green", rp.BEHIND: "red", rp.NO_DATA: "grey"}
 OUTCOME_FILLS = {rp.EXCEEDED: "blue", rp.MET: "green", rp.MISSED: "red", rp.NO_RESULT: "grey"}
-MAIN_GROUP_KEYS = ("disadvantaged", "sen", "eal", "lac", "gifted", "girls", "boys")
 
 
 def write_report_workbook(
@@ -121,6 +120,8 @@ def write_report_workbook(
             },
         ),
     ]
+    if not data.expectations.empty:
+        sheets.append(_expected_sheet(data, settings, show_small_groups))
     borderline = borderline_sheet(tracking, getattr(outcome, "borderline", {}))
     if borderline is not None:
         sheets.append(borderline)
@@ -223,6 +224,44 @@ def borderline_sheet(tracking: Any, borderline: dict[str, pd.Series]) -> Sheet |
     )
 
 
+EXPECTED_PCT = "% at or above the expectation"
+
+
+def _expected_sheet(data: rp.ReportData, settings: rp.ReportSettings, show_small: bool) -> Sheet:
+    """% at or above the age-related expectation per subject, group and drop (the policy's
+    "the majority will be stage secure by the end of the year"); small groups' % hidden."""
+    table = data.expectations
+    hide = table["small"].astype(bool) & (not show_small)
+    frame = pd.DataFrame(
+        {
+            "subject": table["subject"],
+            "group": table["group"],
+            "drop": table["drop"].map(point_words),
+            "Pupils with a grade": table["pupils"],
+            "At or above the expectation": table["at_expected"],
+            EXPECTED_PCT: table["pct"].where(~hide),
+            "small": np.where(table["small"], "small", ""),
+        }
+    )
+    return Sheet(
+        "Expected",
+        frame,
+        descriptions={
+            "drop": "The data drop the figures are for.",
+            "Pupils with a grade": "Pupils with a grade at this drop whose year group has an "
+            "age-related expectation.",
+            "At or above the expectation": "Of them, those at or above the age-related "
+            "expectation for the time of year.",
+            EXPECTED_PCT: "The majority should be secure by the end of the year (the policy).",
+            "small": f"'small': fewer than {settings.small_group} pupils; the percentage is "
+            "hidden unless --show-small-groups.",
+        },
+        fills={"small": {"small": "grey"}},
+        number_formats={EXPECTED_PCT: "0%"},
+        freeze_columns=3,
+    )
+
+
 def _unique(name: str, taken: set[str]) -> str:
     while name in taken:
         name = f"{name}_report"
@@ -263,7 +302,7 @@ def _pupils_sheet(
             names["status"]: f"{subject}: ahead / on track / behind against the milestone.",
             names["flags"]: f"{subject}: REGRESSED, STALLED, NOT_ON_TRACK, CATCH_UP (see Read me).",
         }
-        left = (6 - p["half_terms"]).astype("str")
+        left = (rp.STEPS_PER_YEAR - p["half_terms"]).astype("str")
         comments[names["status"]] = (
             "Now "
             + current.fillna("-").astype("str")
@@ -319,7 +358,9 @@ def _summary_sheet(
         pd.Series(True, index=tracking.pupils.index),
         pd.Series(False, index=tracking.pupils.index),
     )
-    main = [everyone, *(g for g in data.groups if g.key in MAIN_GROUP_KEYS)]
+    # every group but one per value of a column (ethnicity: on the Groups sheet), a school's
+    # own groups (intervention groups) included
+    main = [everyone, *(g for g in data.groups if ":" not in g.key)]
     by_group = []
     for group in main:
         row: dict[str, object] = {"Group": group.name, "Pupils": int(group.members.sum())}
@@ -350,7 +391,7 @@ def _summary_sheet(
     return Sheet(
         "Summary",
         groups_frame,
-        intro=summary_sentences(data, tracking.term),
+        intro=summary_sentences(data, tracking.term) + expectation_sentences(data, tracking.term),
         below=[
             Table("Attainment at each data drop", trend, {c: "0.0" for c in avg}),
         ],
@@ -405,6 +446,18 @@ def summary_sentences(data: rp.ReportData, term: str) -> list[str]:
     return lines
 
 
+def expectation_sentences(data: rp.ReportData, term: str) -> list[str]:
+    """One sentence a subject: "Reading: 12 of 20 pupils (60%) are at or above the age-related
+    expectation at spring 2." (only where the scale has an expectation for their year)."""
+    table = data.expectations
+    mine = table[(table["group"] == "All pupils") & (table["drop"] == term)]
+    return [
+        f"{row.subject.capitalize()}: {row.at_expected} of {row.pupils} pupils ({row.pct:.0%}) "
+        f"are at or above the age-related expectation at {point_words(term)}."
+        for row in mine.itertuples()
+    ]
+
+
 def _missed_sheet(tracking: Any, data: rp.ReportData, labels: pd.Series, scale: Scale) -> Sheet:
     parts = []
     for subject, review in data.review.items():
@@ -430,6 +483,10 @@ def _missed_sheet(tracking: Any, data: rp.ReportData, labels: pd.Series, scale: 
     )
 
 
+def scale_title(tracking: Any) -> str:
+    return tracking.scale.title if tracking.scale is not None else "steps"
+
+
 def _readme_lines(outcome: Any, settings: rp.ReportSettings) -> list[str]:
     tracking, c = outcome.tracking, outcome.counts
     lines = [
@@ -441,7 +498,15 @@ def _readme_lines(outcome: Any, settings: rp.ReportSettings) -> list[str]:
         f"Flags: {c['regressed']} REGRESSED, {c['stalled']} STALLED, {c['not_on_track']} "
         f"NOT_ON_TRACK, {c['catch_up']} CATCH_UP, {c['gaps_widening']} GROUP_GAP_WIDENING.",
         "Milestone: last summer's baseline + one step per half term so far, with any catch-up "
-        "steps spread evenly over the six half terms (rounded down).",
+        "steps spread evenly over the six half terms (rounded down). On another scale: a "
+        "straight line from last summer's baseline to this year's target (this year's "
+        "milestone from the engine before the key stage's final year), rounded down.",
+        f"Grades on the {scale_title(tracking)} scale; a step is one grade of it (an NC "
+        "sub-level, a GCSE grade, a scaled-score point). Year 1 starts from 'not yet 1b'.",
+        "Expected sheet: the share of pupils at or above the age-related expectation at each "
+        "drop (steps: the scale's 'secure' step by the end of each year; NC levels: 2b at the "
+        "end of Year 2, level 4 at Year 6, level 5 at Year 9; GCSE: grade 4 in Year 11; "
+        "straight lines between them, targetkit's choice).",
         "REGRESSED: lower than the previous drop. STALLED: the latest drop is no higher than the "
         "drop two before it (the baseline counts as a drop). NOT_ON_TRACK: more steps still "
         "needed than half terms left. CATCH_UP: last summer's baseline was below the "
