@@ -388,8 +388,10 @@ def test_borderline_pupils_at_ks2_by_chance_or_one_sub_level_below_the_milestone
 
 def test_borderline_pupils_at_ks4_and_on_the_steps_policy():
     # ks4: Years 10 and 11, chance of grade 4+ 30-70%: maths band 100 - 102 is about 60%
-    # (national: 0.310 + 0.207 + 0.055 + 0.020 + 0.005 + 0.001); band 80 - 89.5 is 6.5%, but
-    # the pupil works at grade 3, one below the threshold 4 (ks4 has no Year 10 milestone).
+    # (national: 0.310 + 0.207 + 0.055 + 0.020 + 0.005 + 0.001); band 80 - 89.5 is 6.5%. Year 10's
+    # milestone for a grade-4 target runs on a straight line from U at the end of Year 6
+    # (ks4.yaml `milestone_from`): 0 + 4 x (10 - 6) / (11 - 6) = 3.2 → grade 3. The pupil working
+    # at 3 is at it; the one working at 2 is one grade below: borderline.
     ks4 = school(
         4,
         year_group=[10, 10, 10, 9],
@@ -397,7 +399,7 @@ def test_borderline_pupils_at_ks4_and_on_the_steps_policy():
         maths_ks2=[101, 85, 85, 101],
         maths_aut1=[None, "3", "2", None],
     )
-    assert flagged(ks4, "ks4", subjects=["maths"]) == [2, 3]
+    assert flagged(ks4, "ks4", subjects=["maths"]) == [2, 4]
     # steps: Years 5 and 6, one step below the age-related expectation at the latest drop.
     # Year 5 at spring 1 (3 half terms): from 4s (23) to 5s (29), 23 + 6 x 3/6 = 26 (5b+), so
     # 5b (25) is one below, 5w+ (28) is ahead, 4s+ (24) two below. A Year 6 pupil whose latest
@@ -444,7 +446,10 @@ def test_a_level_no_ks1_prior_reaches_is_unrealistic_for_every_pupil_with_a_prio
         submission["reading_target"] = "7"
         found = check(submission, KS2, KS2_DATA, ["reading"])
         unrealistic = only(found, "UNREALISTIC_TARGET")
-        has_prior = submission["reading_prior"].notna()
+        # P-scale priors (P7) have no row in the KS1 → KS2 table, so no rate says how many reach
+        # a level: the realism check is silent for them (a known gap, docs/check-ambition.md).
+        prior = submission["reading_prior"].astype("string")
+        has_prior = prior.notna() & ~prior.str.upper().str.startswith("P").fillna(False)
         assert sorted(unrealistic["row"]) == sorted(submission.index[has_prior])
 
     run()
