@@ -1337,7 +1337,7 @@ def unrealistic_targets(
         return []
     index = submission.index
     year_group = pd.to_numeric(submission.get("year_group"), errors="coerce")
-    if year_group is None:
+    if not isinstance(year_group, pd.Series):  # no year group column
         year_group = pd.Series(np.nan, index=index)
     years_left = (data.policy.final_year - year_group + 1).clip(lower=1).fillna(1)
     flags = text_column(expected.get("flags"), index).fillna("")

@@ -505,6 +505,8 @@ def borderline_pupils(
     half-term milestone; for last summer's step, the end of last year's).
     """
     rule = policy.borderline
+    if not isinstance(year_group, pd.Series):  # no year group column: no borderline year
+        return np.zeros(len(cohort), dtype=bool)
     in_years = year_group.isin(rule.years).to_numpy() if rule is not None else None
     if rule is None or in_years is None or not in_years.any():
         return np.zeros(len(cohort), dtype=bool)
