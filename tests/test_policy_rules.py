@@ -1,8 +1,8 @@
 """Issue 14: the rules of the guidance (seeds/000) and the school policy (seeds/002) on every
 key stage, each on a hand-made cohort with the expected targets worked out by hand.
 
-Line numbers cite /work/shared/seeds/000_810c80f4b83d1e9a.txt ("seed 000") and
-002_eb9e0e05e90470b6.txt ("seed 002"); docs/rules.md lists each rule with its test.
+Line numbers cite the two source documents' seed texts, 000_810c80f4b83d1e9a.txt ("seed 000")
+and 002_eb9e0e05e90470b6.txt ("seed 002"); docs/rules.md lists each rule with its test.
 """
 
 from __future__ import annotations

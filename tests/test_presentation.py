@@ -198,5 +198,6 @@ def test_the_la_summary_sentences_say_when_the_benchmark_rates_are_illustrative(
     sheet = openpyxl.load_workbook(out)["LA summary"]
     sentences = [c.value for row in sheet.iter_rows(max_row=5) for c in row
                  if isinstance(c.value, str) and ": across " in c.value]  # fmt: skip
-    assert [s.split(":")[0] for s in sentences] == ["Reading", "Writing", "Maths"]
+    # English is a ks2 subject (SPEC §8 "English at KS2", issue 14)
+    assert [s.split(":")[0] for s in sentences] == ["Reading", "Writing", "Maths", "English"]
     assert all(s.endswith("(illustrative figures).") for s in sentences)
