@@ -364,3 +364,20 @@ def test_ks4_prior_is_the_one_scaled_score_a_pupil_has():
     result = compute_targets(frame, load_policy("ks4"), subjects=["maths"])
     assert result.pupils["maths_prior"].tolist() == ["102.5 - 104.5", "No scaled score"]
     assert result.pupils["maths_target"].tolist() == ["4", "4"]
+
+
+def test_a_reason_labels_illustrative_figures_and_only_those():
+    # SPEC §8 "Illustrative numbers are labelled": the KS1 → KS2 level tables are illustrative
+    # (every row of ks1_ks2_levels.csv has status illustrative); the KS2 → GCSE matrices are
+    # the DfE's (derived from published counts), so their reasons carry no label.
+    ks2 = compute_targets(cohort(reading_ks1=["2b"]), load_policy("ks2"), subjects=["reading"])
+    assert "% reach 4+ (illustrative figures)" in ks2.pupils["reading_reason"].iloc[0]
+    ks4 = compute_targets(
+        pd.DataFrame(
+            {"upn": UPNS[:1], "year_group": [11], "reading_ks2": [101], "maths_ks2": [101]}
+        ),
+        load_policy("ks4"),
+        subjects=["maths"],
+    )
+    reason = ks4.pupils["maths_reason"].iloc[0]
+    assert "% reach" in reason and "illustrative" not in reason

@@ -179,12 +179,11 @@ def _block(
 ) -> dict:
     """One subject's columns for the pupils entered (blank for the others)."""
     from targetkit.pipeline.targets import (
-        BENCHMARK_LABELS,
         _add_flag,
         _milestones,
+        chance_clause,
         grade_at_or_above,
         never_below,
-        threshold_label,
     )
 
     rows = chances[ROW].to_numpy()
@@ -218,13 +217,7 @@ def _block(
     chance = {t: spread(chances[f"chance_{t}"].to_numpy()) for t in THRESHOLDS}
     most_likely = spread(chances["most_likely"].to_numpy(dtype=object), "object")
     key = policy.key_threshold or "4plus"
-    chance_text = (
-        "; "
-        + BENCHMARK_LABELS.get(used, used)
-        + ": "
-        + (chance[key] * 100).round(0).astype("Int64").astype("string").fillna("?")
-        + f"% reach {threshold_label(key)}"
-    ).where(chance[key].notna(), "")
+    chance_text = chance_clause(chance[key], used, key)
     rule_text = ("at least " + minimum.astype("string") + " for this KS2 band").where(
         minimum.notna(), f"no KS2 score: the national expectation {policy.no_prior_target}"
     )

@@ -1184,14 +1184,8 @@ def _levels_subject(
     key = policy.key_threshold
     prior_text = prior_label + " " + prior.astype("string").fillna("no result")
     if key and key in chances:
-        chance_text = (
-            "; "
-            + BENCHMARK_LABELS.get(used, used)
-            + ": "
-            + (chances[key] * 100).round(0).astype("Int64").astype("string").fillna("?")
-            + f"% reach {threshold_label(key)}"
-        )
-        chance_text = chance_text.where(chances[key].notna(), "")
+        basis = table.basis(used, policy.table_subject(subject)) if table is not None else None
+        chance_text = chance_clause(chances[key], used, key, illustrative=basis == "illustrative")
     else:
         chance_text = pd.Series("", index=index, dtype=object)
     rule_text = "at least " + minimum.astype("string") + f" for this {prior_label} result"
@@ -1299,6 +1293,22 @@ def _years_left(
     years_back = (current - column.map(dated).astype("float64")).fillna(0).clip(lower=0)
     whole = (final_year - year_group).clip(lower=0)
     return whole + years_back + left_this_year
+
+
+def chance_clause(
+    chance: pd.Series, used: str, key: str, *, illustrative: bool = False
+) -> pd.Series:
+    """The reason's benchmark clause ("; top-25% schools: 63% reach level 4+"); blank where
+    there is no chance. Illustrative figures say so (SPEC §8: labelled wherever shown)."""
+    text = (
+        "; "
+        + BENCHMARK_LABELS.get(used, used)
+        + ": "
+        + (chance * 100).round(0).astype("Int64").astype("string").fillna("?")
+        + f"% reach {threshold_label(key)}"
+        + (" (illustrative figures)" if illustrative else "")
+    )
+    return text.where(chance.notna(), "")
 
 
 def _grade_name(scale: Scale, grade: str) -> str:
