@@ -31,7 +31,7 @@ PAGE_BUDGET = {  # the primary targets have four subjects (English joined in iss
     "rerun": 14,
     "cohort": 16,
     "la": 12,
-    "report": 44,  # 34 + the Expected sheet (a row per subject, group and drop: 9 pages)
+    "report": 34,  # with the Expected sheet (a row per subject and group, a column a drop)
     "converted": 12,
 }
 HISTORY = [  # a small history for build-conversion (school, KS1 prior, KS2 outcome)

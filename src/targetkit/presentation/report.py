@@ -225,40 +225,47 @@ def borderline_sheet(tracking: Any, borderline: dict[str, pd.Series]) -> Sheet |
 
 
 EXPECTED_PCT = "% at or above the expectation"
+PUPILS_NOW = "Pupils with a grade (latest drop)"
 
 
 def _expected_sheet(data: rp.ReportData, settings: rp.ReportSettings, show_small: bool) -> Sheet:
-    """% at or above the age-related expectation per subject, group and drop (the policy's
-    "the majority will be stage secure by the end of the year"); small groups' % hidden."""
+    """% at or above the age-related expectation per subject and group, a column a drop (the
+    policy's "the majority will be stage secure by the end of the year"): one row a group, so
+    the year reads across a line; small groups' percentages hidden."""
     table = data.expectations
     hide = table["small"].astype(bool) & (not show_small)
-    frame = pd.DataFrame(
-        {
-            "subject": table["subject"],
-            "group": table["group"],
-            "drop": table["drop"].map(point_words),
-            "Pupils with a grade": table["pupils"],
-            "At or above the expectation": table["at_expected"],
-            EXPECTED_PCT: table["pct"].where(~hide),
-            "small": np.where(table["small"], "small", ""),
-        }
-    )
+    keys = ["subject", "group"]
+    rows = table[keys].drop_duplicates().reset_index(drop=True)
+    drops = list(dict.fromkeys(table["drop"]))
+    order = rows.set_index(keys).index
+    latest = table.drop_duplicates(keys, keep="last").set_index(keys)["pupils"]
+    frame = rows.assign(**{PUPILS_NOW: latest.reindex(order).to_numpy()})
+    pct = table.assign(pct=table["pct"].where(~hide)).set_index([*keys, "drop"])["pct"]
+    columns = {}
+    for drop in drops:
+        header = f"{EXPECTED_PCT}: {point_words(drop)}"
+        index = pd.MultiIndex.from_frame(rows.assign(drop=drop))
+        columns[header] = pct.reindex(index).to_numpy()
+    small = table.groupby(keys, sort=False)["small"].any().reindex(order)
+    frame = frame.assign(**columns, small=np.where(small.to_numpy(dtype=bool), "small", ""))
     return Sheet(
         "Expected",
         frame,
         descriptions={
-            "drop": "The data drop the figures are for.",
-            "Pupils with a grade": "Pupils with a grade at this drop whose year group has an "
+            PUPILS_NOW: "Pupils with a grade at the latest drop whose year group has an "
             "age-related expectation.",
-            "At or above the expectation": "Of them, those at or above the age-related "
-            "expectation for the time of year.",
-            EXPECTED_PCT: "The majority should be secure by the end of the year (the policy).",
-            "small": f"'small': fewer than {settings.small_group} pupils; the percentage is "
+            **{
+                header: "Of the pupils with a grade at this drop, the share at or above the "
+                "age-related expectation for the time of year; the majority should be secure "
+                "by the end of the year (the policy)."
+                for header in columns
+            },
+            "small": f"'small': fewer than {settings.small_group} pupils; the percentages are "
             "hidden unless --show-small-groups.",
         },
         fills={"small": {"small": "grey"}},
-        number_formats={EXPECTED_PCT: "0%"},
-        freeze_columns=3,
+        number_formats=dict.fromkeys(columns, "0%"),
+        freeze_columns=2,
     )
 
 
