@@ -38,8 +38,9 @@ def test_csv_holds_the_targets_sheet_with_bom_and_neutralised_formulas(cohort, t
     header, body = rows[0], rows[1:]
     header[0] = header[0].removeprefix("\ufeff")
     assert len(body) == PUPILS  # every pupil, nothing else (no summary rows)
-    sheet = openpyxl.load_workbook(workbook, read_only=True)["Targets"]
-    sheet_rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    book = openpyxl.load_workbook(workbook, read_only=True)  # read-only keeps the file open
+    sheet_rows = [list(r) for r in book["Targets"].iter_rows(values_only=True)]
+    book.close()
     assert header == [str(h) for h in sheet_rows[0]]  # the same columns, headers in words
     by_name = {name: i for i, name in enumerate(header)}
     surname, forename = by_name["surname"], by_name["forename"]
