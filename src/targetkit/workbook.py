@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from targetkit.io import atomic_output, column_letter, private_folder
+from targetkit.io import (
+    MAX_CELL_TEXT,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    atomic_output,
+    column_letter,
+    private_folder,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -145,9 +152,9 @@ def write_workbook(
     return Path(path)
 
 
-MAX_CELL_TEXT = 32_767  # Excel's limits: a longer text is cut by Excel, more rows are lost
-MAX_SHEET_ROWS = 1_048_576
-MAX_SHEET_COLUMNS = 16_384
+# Excel's limits, one definition in io.py: a longer text is cut by Excel, more rows are lost
+MAX_SHEET_ROWS = MAX_ROWS
+MAX_SHEET_COLUMNS = MAX_COLUMNS
 
 
 def _check_fits(path: str | Path, sheets: Sequence[Sheet]) -> None:
