@@ -118,6 +118,7 @@ def write_workbook(
     import xlsxwriter
 
     from targetkit import console
+    from targetkit.workbook_notes import NotesWorkbook
 
     writer, how = chosen_writer()
     about = [*about, ("workbook writer", f"xlsxwriter {xlsxwriter.__version__}, {how}")]
@@ -128,7 +129,7 @@ def write_workbook(
         private_folder(path) as spool,
         console.step(f"Writing {Path(path).name}", total=rows) as advance,
     ):
-        workbook = xlsxwriter.Workbook(
+        workbook = NotesWorkbook(
             str(temporary),
             {
                 "constant_memory": True,
@@ -310,13 +311,12 @@ def _write_sheet(
         )
         for name in headers
     ]
-    comment_columns = [
+    comment_columns = sorted(  # a row's notes in column order, as Excel lists them
         (positions[name], texts) for name, texts in sheet.comments.items() if name in positions
-    ]
+    )
     marked = [(positions[c], fills) for c, fills in sheet.cell_fills.items() if c in positions]
     # Comments are added with their row: in constant-memory mode xlsxwriter drops a comment
     # above the row it is at.
-    comment_size = {"x_scale": 2.5, "y_scale": 1.5}
     rows = writer(worksheet, sheet.name, headers)
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = slice(start, start + CHUNK_ROWS)
@@ -347,7 +347,9 @@ def _write_sheet(
             for position, texts in notes:
                 text = texts[offset]
                 if isinstance(text, str) and text:
-                    worksheet.write_comment(excel_row, position, text, comment_size)
+                    if len(text) > MAX_CELL_TEXT // 2 and _utf16_len(text) > MAX_CELL_TEXT:
+                        text = _note_kept_to_limit(sheet.name, excel_row, headers[position], text)
+                    rows.note(excel_row, position, text)
         advance(len(columns[0]) if columns else 0)
     rows.finish()
     first, last_row = top + 1, top + max(len(frame), 1)
@@ -432,15 +434,34 @@ def _write_row(
             worksheet.write(excel_row, position, value, fmt)  # type: ignore[attr-defined]
 
 
+COMMENT_SIZE = {"x_scale": 2.5, "y_scale": 1.5}  # a note's box: room for a few lines
+
+
+def _note_kept_to_limit(sheet: str, row: int, column: str, text: str) -> str:
+    """A note longer than Excel holds (xlsxwriter would drop it silently): kept to the limit."""
+    from targetkit import console
+
+    console.warn(
+        f"sheet {sheet!r}, row {row + 1}, column {column!r}: note of {len(text):,} characters "
+        f"kept to Excel's limit of {MAX_CELL_TEXT:,}"
+    )
+    return _utf16_truncate(text, MAX_CELL_TEXT)
+
+
 class _CellByCell:
-    """Rows written through xlsxwriter's own methods, a cell at a time: the reference that
-    `_RowXml` must match byte for byte (tests/test_workbook_rows.py)."""
+    """Rows and notes written through xlsxwriter's own methods, a cell at a time: the
+    reference that `_RowXml` must match byte for byte (tests/test_workbook_rows.py,
+    tests/test_workbook_notes.py)."""
 
     def __init__(self, worksheet: object, sheet_name: str, headers: Sequence[str]) -> None:
         self.worksheet, self.sheet_name, self.headers = worksheet, sheet_name, headers
 
     def write(self, excel_row: int, row: Sequence[object], fmts: Sequence[object]) -> None:
         _write_row(self.worksheet, excel_row, row, list(fmts), self.sheet_name, self.headers)
+
+    def note(self, excel_row: int, position: int, text: str) -> None:
+        """A note (comment) on a cell of the row being written."""
+        self.worksheet.write_comment(excel_row, position, text, COMMENT_SIZE)  # type: ignore[attr-defined]
 
     def finish(self) -> None:
         pass
@@ -475,6 +496,11 @@ class _RowXml:
                 raise ValueError("rows must be written in order")
             self._emit(*self.pending)
         self.pending = (excel_row, row, fmts)
+
+    def note(self, excel_row: int, position: int, text: str) -> None:
+        """A note (comment) on a cell of the row being written, its XML spooled at once
+        (`workbook_notes`) instead of held by xlsxwriter until the workbook closes."""
+        self.worksheet.add_note(excel_row, position, text, COMMENT_SIZE)  # type: ignore[attr-defined]
 
     def finish(self) -> None:
         """Record the extent written as XML; the last row goes through xlsxwriter, unless it
