@@ -69,3 +69,61 @@ def test_commands_under_clirunner_and_in_a_pipe_print_no_progress(tmp_path):
     assert piped.returncode in (0, 1)
     assert "Writing" not in piped.stderr and "Setting targets" not in piped.stderr
     assert "\x1b[" not in piped.stderr
+
+
+def _inputs(folder):
+    """A messy MIS export (import), a cohort with KS1 levels (convert), a tracking sheet."""
+    from targetkit import demo
+    from targetkit.commands.demo import _write_messy
+
+    export = folder / "export.csv"
+    _write_messy(export, 12, 2026, True)
+    cohort = _write_cohort(folder / "cohort.xlsx", "c", primary_cohort(12), 2026, True)
+    tracking = _write_cohort(folder / "tracking.xlsx", "t", demo.steps_tracking(12), 2026, True)
+    return export, cohort, tracking
+
+
+def _commands(folder, export, cohort, tracking):
+    return {
+        "import": ["import", export, "-o", folder / "imported.xlsx"],
+        "convert": ["convert", cohort, "--column", "reading_ks1", "--from", "nc", "--to",
+                    "points", "-o", folder / "converted.csv"],
+        "report": ["report", tracking, "-o", folder / "report.xlsx"],
+    }  # fmt: skip
+
+
+def test_import_convert_and_report_show_each_slow_step(tmp_path, monkeypatch):
+    """Reading, computing and writing each run inside a step (shown on a terminal)."""
+    from contextlib import contextmanager
+
+    shown: list[str] = []
+
+    @contextmanager
+    def step(description, total=None):
+        shown.append(description)
+        yield lambda done=1: None
+
+    monkeypatch.setattr(console, "step", step)
+    export, cohort, tracking = _inputs(tmp_path)
+    expected = {
+        "import": ["Reading export.csv", "Importing 12 rows", "Writing imported.xlsx"],
+        "convert": ["Reading cohort.xlsx", "Converting 12 rows", "Writing converted.csv"],
+        "report": ["Reading tracking.xlsx", "Computing progress for 12 pupils", "Writing "],
+    }
+    for name, argv in _commands(tmp_path, export, cohort, tracking).items():
+        shown.clear()
+        assert cli(*argv).exit_code in (0, 1), name
+        for description in expected[name]:
+            assert any(s.startswith(description) for s in shown), (name, description, shown)
+
+
+def test_import_convert_and_report_print_no_progress_off_a_terminal(tmp_path):
+    export, cohort, tracking = _inputs(tmp_path)
+    for name, argv in _commands(tmp_path, export, cohort, tracking).items():
+        done = cli(*argv, "--force")
+        assert done.exit_code in (0, 1), (name, done.stderr)
+        piped = run_targetkit(*argv, "--force")
+        assert piped.returncode in (0, 1), (name, piped.stderr)
+        for stderr in (done.stderr, piped.stderr):
+            assert "Reading" not in stderr and "Writing" not in stderr, name
+            assert "\x1b[" not in stderr, name

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from targetkit import __version__
+from targetkit import __version__, console
 from targetkit.errors import TargetkitError
 from targetkit.io import Table, check_output, file_sha256, read_table, write_csv
 from targetkit.pipeline.converting import ConversionResult, convert_columns
@@ -107,9 +107,11 @@ def convert_file(
     input_file = Path(input_file)
     out = Path(output) if output else default_output(input_file, target)
     check_output(out, force=force, inputs=[input_file])
-    table = read_table(input_file, sheet=sheet)
+    with console.step(f"Reading {input_file.name}"):
+        table = read_table(input_file, sheet=sheet)
     try:
-        result = convert_columns(table.frame, columns, source, target)
+        with console.step(f"Converting {len(table.frame):,} rows"):
+            result = convert_columns(table.frame, columns, source, target)
     except TargetkitError as exc:  # name the file in "no column ..." (one line names the place)
         exc.file = exc.file or str(input_file)
         raise
@@ -117,7 +119,8 @@ def convert_file(
     if pseudonymise_key is not None:
         result.frame = pseudonymise(result.frame, pseudonymise_key)
     if out.suffix.lower() == ".csv":
-        write_csv(result.frame, out, force=force)
+        with console.step(f"Writing {out.name}"):
+            write_csv(result.frame, out, force=force)
     else:
         write_converted_workbook(
             out,

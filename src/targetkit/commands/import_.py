@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from targetkit import __version__
+from targetkit import __version__, console
 from targetkit.academic_year import parse_academic_year
 from targetkit.columns import PUPIL_COLUMNS, canonical_name
 from targetkit.console import frame_records
@@ -165,10 +165,12 @@ def import_sources(
     tables, described = [], []
     for path in paths:
         if looks_like_xml(path):
-            source = read_ctf(path)
+            with console.step(f"Reading {path.name}"):
+                source = read_ctf(path)
             sheet_name, encoding = None, "XML (Common Transfer File)"
         else:
-            table = read_table(path, sheet=sheet, is_known_header=is_known, uncalculated="flag")
+            with console.step(f"Reading {path.name}"):
+                table = read_table(path, sheet=sheet, is_known_header=is_known, uncalculated="flag")
             source = SourceTable(
                 path.name, table.frame, table.header_row, table.blank_rows, table.uncalculated
             )
@@ -184,7 +186,8 @@ def import_sources(
                 "encoding": encoding,
             }
         )
-    result = import_cohort(tables, academic_year=year, mapping=user_map)
+    with console.step(f"Importing {sum(len(t.frame) for t in tables):,} rows"):
+        result = import_cohort(tables, academic_year=year, mapping=user_map)
     done = None
     if pseudonymise_key is not None:
         done = pseudonymisation(result.pupils)
@@ -193,7 +196,8 @@ def import_sources(
     for item, name in zip(described, (t.name for t in tables), strict=True):
         item["pupils"] = int((result.pupils["source_file"] == name).sum())
     if out.suffix.lower() == ".csv":
-        write_csvs([(result.pupils, out), (result.issues, issues_csv_path(out))], force=force)
+        with console.step(f"Writing {out.name}"):
+            write_csvs([(result.pupils, out), (result.issues, issues_csv_path(out))], force=force)
     else:
         write_cohort_workbook(
             out,

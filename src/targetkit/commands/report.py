@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from targetkit import console
 from targetkit.academic_year import parse_academic_year
 from targetkit.columns import (
     canonical_columns,
@@ -408,9 +409,10 @@ def report_file(
     if output is not None:  # refuse an impossible output before any work
         early = folder / "report.xlsx" if folder is not None else Path(output)
         check_output(early, force=force or folder is not None, inputs=inputs)
-    tracking = read_tracking(
-        tracking_file, sheet=sheet, term=term, academic_year=academic_year, scale=scale
-    )
+    with console.step(f"Reading {tracking_file.name}"):
+        tracking = read_tracking(
+            tracking_file, sheet=sheet, term=term, academic_year=academic_year, scale=scale
+        )
     if pseudonymise_key is not None:
         tracking.pupils["pupil"] = _pseudonymous_labels(tracking.pupils, pseudonymise_key)
     name = default_name(tracking.pupils, tracking.term)
@@ -434,22 +436,23 @@ def report_file(
     # compute
     cohort = tracking.frame.rename(columns=canonical_columns(tracking.frame.columns))
     cohort = cohort.loc[:, ~cohort.columns.duplicated()]
-    computed = rp.compute_report(
-        rp.ReportInputs(
-            points=tracking.points,
-            pupils=tracking.pupils,
-            frame=tracking.frame,
-            cohort=cohort,
-            academic_year=tracking.academic_year,
-            scale=scale,
-            settings=chosen_settings,
-            policies=policies,
-            expectations=rp.policy_expectations(_shipped(), scale),
-            targets=given,
-            targets_name=Path(targets).name if targets is not None else None,
-            results=found,
+    with console.step(f"Computing progress for {len(tracking.frame):,} pupils"):
+        computed = rp.compute_report(
+            rp.ReportInputs(
+                points=tracking.points,
+                pupils=tracking.pupils,
+                frame=tracking.frame,
+                cohort=cohort,
+                academic_year=tracking.academic_year,
+                scale=scale,
+                settings=chosen_settings,
+                policies=policies,
+                expectations=rp.policy_expectations(_shipped(), scale),
+                targets=given,
+                targets_name=Path(targets).name if targets is not None else None,
+                results=found,
+            )
         )
-    )
     tracking.points = computed.points
     data, targets_from, missing_target = computed.data, computed.targets_from, computed.missing
     counts = rp.counts(len(tracking.frame), data)
