@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import zipfile
 
 import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_workbook_rows import _parts  # the parts of a file, About's writer name made alike
 
 import targetkit.workbook as wb
 from targetkit.workbook_notes import NotesWorkbook
@@ -33,15 +33,6 @@ TRICKY_NOTES = [
     "=1+1",
     "x" * 3000,  # long text
 ]
-
-
-def _parts(path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as archive:
-        return {  # About names the writer: the one difference expected
-            name: archive.read(name).replace(b"cell by cell", b"rows written as XML")
-            for name in archive.namelist()
-            if name != "docProps/core.xml"  # holds the time of writing
-        }
 
 
 def _as_excel_shows(text: str) -> str:
