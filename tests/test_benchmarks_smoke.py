@@ -83,3 +83,29 @@ def test_the_write_floor_copies_every_cell_and_comment_of_the_output(tmp_path):
         assert [[c.value for c in row] for row in copy[name].iter_rows()] == cells, name
     assert copy["Targets"]["B2"].comment.text == "KS1 2b: +2 levels -> 4b"
     assert copy["Targets"]["B3"].comment is None
+
+
+def test_benchmark_runs_the_reference_writer_too(tmp_path):
+    """`TARGETKIT_XLSX_BACKEND=xlsxwriter-cells` measures xlsxwriter's own per-cell writing
+    (issue 18: the smoke test runs both writers), and the run says which it measured."""
+    import os
+
+    import openpyxl
+
+    env = {**os.environ, "TARGETKIT_XLSX_BACKEND": "xlsxwriter-cells"}
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--sizes", "200", "--json", "--commands",
+         "set-targets", "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["machine"]["workbook_writer"] == "xlsxwriter-cells"
+    (result,) = report["results"]
+    assert "error" not in result and result["floor"]["comments_written"] > 0
+    about = openpyxl.load_workbook(tmp_path / "outputs-200" / "targets.xlsx", read_only=True)
+    try:
+        items = dict(about["About"].iter_rows(min_row=2, values_only=True))
+    finally:
+        about.close()
+    assert items["workbook writer"].endswith("cell by cell")
