@@ -193,3 +193,11 @@ def test_the_writer_is_chosen_by_environment_variable_and_recorded_in_about(tmp_
     assert "TARGETKIT_XLSX_BACKEND='rust' is not a workbook writer" in refused.stderr
     assert "auto, xlsxwriter, xlsxwriter-cells" in refused.stderr
     assert not (tmp_path / "d.xlsx").exists()
+
+
+def test_the_text_cache_starting_afresh_changes_nothing(tmp_path, monkeypatch):
+    # Texts of 8 characters or more are never looked up, and the cache starts afresh every
+    # 3 entries: the file is still byte for byte xlsxwriter's.
+    monkeypatch.setattr(wb, "CACHED_TEXT", 8)
+    monkeypatch.setattr(wb, "CACHED_TEXTS", 3)
+    _same_files(tmp_path, _frame(40), monkeypatch)

@@ -484,6 +484,9 @@ class _RowXml:
         self.first = self.last = -1  # the rows written as XML that have cells
         self.low, self.high = MAX_SHEET_COLUMNS, -1  # and their columns
         self.date_format = worksheet.default_date_format  # type: ignore[attr-defined]
+        # A text cell's XML after its reference, by (text, format): grades and words repeat
+        # down a column, so most text cells are one lookup (a bounded cache: names do not).
+        self.texts: dict[tuple[str, object], str] = {}
 
     def write(self, excel_row: int, row: Sequence[object], fmts: Sequence[object]) -> None:
         if self.pending is None:
@@ -534,6 +537,7 @@ class _RowXml:
         while len(letters) < len(row):
             letters.append(column_letter(len(letters)))
         number = excel_row + 1
+        texts = self.texts
         cells: list[str] = []
         low = high = -1
         for position, value in enumerate(row):
@@ -544,7 +548,14 @@ class _RowXml:
                     continue
                 cells.append(f'<c r="{letters[position]}{number}"{self._style(fmt)}/>')
             elif kind is str:
-                cells.append(self._text(letters[position], number, value, fmt, position))
+                tail = texts.get((value, fmt)) if len(value) < CACHED_TEXT else None
+                if tail is None:
+                    tail = self._text(number, value, fmt, position)
+                    if len(value) < CACHED_TEXT:
+                        if len(texts) >= CACHED_TEXTS:
+                            texts.clear()
+                        texts[(value, fmt)] = tail
+                cells.append(f'<c r="{letters[position]}{number}"{tail}')
             elif kind is bool:
                 style = self._style(fmt) if fmt is not None else ""
                 cells.append(
@@ -560,7 +571,8 @@ class _RowXml:
                 style = self._style(fmt if fmt is not None else self.date_format)
                 cells.append(f'<c r="{letters[position]}{number}"{style}><v>{serial:.16G}</v></c>')
             else:  # anything else (a Decimal) as its text, never dropped
-                cells.append(self._text(letters[position], number, str(value), fmt, position))
+                tail = self._text(number, str(value), fmt, position)
+                cells.append(f'<c r="{letters[position]}{number}"{tail}')
             if low < 0:
                 low = position
             high = position
@@ -572,7 +584,8 @@ class _RowXml:
         self.low, self.high = min(self.low, low), max(self.high, high)
         self.worksheet.fh.write(f'<row r="{number}">{"".join(cells)}</row>')  # type: ignore[attr-defined]
 
-    def _text(self, letter: str, number: int, value: str, fmt: object, position: int) -> str:
+    def _text(self, number: int, value: str, fmt: object, position: int) -> str:
+        """A text cell after its reference: style, inline string, escapes (as xlsxwriter)."""
         if len(value) > MAX_CELL_TEXT:
             column = self.headers[position] if position < len(self.headers) else str(position + 1)
             value = _kept_to_excel_limit(self.sheet_name, number - 1, column, value)
@@ -586,8 +599,11 @@ class _RowXml:
         if "&" in value or "<" in value or ">" in value:
             value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         style = self._style(fmt) if fmt is not None else ""
-        return f'<c r="{letter}{number}"{style} t="inlineStr"><is><t{space}>{value}</t></is></c>'
+        return f'{style} t="inlineStr"><is><t{space}>{value}</t></is></c>'
 
+
+CACHED_TEXT = 200  # characters: longer texts are rare and not looked up again
+CACHED_TEXTS = 20_000  # entries kept before the text cache starts afresh
 
 ROW_WRITER: type[_RowXml] | type[_CellByCell] = _RowXml  # the default (tests swap it)
 BACKEND_VARIABLE = "TARGETKIT_XLSX_BACKEND"
