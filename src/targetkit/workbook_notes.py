@@ -48,7 +48,7 @@ _VML_BODY = (  # what every note's shape holds between its place and its anchor
 )
 _escape_control = XMLwriter._escape_control_characters
 _ESCAPED = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")  # what _escape_control changes, with "_x"
-_FIRST_COLUMN_ONLY = 16384 - 3  # xlsxwriter places a note on the last 3 columns or
+_LAST_COLUMNS = 16384 - 3  # xlsxwriter places a note on the last 3 columns or
 _LAST_ROWS = 1048576 - 3  # rows (or the first row) differently: those go through CommentType
 
 
@@ -107,7 +107,7 @@ class StreamedNotes:
             out.write(_VML_HEAD.format(data_id=data_id))
             shapes: list[str] = []
             for z, (row, column) in enumerate(zip(self.rows, self.columns, strict=True), 1):
-                if row == 0 or row >= _LAST_ROWS or column >= _FIRST_COLUMN_ONLY:
+                if row == 0 or row >= _LAST_ROWS or column >= _LAST_COLUMNS:
                     edge = CommentType(row, column, "", self.options)
                     start_col, start_row = edge.start_col, edge.start_row
                     x1, y1 = edge.x_offset, edge.y_offset
@@ -181,7 +181,8 @@ class NotesWorksheet(Worksheet):
             return super()._prepare_vml_objects(
                 vml_data_id, vml_shape_id, vml_drawing_id, comment_id
             )
-        if self.comments or self.buttons_list:
+        if self.comments or self.buttons_list or self.comments_author or self.comments_visible:
+            # the streamed parts have no author and hidden notes, and nothing else on the sheet
             raise ValueError("a sheet takes streamed notes or xlsxwriter comments, not both")
         self.external_vml_links.append(
             ["/vmlDrawing", f"../drawings/vmlDrawing{vml_drawing_id}.vml"]
