@@ -1076,9 +1076,7 @@ def write_csvs(
         for (frame, path), temporary in zip(tables, temporaries, strict=True):
             current = Path(path)
             temporary.touch()  # fail here, before any work, where the folder cannot be written
-            _csv_frame(frame).to_csv(
-                temporary, index=False, encoding="utf-8-sig", lineterminator="\r\n"
-            )
+            _write_csv_rows(frame, temporary)
         for path, temporary in zip(paths, temporaries, strict=True):
             current = path
             backup = temporary_path(path, ".old") if path.exists() else None
@@ -1103,12 +1101,31 @@ def write_csvs(
     return paths
 
 
+CSV_CHUNK_ROWS = 50_000  # rows neutralised and written at a time: a copy of one chunk only
+
+
+def _write_csv_rows(frame: pd.DataFrame, path: Path) -> None:
+    """The frame as CSV, a chunk of rows at a time (a 1,000,000-pupil sheet would otherwise
+    be copied whole to neutralise it): UTF-8 with BOM, CRLF, the header once."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        for start in range(0, max(len(frame), 1), CSV_CHUNK_ROWS):
+            chunk = frame.iloc[start : start + CSV_CHUNK_ROWS]
+            _csv_frame(chunk).to_csv(handle, index=False, header=start == 0, lineterminator="\r\n")
+
+
 def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame as written to CSV: text cells and headers neutralised, dates in ISO form."""
+    import pandas as pd
+
     out = frame.copy()
     for name in out.columns:
         column = out[name]
-        if column.dtype == object or str(column.dtype) in ("str", "string"):
+        if column.dtype == object:  # kept as objects: map would make `0` among blanks `0.0`
+            values = column.to_numpy(dtype=object, copy=True)
+            present = ~column.isna().to_numpy()
+            values[present] = [_csv_cell(value) for value in values[present]]
+            out[name] = pd.Series(values, index=column.index, dtype=object)
+        elif str(column.dtype) in ("str", "string"):
             out[name] = column.map(_csv_cell, na_action="ignore")
     out.columns = [neutralise_formula(name) for name in out.columns]  # headers are cells too
     return out
