@@ -104,10 +104,10 @@ def match_key(header: object) -> str:
 
 @cache
 def _alias_file() -> dict:
-    import yaml
+    from targetkit.datafiles import safe_load
 
     text = resources.files("targetkit").joinpath("data/columns/aliases.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return safe_load(text)
 
 
 @cache
