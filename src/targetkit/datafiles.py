@@ -108,7 +108,7 @@ def safe_load(text: str) -> object:
     if loader is None:
         return yaml.safe_load(text)
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - the C build of the safe loader
+        return yaml.load(text, Loader=loader)  # the C build of the safe loader
     except yaml.YAMLError:
         return yaml.safe_load(text)
 
