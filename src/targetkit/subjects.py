@@ -112,3 +112,18 @@ def subject_keys(names: pd.Series, subjects: SubjectList | None = None) -> pd.Se
     found = [table.get(name_key(u)) or table.get(_without_qualifier(u)) for u in uniques]
     keys = np.array([*found, None], dtype=object)[codes]
     return pd.Series(keys, index=names.index, name="subject", dtype=object)
+
+
+ANY_AWARD = "gcse91_any"
+
+
+def award_scale(subject: str, scale: str) -> str:
+    """The scale one subject's grades must be on. `gcse91_any` reads single and double awards
+    side by side (a ks4 submission), but each subject has one kind: Combined Science (a
+    two-slot subject) takes double grades (`5-4`), every other subject single grades (`5`), so
+    a `5-4` typed for history, or a `5` for Combined Science, is not a grade of that subject.
+    Any other scale is every subject's."""
+    if scale != ANY_AWARD:
+        return scale
+    found = load_subjects().subjects.get(subject)
+    return "gcse91_double" if found is not None and found.slots == 2 else "gcse91"
