@@ -36,6 +36,7 @@ class Subject(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
+    label: str | None = None  # how targetkit writes it for people, where not `name` (Maths)
     dfe: str | None = None  # the DfE's key where it differs from ours (mathematics)
     element: Element
     slots: int = Field(default=1, ge=1, le=2)  # Attainment 8 slots it can fill (double award: 2)
@@ -127,3 +128,19 @@ def award_scale(subject: str, scale: str) -> str:
         return scale
     found = load_subjects().subjects.get(subject)
     return "gcse91_double" if found is not None and found.slots == 2 else "gcse91"
+
+
+# Measures that sit in the subject column of a summary beside the subjects
+_MEASURES = {"attainment8": "Attainment 8", "progress8": "Progress 8"}
+
+
+def display_name(key: object) -> str:
+    """A subject key in words, for what people read (Summary sheets, sentences, findings):
+    a GCSE subject by its name in the subject list (`computer_science` → `Computer Science`,
+    `maths` → `Maths`), any other key as before, capitalised with spaces (`english` →
+    `English`, `english+maths` → `English+maths`). JSON keeps the keys."""
+    text = str(key)
+    found = load_subjects().subjects.get(text)
+    if found is not None:
+        return found.label or found.name
+    return _MEASURES.get(text) or text.replace("_", " ").capitalize()

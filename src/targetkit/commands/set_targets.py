@@ -27,6 +27,7 @@ from targetkit.pipeline.targets import (
 from targetkit.policies import Policy, choose_policy, load_policy
 from targetkit.presentation.targets import write_targets_csv, write_targets_workbook
 from targetkit.privacy import hide_small_groups, pseudonymisation, pseudonymised_about
+from targetkit.subjects import display_name
 from targetkit.wording import counted
 
 BENCHMARKS = ("top25", "top50", "national")
@@ -103,7 +104,8 @@ class SetTargetsOutcome:
     def report_lines(self) -> list[str]:
         lines = [
             f"Policy {self.policy.name}: {self.policy_reason}.",
-            f"Set targets for {counted(self.rows, 'pupil')} in {', '.join(self.result.subjects)} "
+            f"Set targets for {counted(self.rows, 'pupil')} in "
+            f"{', '.join(display_name(s) for s in self.result.subjects)} "
             f"into {self.output}.",
         ]
         entered = self.result.entered
@@ -125,8 +127,8 @@ class SetTargetsOutcome:
             )
             who = "entered" if row.subject in entered else "on roll"
             lines.append(
-                f"  {row.subject} {row.threshold}: {row.pct_targeted:g}% of pupils {who} "
-                f"targeted ({implied})"
+                f"  {display_name(row.subject)} {row.threshold}: {row.pct_targeted:g}% of pupils "
+                f"{who} targeted ({implied})"
             )
         lines.extend(f"Note: {note}" for note in self.result.notes)
         return lines
