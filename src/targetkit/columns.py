@@ -121,6 +121,17 @@ def mis_aliases() -> dict[str, str]:
 
 
 @cache
+def entry_headers() -> dict[str, str]:
+    """Match key → `upn`, `subject` or `qualification`: the headers of GCSE entries (the alias
+    file's `entries`), for set-targets' `Entries` sheet or `--entries FILE`."""
+    return {
+        match_key(alias): name
+        for name, names in _alias_file()["entries"].items()
+        for alias in [name, *names]
+    }
+
+
+@cache
 def _affixes() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """The DfE/NPD extract prefixes (`KS2_`) and suffixes (`_SPR24`) of the alias file."""
     rules = _alias_file().get("affixes", {})
