@@ -228,7 +228,7 @@ def _block(
         binding.ne("latest attainment"),
         "not below latest attainment " + latest["grade"].astype("string").fillna(""),
     )
-    reason = (
+    reason = shared_text(
         (
             "KS2 average scaled score band "
             + prior.astype("string").fillna("")
@@ -237,11 +237,8 @@ def _block(
             + rule_text
             + " → "
             + suggested.astype("string").fillna("no target")
-        )
-        .astype(object)
-        .where(pd.Series(entered, index=index), None)
+        ).where(pd.Series(entered, index=index))
     )
-    reason = shared_text(reason)
     flags = _add_flag(
         pd.Series("", index=index, dtype=object), no_prior.to_numpy(), "NO_PRIOR_RESULT"
     )
@@ -268,11 +265,12 @@ def _block(
 
 
 def shared_text(values: pd.Series) -> pd.Series:
-    """The same texts, each distinct one a single object. A subject's reasons are a dozen or so
-    sentences, but built by joining columns every pupil's is its own string: 10 subjects of
-    100,000 pupils held ~370 MB of copies, in the frame and again in the workbook's comments."""
+    """Texts as Python objects (None where missing), each distinct text a single object. A
+    subject's reasons are a dozen or so sentences; turned into objects row by row, 10 subjects
+    of 100,000 pupils held ~370 MB of copies, in the frame and again in the workbook's
+    comments."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = np.array([*uniques, None], dtype=object)
+    texts = np.array([*(str(u) for u in uniques), None], dtype=object)
     return pd.Series(texts[codes], index=values.index, dtype=object, name=values.name)
 
 
