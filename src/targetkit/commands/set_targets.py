@@ -105,7 +105,7 @@ class SetTargetsOutcome:
         lines = [
             f"Policy {self.policy.name}: {self.policy_reason}.",
             f"Set targets for {counted(self.rows, 'pupil')} in "
-            f"{', '.join(display_name(s) for s in self.result.subjects)} "
+            f"{', '.join(display_name(key) for key in self.result.subjects)} "
             f"into {self.output}.",
         ]
         entered = self.result.entered
