@@ -320,6 +320,9 @@ def case_set_targets_gcse(inputs: Inputs, out: Path) -> Case:
 
 CASES["set-targets-gcse"] = ("set-targets", case_set_targets_gcse)
 GOALS["set-targets-gcse"] = 1.5  # issue 15: 1,500 pupils x 10 subjects within 1.5x the floor
+# issue 15: 100,000 pupils x 10 subjects within 2 GiB (`--sizes 100000 --commands
+# set-targets-gcse`); every other command's goal is PEAK_GOAL_MIB
+PEAK_GOALS_MIB = {"set-targets-gcse": 2048}
 
 
 def available_commands() -> set[str]:
@@ -516,7 +519,9 @@ def judge(result: dict[str, Any], size: int) -> None:
     if result["judged_on"] in result and goal is not None:
         result["ratio_met"] = result[result["judged_on"]] <= goal
     if "peak_mib" in result and result["command"] in CASES:  # the goal is per command run
-        result["peak_met"] = result["peak_mib"] <= PEAK_GOAL_MIB
+        result["peak_met"] = result["peak_mib"] <= PEAK_GOALS_MIB.get(
+            result["command"], PEAK_GOAL_MIB
+        )
     result["size"] = size
 
 

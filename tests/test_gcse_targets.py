@@ -394,7 +394,7 @@ def test_group_rows_feed_the_gap_analysis_never_the_pupils_row(tmp_path):
     rows = list(openpyxl.load_workbook(out)["Summary by group"].iter_rows(values_only=True))
     groups = pd.DataFrame(rows[1:], columns=rows[0])
     row = groups[
-        groups["Subject"].eq("history")
+        groups["Subject"].eq("History")
         & groups["Group"].eq("disadvantaged")
         & groups["Value"].eq("yes")
         & groups["Threshold"].eq("4+")

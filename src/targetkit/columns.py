@@ -104,10 +104,10 @@ def match_key(header: object) -> str:
 
 @cache
 def _alias_file() -> dict:
-    import yaml
+    from targetkit.datafiles import safe_load
 
     text = resources.files("targetkit").joinpath("data/columns/aliases.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return safe_load(text)
 
 
 @cache
@@ -117,6 +117,17 @@ def mis_aliases() -> dict[str, str]:
         match_key(alias): canonical
         for canonical, names in _alias_file()["aliases"].items()
         for alias in [canonical, *names]
+    }
+
+
+@cache
+def entry_headers() -> dict[str, str]:
+    """Match key → `upn`, `subject` or `qualification`: the headers of GCSE entries (the alias
+    file's `entries`), for set-targets' `Entries` sheet or `--entries FILE`."""
+    return {
+        match_key(alias): name
+        for name, names in _alias_file()["entries"].items()
+        for alias in [name, *names]
     }
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from targetkit.datafiles import available, find_data_file, load_yaml_model
+from targetkit.datafiles import available, find_data_file, load_yaml_model, safe_load
 from targetkit.errors import DataFileError
 from targetkit.wording import counted, noun
 
@@ -621,12 +621,20 @@ def list_tables() -> list[str]:
     names = []
     for csv_path in _table_files().values():
         meta_path = csv_path.with_suffix(".yaml")
-        data = {}
+        kind = "conversion"
         if meta_path.is_file():
-            data = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict) or data.get("kind", "conversion") == "conversion":
+            kind = _table_kind(meta_path, meta_path.stat().st_mtime_ns)
+        if kind == "conversion":
             names.append(csv_path.stem)
     return names
+
+
+@cache
+def _table_kind(meta_path: Path, modified: int) -> str:
+    """A table description's `kind`, read once per file and version (`list_tables` runs on
+    every `load_table` by name and would otherwise parse every table's YAML each time)."""
+    data = safe_load(meta_path.read_text(encoding="utf-8")) or {}
+    return str(data.get("kind", "conversion")) if isinstance(data, dict) else "conversion"
 
 
 def load_table(name_or_path: str | Path) -> ConversionTable:

@@ -70,6 +70,9 @@ class Table:
     # Cells holding a formula never calculated (read as blank), as (row, column) when the
     # caller asked to keep them (`read_table(..., uncalculated="flag")`).
     uncalculated: list[tuple[int, str]] = field(default_factory=list)
+    # Every sheet of the workbook it came from (empty for a CSV), so a caller looking for
+    # another sheet (set-targets' `Entries`) need not open the file again to list them.
+    sheet_names: list[str] = field(default_factory=list)
 
     def column_letter(self, column: str) -> str:
         """The spreadsheet letter of a column (A, B, ..., AA) as the user sees it."""
@@ -596,7 +599,9 @@ def _read_workbook(
             hint="save it again from Excel or re-export it",
         ) from exc
     cells = [[_cell_value(value) for value in row] for row in rows]
-    return _table_from_rows(path, cells, is_known_header, sheet=sheet)
+    table = _table_from_rows(path, cells, is_known_header, sheet=sheet)
+    table.sheet_names = names
+    return table
 
 
 def _choose_sheet(

@@ -36,6 +36,7 @@ class Subject(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
+    label: str | None = None  # how targetkit writes it for people, where not `name` (Maths)
     dfe: str | None = None  # the DfE's key where it differs from ours (mathematics)
     element: Element
     slots: int = Field(default=1, ge=1, le=2)  # Attainment 8 slots it can fill (double award: 2)
@@ -112,3 +113,34 @@ def subject_keys(names: pd.Series, subjects: SubjectList | None = None) -> pd.Se
     found = [table.get(name_key(u)) or table.get(_without_qualifier(u)) for u in uniques]
     keys = np.array([*found, None], dtype=object)[codes]
     return pd.Series(keys, index=names.index, name="subject", dtype=object)
+
+
+ANY_AWARD = "gcse91_any"
+
+
+def award_scale(subject: str, scale: str) -> str:
+    """The scale one subject's grades must be on. `gcse91_any` reads single and double awards
+    side by side (a ks4 submission), but each subject has one kind: Combined Science (a
+    two-slot subject) takes double grades (`5-4`), every other subject single grades (`5`), so
+    a `5-4` typed for history, or a `5` for Combined Science, is not a grade of that subject.
+    Any other scale is every subject's."""
+    if scale != ANY_AWARD:
+        return scale
+    found = load_subjects().subjects.get(subject)
+    return "gcse91_double" if found is not None and found.slots == 2 else "gcse91"
+
+
+# Measures that sit in the subject column of a summary beside the subjects
+_MEASURES = {"attainment8": "Attainment 8", "progress8": "Progress 8"}
+
+
+def display_name(key: object) -> str:
+    """A subject key in words, for what people read (Summary sheets, sentences, findings):
+    a GCSE subject by its name in the subject list (`computer_science` → `Computer Science`,
+    `maths` → `Maths`), any other key as before, capitalised with spaces (`english` →
+    `English`, `english+maths` → `English+maths`). JSON keeps the keys."""
+    text = str(key)
+    found = load_subjects().subjects.get(text)
+    if found is not None:
+        return found.label or found.name
+    return _MEASURES.get(text) or text.replace("_", " ").capitalize()

@@ -27,6 +27,7 @@ from targetkit.pipeline.targets import (
 from targetkit.policies import Policy, choose_policy, load_policy
 from targetkit.presentation.targets import write_targets_csv, write_targets_workbook
 from targetkit.privacy import hide_small_groups, pseudonymisation, pseudonymised_about
+from targetkit.subjects import display_name
 from targetkit.wording import counted
 
 BENCHMARKS = ("top25", "top50", "national")
@@ -103,7 +104,8 @@ class SetTargetsOutcome:
     def report_lines(self) -> list[str]:
         lines = [
             f"Policy {self.policy.name}: {self.policy_reason}.",
-            f"Set targets for {counted(self.rows, 'pupil')} in {', '.join(self.result.subjects)} "
+            f"Set targets for {counted(self.rows, 'pupil')} in "
+            f"{', '.join(display_name(key) for key in self.result.subjects)} "
             f"into {self.output}.",
         ]
         entered = self.result.entered
@@ -125,8 +127,8 @@ class SetTargetsOutcome:
             )
             who = "entered" if row.subject in entered else "on roll"
             lines.append(
-                f"  {row.subject} {row.threshold}: {row.pct_targeted:g}% of pupils {who} "
-                f"targeted ({implied})"
+                f"  {display_name(row.subject)} {row.threshold}: {row.pct_targeted:g}% of pupils "
+                f"{who} targeted ({implied})"
             )
         lines.extend(f"Note: {note}" for note in self.result.notes)
         return lines
@@ -203,7 +205,7 @@ def set_targets(
     _check_columns(cohort, chosen, subject_list or chosen.subjects, cohort_file)
     previous_frame = read_previous(Path(previous)) if previous else _own_targets(cohort)
     entry_frame, entry_source = (
-        read_entries(cohort_file, entries, table.sheet) if chosen.subject_tables else (None, "")
+        read_entries(table, entries) if chosen.subject_tables else (None, "")
     )
     academic_year = baseline_year(cohort.columns) or parse_academic_year(None)
     with console.step(f"Setting targets for {len(cohort):,} pupils"):
@@ -269,53 +271,41 @@ def set_targets(
     return outcome
 
 
-ENTRY_HEADERS = {
-    "upn": ("upn", "unique_pupil_number"),
-    "subject": ("subject", "subject_name", "course", "course_name"),
-    "qualification": ("qualification", "qualification_type", "qual", "qual_type", "type"),
-}
 ENTRIES_SHEET = "entries"
+WIDE_ENTRIES = "the cohort's columns (<subject>_entered, _target or working-at)"
 
 
-def read_entries(
-    cohort_file: Path, entries: str | Path | None, cohort_sheet: str | None
-) -> tuple[pd.DataFrame | None, str]:
+def read_entries(cohort: Any, entries: str | Path | None) -> tuple[pd.DataFrame | None, str]:
     """The long GCSE entries (`upn`, `subject`, `qualification`) and where they came from:
-    `--entries FILE`, else the cohort workbook's `Entries` sheet, else None (the cohort's wide
-    columns say it)."""
+    `--entries FILE`, else an `Entries` sheet of the cohort workbook (`cohort`: its `io.Table`,
+    which lists the workbook's sheets), else None (the cohort's wide columns say it)."""
     if entries is not None:
         path = Path(entries)
         return _entry_columns(read_table(path, is_known_header=_is_entry_header), path), str(path)
-    if cohort_file.suffix.lower() not in (".xlsx", ".xlsm", ".xls"):
-        return None, "the cohort's columns (<subject>_entered, _target or working-at)"
-    import python_calamine as calamine
-
-    try:
-        names = calamine.CalamineWorkbook.from_path(str(cohort_file)).sheet_names
-    except Exception:  # the cohort was read already: a workbook calamine cannot list has none
-        names = []
-    found = [n for n in names if n.strip().lower() == ENTRIES_SHEET and n != cohort_sheet]
+    found = [
+        n for n in cohort.sheet_names if n.strip().lower() == ENTRIES_SHEET and n != cohort.sheet
+    ]
     if not found:
-        return None, "the cohort's columns (<subject>_entered, _target or working-at)"
-    frame = read_table(cohort_file, sheet=found[0], is_known_header=_is_entry_header)
-    return _entry_columns(frame, cohort_file), f"the {found[0]!r} sheet of the cohort workbook"
+        return None, WIDE_ENTRIES
+    frame = read_table(cohort.path, sheet=found[0], is_known_header=_is_entry_header)
+    return _entry_columns(frame, cohort.path), f"the {found[0]!r} sheet of the cohort workbook"
 
 
 def _is_entry_header(text: str) -> bool:
-    from targetkit.columns import header_key
+    from targetkit.columns import entry_headers, match_key
 
-    return any(header_key(text) in names for names in ENTRY_HEADERS.values())
+    return match_key(text) in entry_headers()
 
 
 def _entry_columns(table: Any, path: Path) -> pd.DataFrame:
     """The entries frame with `upn`, `subject` and (optional) `qualification` columns."""
-    from targetkit.columns import header_key
+    from targetkit.columns import entry_headers, match_key
 
     renamed: dict[object, str] = {}
     for column in table.frame.columns:
-        for name, spellings in ENTRY_HEADERS.items():
-            if header_key(column) in spellings and name not in renamed.values():
-                renamed[column] = name
+        name = entry_headers().get(match_key(column))
+        if name is not None and name not in renamed.values():
+            renamed[column] = name
     frame = table.frame.rename(columns=renamed)
     for needed in ("upn", "subject"):
         if needed not in frame:

@@ -685,14 +685,18 @@ def invalid_targets(
     set-targets columns are there, `<subject>_target` is not): without this, both would
     dodge every other check, which only sees grades.
     """
+    from targetkit.scales import load_scale
+    from targetkit.subjects import award_scale
+
     index = submission.index
     found = []
     for subject in subjects:
+        own = load_scale(award_scale(subject, scale.name))  # 5-4 in history is no grade
         target = text_column(submission[f"{subject}_target"], index)
-        invalid = target.notna() & target_points(scale, submission[f"{subject}_target"]).isna()
+        invalid = target.notna() & target_points(own, submission[f"{subject}_target"]).isna()
         found.append(
             _pupil_findings(
-                pupils, invalid, "INVALID_TARGET", subject, {"target": target, "scale": scale.name}
+                pupils, invalid, "INVALID_TARGET", subject, {"target": target, "scale": own.name}
             )
         )
     columns = {str(c) for c in submission.columns}

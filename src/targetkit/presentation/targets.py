@@ -13,6 +13,7 @@ from targetkit.labels import threshold_words
 from targetkit.pipeline.targets import SMALL_LABEL
 from targetkit.presentation import GRADE_WORDS, in_words, percent, plain_words
 from targetkit.privacy import SMALL_GROUP
+from targetkit.subjects import display_name
 from targetkit.workbook import Chart, ReadMe, Sheet, write_workbook
 
 BENCHMARK_WORDS = {"top25": "in top-25% schools", "top50": "in top-50% schools"}
@@ -55,7 +56,7 @@ def write_targets_workbook(
         in_words(
             Sheet(
                 "Summary by group",
-                percent(by_group, [*SUMMARY_PERCENT, GROUP_BENCHMARK]),
+                percent(with_subject_words(by_group), [*SUMMARY_PERCENT, GROUP_BENCHMARK]),
                 descriptions={
                     GROUP_BENCHMARK: "GCSE subjects: the % of pupils nationally in this same "
                     "group (e.g. disadvantaged) with the same KS2 bands who reach the threshold "
@@ -75,6 +76,18 @@ def write_targets_workbook(
     lines = [plain_words(line) for line in readme_lines(policy, benchmark)]
     readme = ReadMe(title="targetkit set-targets", lines=lines)
     return write_workbook(out, sheets, readme=readme, about=about, force=force)
+
+
+def subject_words(keys: pd.Series) -> pd.Series:
+    """Subject keys in words (`computer_science` → `Computer Science`), once per distinct key."""
+    return keys.map({key: display_name(key) for key in keys.dropna().unique()}).fillna(keys)
+
+
+def with_subject_words(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its `subject` column in words (a copy; the keys stay in JSON)."""
+    if "subject" not in frame:
+        return frame
+    return frame.assign(subject=subject_words(frame["subject"]))
 
 
 def write_targets_csv(
@@ -172,10 +185,12 @@ def summary_sheet(
         table["threshold"] = table["threshold"].map(
             lambda t: threshold_words(str(t).replace("+", "plus"), grade_word)
         )
+    if "subject" in table:
+        table["subject"] = subject_words(table["subject"])
     if "label" in table and "threshold" in table:
-        table["label"] = (
-            table["subject"].str.replace("_", " ").str.capitalize() + " " + table["threshold"]
-        ).where(summary["threshold"].ne("average").to_numpy(), table["label"])
+        table["label"] = (table["subject"] + " " + table["threshold"]).where(
+            summary["threshold"].ne("average").to_numpy(), table["label"]
+        )
     sheet = Sheet(
         "Summary",
         table,
@@ -225,7 +240,7 @@ def summary_sentences(
             what = "at or above the age-related expectation"
         pct = row["pct_targeted"] / 100
         text = (
-            f"{str(subject).replace('_', ' ').capitalize()}: {int(row['targeted'])} of "
+            f"{display_name(subject)}: {int(row['targeted'])} of "
             f"{int(row['pupils'])} pupils "
             f"({pct:.0%}) are targeted {what}"
         )
