@@ -241,3 +241,117 @@ def test_set_targets_on_a_year_11_cohort_with_ks2_levels_targets_every_pupil(tmp
     assert sheet["english_target"].notna().all() and sheet["maths_target"].notna().all()
     about = read_named(out, "About")
     assert about.astype(str).apply(lambda c: c.str.contains("ks4_levels")).any().any()
+
+
+# --- Milestones: from the end of the pupil's own year on (issue 14) ------------------------------
+
+
+def no_quotas(name: str):  # type: ignore[no-untyped-def]
+    """A shipped policy without its school-wide benchmark quota (SPEC §8), so each target is the
+    policy's rule for the prior alone and can be worked out by hand."""
+    return load_policy(name).model_copy(update={"school_quotas": False})
+
+
+def milestones(pupils: pd.DataFrame, subject: str) -> dict[str, list]:
+    prefix = f"{subject}_milestone_y"
+    return {
+        c.removeprefix(f"{subject}_milestone_"): [None if pd.isna(v) else v for v in pupils[c]]
+        for c in pupils.columns
+        if c.startswith(prefix)
+    }
+
+
+def test_milestones_start_at_the_end_of_the_pupil_s_own_year_on_every_policy():
+    """Seed 000 para 7: "yearly progress indicators for each pupil"; a year already over has
+    none. Scale points: nc 1b 9, 2a 17, 2b 15, 3a 23, 3b 21, 4 = 4b 27, 4a 29, 5 = 5b 33,
+    5c 31; gcse91 the grade; gcse (A*-G) D 34, C 40, G 16."""
+    # ks1: EYFS 2 → 2b (15); one level (6) a year back from the target: Year 1 15 - 6 = 9, 1b.
+    # The Year 2 pupil's Year 1 is over: blank.
+    pupils = compute_targets(
+        cohort(1, reading_eyfs=["2", "2"]).assign(year_group=[1, 2]),
+        no_quotas("ks1"),
+        academic_year=2026,
+        subjects=["reading"],
+    ).pupils
+    assert milestones(pupils, "reading") == {"y1": ["1b", None]}
+    # ks2: KS1 2b (15) → level 4 (27), a straight line over Years 3-6: Year 3 15 + 12/4 = 18
+    # → 2a, Year 4 21 → 3b, Year 5 24 → 3a (rounded down to a grade).
+    pupils = compute_targets(
+        cohort(3, reading_ks1=["2b"] * 4).assign(year_group=[3, 4, 5, 6]),
+        no_quotas("ks2"),
+        academic_year=2026,
+        subjects=["reading"],
+    ).pupils
+    assert pupils["reading_target"].tolist() == ["4"] * 4
+    assert milestones(pupils, "reading") == {
+        "y3": ["2a", None, None, None],
+        "y4": ["3b", "3b", None, None],
+        "y5": ["3a", "3a", "3a", None],
+    }
+    # ks3: KS2 4 (27) → 5 (33) over Years 7-9: Year 7 29 → 4a, Year 8 31 → 5c.
+    pupils = compute_targets(
+        cohort(7, english_ks2=["4"] * 3).assign(year_group=[7, 8, 9]),
+        no_quotas("ks3"),
+        academic_year=2026,
+        subjects=["english"],
+    ).pupils
+    assert milestones(pupils, "english") == {"y7": ["4a", None, None], "y8": ["5c", "5c", None]}
+    # ks4 (9-1): KS2 104 → grade 4, a line from U (0) at the end of Year 6: Year 10 4 x 4/5 =
+    # 3.2 → 3. Years 7-9 are over for every pupil: no column at all.
+    pupils = compute_targets(
+        cohort(10, reading_ks2=[104] * 2, maths_ks2=[104] * 2).assign(year_group=[10, 11]),
+        no_quotas("ks4"),
+        academic_year=2026,
+        subjects=["english"],
+    ).pupils
+    assert pupils["english_target"].tolist() == ["4", "4"]
+    assert milestones(pupils, "english") == {"y10": ["3", None]}
+    # ks4_levels (A*-G): KS2 level 4 → C (40), a line from G (16): Year 10 16 + 24 x 4/5 =
+    # 35.2 → D.
+    pupils = compute_targets(
+        cohort(10, english_ks2=["4"] * 2).assign(year_group=[10, 11]),
+        no_quotas("ks4_levels"),
+        academic_year=2026,
+        subjects=["english"],
+    ).pupils
+    assert pupils["english_target"].tolist() == ["C", "C"]
+    assert milestones(pupils, "english") == {"y10": ["D", None]}
+    # a whole Year 6 cohort: every end-of-year milestone is past, so none is written
+    pupils = targets(cohort(6, reading_ks1=["2b"] * 2), "ks2", subjects=["reading"])
+    assert milestones(pupils, "reading") == {}
+
+
+def test_gcse_subject_and_steps_milestones_are_this_year_s_and_after():
+    """A GCSE subject's milestones (ks4 `subject_tables`) follow the same rule; the steps
+    policy's milestones are this year's half terms (aut1 … sum2), all kept."""
+    frame = cohort(10, reading_ks2=[104, 104], maths_ks2=[104, 104]).assign(year_group=[10, 11])
+    frame["geography_entered"] = ["GCSE", "GCSE"]
+    pupils = compute_targets(frame, no_quotas("ks4"), academic_year=2026).pupils
+    geography = milestones(pupils, "geography")
+    assert set(geography) == {"y10"}
+    assert geography["y10"][1] is None and geography["y10"][0] is not None
+    steps = targets(cohort(4, maths_sum2_2026=["3s"]), "steps", subjects=["maths"])
+    drops = [c.removeprefix("maths_milestone_") for c in steps if c.startswith("maths_milestone")]
+    assert drops == ["aut1", "aut2", "spr1", "spr2", "sum1", "sum2"]
+
+
+def test_set_targets_workbook_leaves_a_year_2_pupil_s_year_1_milestone_blank(tmp_path):
+    """Through the CLI: the Year 1 pupil's end-of-Year-1 milestone is 1b (15 - 6 = 9), the Year
+    2 pupil's cell is empty."""
+    import openpyxl
+
+    from tests.helpers import column_numbers
+
+    path = tmp_path / "infants.csv"
+    cohort(1, reading_eyfs=["2", "2"]).assign(year_group=[1, 2]).to_csv(path, index=False)
+    out = tmp_path / "t.xlsx"
+    result = cli("set-targets", path, "-o", out, "--policy", "ks1", "--subjects", "reading")
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out, read_only=True)
+    try:
+        sheet = book["Targets"]
+        column = column_numbers(sheet)["reading_milestone_y1"]
+        cells = [row[column - 1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    finally:
+        book.close()
+    assert cells == ["1b", None]

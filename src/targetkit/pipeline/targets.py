@@ -364,7 +364,7 @@ def compute_targets(
         columns[f"{prefix}_suggested"] = out["suggested"]
         columns[f"{prefix}_target"] = target
         milestones = out["milestones_for"](points)  # towards the plan target where it stands
-        for name, milestone in milestones.items():
+        for name, milestone in _from_this_year(milestones, year_group).items():
             columns[f"{prefix}_milestone_{name}"] = milestone
             descriptions[f"{prefix}_milestone_{name}"] = (
                 f"Where the pupil should be in {subject} by {name} to be on track for the target."
@@ -1349,6 +1349,23 @@ def _milestones(
             grade[lift] = _grade_name(scale, rule.grade)
         milestones[f"y{year}"] = grade.where(target_points.notna(), None)
     return milestones
+
+
+def _from_this_year(
+    milestones: dict[str, pd.Series], year_group: pd.Series
+) -> dict[str, pd.Series]:
+    """End-of-year milestones from the end of the pupil's own year on (issue 14): a year
+    already over (`y1` for a Year 2 pupil) is blank, and a column every pupil is past is left
+    out. Half-term milestones (steps: `aut1` … `sum2`) are this year's and all stay."""
+    kept = {}
+    for name, milestone in milestones.items():
+        year = int(name[1:]) if name[:1] == "y" and name[1:].isdigit() else None
+        past = year_group.gt(year).to_numpy(dtype=bool) if year is not None else None
+        if past is None:
+            kept[name] = milestone
+        elif not (len(past) and past.all()):
+            kept[name] = milestone.where(~past, None)
+    return kept
 
 
 def _steps_subject(
