@@ -136,6 +136,17 @@ class Unrealistic(BaseModel):
     below_rate: float = Field(gt=0, le=1)
     yearly_progress: float = Field(ge=0)
     source: str = Field(min_length=1)
+    # a P-scale prior has no row in the conversion tables: its target is unrealistic when it is
+    # more than this many steps a year up the scale's order (P1i ... P8, W, 1c ...) over the key
+    # stage, unless the latest attainment plus as many steps a year reaches it (issue 14)
+    pscales_steps_per_year: float | None = Field(default=None, gt=0)
+    pscales_source: str | None = None
+
+    @model_validator(mode="after")
+    def _pscales_cited(self) -> Unrealistic:
+        if self.pscales_steps_per_year is not None and not self.pscales_source:
+            raise ValueError("pscales_steps_per_year needs pscales_source (its reason)")
+        return self
 
 
 class Borderline(BaseModel):
