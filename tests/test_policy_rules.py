@@ -355,3 +355,37 @@ def test_set_targets_workbook_leaves_a_year_2_pupil_s_year_1_milestone_blank(tmp
     finally:
         book.close()
     assert cells == ["1b", None]
+
+
+# --- Expected progress from the latest drop, for the years left, on every key stage ------------
+
+
+def test_ks2_and_ks3_targets_count_the_years_left_from_the_latest_drop():
+    """Seed 000 para 5: "children move on at least 2 levels for Key Stage 2 and at least 1
+    level for Key Stage 3" (ks2 3 points a year, ks3 2 a year, `progress_from_latest`); the
+    grid: targets "revised if children are making faster progress than expected", flagged
+    RAISED_FASTER_PROGRESS. nc points: 3a 23, 3c 19, 4b 27, 5c 31, 5a 35, 4a 29, 6b 39."""
+    # ks2, Year 4 at aut1 (2 whole years + 5/6 of this one left: 8.5 points): 3a 23 + 8.5 =
+    # 31.5 → 5c, level 5 above the KS1 2b rule (4); 3c 19 + 8.5 = 27.5 → 4b: the rule's 4.
+    frame = cohort(4, maths_ks1=["2b", "2b"], maths_aut1=["3a", "3c"])
+    pupils = compute_targets(frame, no_quotas("ks2"), academic_year=2026, subjects=["maths"]).pupils
+    assert pupils["maths_target"].tolist() == ["5", "4"]
+    assert pupils["flags"].tolist() == ["RAISED_FASTER_PROGRESS", ""]
+    assert (
+        "not below the two levels across the key stage from latest" in pupils.loc[0, "maths_reason"]
+    )
+    # ks3, Year 7 at spr1 (2 years + 3/6 left: 5 points): 5a 35 + 5 = 40 → 6b, level 6 above
+    # the KS2 level 4 rule (5); 4a 29 + 5 = 34 → 5b: the rule's 5.
+    frame = cohort(7, maths_ks2=["4", "4"], maths_spr1=["5a", "4a"])
+    pupils = compute_targets(frame, no_quotas("ks3"), academic_year=2026, subjects=["maths"]).pupils
+    assert pupils["maths_target"].tolist() == ["6", "5"]
+    assert pupils["flags"].tolist() == ["RAISED_FASTER_PROGRESS", ""]
+
+
+def test_ks1_s_level_a_year_floor_is_flagged_raised_for_faster_progress():
+    """The ks1 floor (points_per_year 6) is the same rule: Year 1 at aut1 on 1c (7) + 6 x
+    11/6 = 18 → 2a above EYFS 1's 2c: raised, flagged."""
+    frame = cohort(1, reading_eyfs=["1"], reading_aut1=["1c"])
+    pupils = targets(frame, "ks1", subjects=["reading"])
+    assert pupils["reading_target"].tolist() == ["2a"]
+    assert "RAISED_FASTER_PROGRESS" in pupils.loc[0, "flags"]

@@ -58,6 +58,19 @@ class Quota(BaseModel):
         return self.min_rate if applies else 0.0
 
 
+class ProgressFromLatest(BaseModel):
+    """A floor from the latest attainment: at least `points_per_year` a year for the years left
+    to the end of the final year (seed 000 para 5: "at least 2 levels for Key Stage 2 and at
+    least 1 level for Key Stage 3"); a target it raises is flagged RAISED_FASTER_PROGRESS
+    (seed 000's grid: targets "revised where children are making faster progress")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points_per_year: float = Field(gt=0)
+    label: str = Field(min_length=1)  # the reason's words: "not below the <label>"
+    source: str = Field(min_length=1)
+
+
 class OnTrack(BaseModel):
     """A milestone floor: pupils targeted at least `target_at_least` must be `grade` by `year`."""
 
@@ -203,6 +216,8 @@ class Policy(BaseModel):
     # policy works it out from the year group (the year's secure step) instead
     no_prior_target: str | None = None
     points_per_year: float = 0.0  # at least this much progress a year from latest attainment
+    # the same floor at another rate than the milestones' (ks2, ks3); wins over points_per_year
+    progress_from_latest: ProgressFromLatest | None = None
     quotas: list[Quota] = []
     # SPEC §8: at every threshold the school's share targeted is at least the sum of its pupils'
     # chances, rounded up; off only to look at the guidance's per-prior rules alone
