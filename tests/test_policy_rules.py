@@ -389,3 +389,74 @@ def test_ks1_s_level_a_year_floor_is_flagged_raised_for_faster_progress():
     pupils = targets(frame, "ks1", subjects=["reading"])
     assert pupils["reading_target"].tolist() == ["2a"]
     assert "RAISED_FASTER_PROGRESS" in pupils.loc[0, "flags"]
+
+
+# --- Pre-key stage standards on every path; no baseline flagged on every policy ----------------
+
+
+def test_pre_key_stage_standards_are_below_the_expected_standard_on_every_path(tmp_path):
+    """Issue 14: `PK1`-`PK6` (and PKF/PKE/PKG, BLW, the engagement model EM) are a result below
+    the expected standard, never unknown: import keeps them in KS1 and KS2 columns with no
+    issue; the KS1 ones are a ks1ta grade below WTS; in a KS2 test column they are, like B, no
+    scaled score; in KS2 writing they are grades below WTS."""
+    from targetkit.io import read_table
+    from targetkit.pipeline.importing import SourceTable, import_cohort
+    from targetkit.scales import load_scale
+
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "UPN,Surname,Forename,Year,KS1 Reading,KS1 Maths,KS2 Reading,KS2 Maths,KS2 Writing\n"
+        f"{upns(2)[0]},Test,Pupil,Year 8,PK2,PK4,PK6,EM,PK5\n"
+        f"{upns(2)[1]},Test,Other,Year 8,EXS,WTS,101,99,EXS\n",
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    imported = import_cohort(
+        [SourceTable(path.name, table.frame, table.header_row, table.blank_rows)],
+        academic_year=2026,
+    )
+    row = imported.pupils.iloc[0]
+    assert [row[c] for c in ("reading_ks1", "maths_ks1", "reading_ks2", "maths_ks2")] == [
+        "PK2", "PK4", "PK6", "EM"
+    ]  # fmt: skip
+    assert row["writing_ks2"] == "PK5"
+    about_grades = imported.issues[imported.issues["column"].ne("UPN")]  # made-up UPNs
+    assert about_grades.empty, about_grades.to_string()
+    ks1ta, ks2ss, writing = (load_scale(n) for n in ("ks1ta", "ks2ss", "ks2writing"))
+    pk = pd.Series(["PK1", "PK4", "WTS"])
+    assert ks1ta.parse(pk).points.is_monotonic_increasing  # PK1 < PK4 < WTS
+    parsed = ks2ss.parse(pd.Series(["PK1", "PK6", "PKF", "BLW", "EM"]))
+    assert not parsed.unknown.any() and parsed.points.isna().all()
+    assert parsed.code.tolist() == ["PK1", "PK6", "PKF", "BLW", "EM"]
+    ranks = writing.parse(pd.Series(["PK1", "PK6", "WTS", "EXS"])).points
+    assert ranks.is_monotonic_increasing and not ranks.isna().any()
+
+
+@pytest.mark.parametrize(
+    ("policy", "year", "columns", "expected"),
+    [
+        ("ks1", 2, {"reading_eyfs": None}, "2b"),
+        ("ks2", 4, {"reading_ks1": None}, "4"),
+        ("ks2_ta", 5, {"reading_ks1": None}, "100"),
+        ("ks2_ta_writing", 5, {"writing_ks1": None}, "EXS"),
+        ("ks3", 8, {"english_ks2": None}, "5"),
+        ("ks4", 10, {"reading_ks2": None, "maths_ks2": None}, "4"),
+        ("ks4_levels", 11, {"english_ks2": None}, "C"),
+        ("steps", 3, {"maths_sum2_2025": None}, "3s"),
+    ],
+)
+def test_a_pupil_with_no_baseline_gets_the_expectation_flagged_on_every_policy(
+    policy, year, columns, expected
+):
+    """SPEC §8 "no prior is not a low prior": a pupil after the key stage's first year with no
+    baseline gets the policy's age-related expectation (ks1 2b, ks2 4, ks2_ta 100, writing EXS,
+    ks3 5, ks4 grade 4, ks4_levels C, steps the year's secure step: Year 3 → 3s), flagged
+    NO_PRIOR_RESULT, on every policy."""
+    frame = cohort(year, **{name: [value] for name, value in columns.items()})
+    subject = next(iter(columns)).split("_")[0]
+    subject = "english" if policy in ("ks4",) else subject
+    result = compute_targets(
+        frame, no_quotas(policy), academic_year=2026, subjects=[subject]
+    ).pupils
+    assert result[f"{subject}_target"].tolist() == [expected]
+    assert "NO_PRIOR_RESULT" in result.loc[0, "flags"].split("; ")
