@@ -460,3 +460,13 @@ def test_a_pupil_with_no_baseline_gets_the_expectation_flagged_on_every_policy(
     ).pupils
     assert result[f"{subject}_target"].tolist() == [expected]
     assert "NO_PRIOR_RESULT" in result.loc[0, "flags"].split("; ")
+
+
+def test_without_a_year_group_column_every_milestone_stays():
+    """No year group: no year is known to be over, so ks2's three milestones are all written
+    (KS1 2b → level 4: 2a, 3b, 3a, as above)."""
+    frame = cohort(3, reading_ks1=["2b"]).drop(columns="year_group")
+    pupils = compute_targets(
+        frame, no_quotas("ks2"), academic_year=2026, subjects=["reading"]
+    ).pupils
+    assert milestones(pupils, "reading") == {"y3": ["2a"], "y4": ["3b"], "y5": ["3a"]}

@@ -1374,7 +1374,10 @@ def _from_this_year(
 ) -> dict[str, pd.Series]:
     """End-of-year milestones from the end of the pupil's own year on (issue 14): a year
     already over (`y1` for a Year 2 pupil) is blank, and a column every pupil is past is left
-    out. Half-term milestones (steps: `aut1` … `sum2`) are this year's and all stay."""
+    out. Half-term milestones (steps: `aut1` … `sum2`) are this year's and all stay; without
+    a year group column every milestone stays."""
+    if not isinstance(year_group, pd.Series):
+        return milestones
     kept = {}
     for name, milestone in milestones.items():
         year = int(name[1:]) if name[:1] == "y" and name[1:].isdigit() else None
