@@ -253,7 +253,7 @@ def compute_targets(
         else np.zeros(len(cohort), dtype=bool)
     )
     year_group = pd.to_numeric(cohort.get("year_group"), errors="coerce")
-    if year_group is None:
+    if not isinstance(year_group, pd.Series):  # no year group column: not known for anyone
         year_group = pd.Series(np.nan, index=cohort.index)
 
     gcse = _gcse_subjects(cohort, policy, entries, benchmark, previous, school, upn)
