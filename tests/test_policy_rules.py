@@ -470,3 +470,21 @@ def test_without_a_year_group_column_every_milestone_stays():
         frame, no_quotas("ks2"), academic_year=2026, subjects=["reading"]
     ).pupils
     assert milestones(pupils, "reading") == {"y3": ["2a"], "y4": ["3b"], "y5": ["3a"]}
+
+
+def test_the_legacy_a_star_to_g_matrices_are_labelled_gcse_2015_on_the_about_sheet(tmp_path):
+    """DATA.md §4: `ks2_gcse_legacy_2016` holds the GCSE 2015 matrices; the About sheet gives the
+    table's title beside its name (the name stays: check-ambition reads it back)."""
+    import openpyxl
+
+    path = tmp_path / "year11.csv"
+    cohort(11, english_ks2=["4", "5"], maths_ks2=["4", "5"]).to_csv(path, index=False)
+    out = tmp_path / "targets.xlsx"
+    assert cli("set-targets", path, "-o", out, "--policy", "ks4_levels").exit_code == 0
+    book = openpyxl.load_workbook(out, read_only=True)
+    try:
+        about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True) if row}
+    finally:
+        book.close()
+    assert about["conversion table"] == "ks2_gcse_legacy_2016"
+    assert "GCSE 2015" in about["conversion data"]
