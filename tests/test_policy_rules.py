@@ -488,3 +488,18 @@ def test_the_legacy_a_star_to_g_matrices_are_labelled_gcse_2015_on_the_about_she
         book.close()
     assert about["conversion table"] == "ks2_gcse_legacy_2016"
     assert "GCSE 2015" in about["conversion data"]
+
+
+def test_every_test_docs_rules_md_names_exists():
+    """docs/rules.md's table names a test for each rule: each one is a test function of tests/
+    (`::test_pooled_anchor_*` stands for the pooled-anchor tests)."""
+    import re
+
+    from tests.helpers import ROOT
+
+    table = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"::(test_[a-z0-9_]+)", table))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
+    missing = {n for n in named if not re.search(rf"def {n}\w*\(", source)}
+    assert missing == set()
+    assert len(named) > 50
