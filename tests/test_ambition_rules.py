@@ -103,6 +103,51 @@ def test_an_unrealistic_gcse_grade_quotes_the_published_national_rate():
     ]
 
 
+def test_a_p_scale_pupil_s_target_beyond_two_steps_a_year_is_unrealistic():
+    """P-scale priors have no row in the conversion tables; ks2.yaml `unrealistic`:
+    `pscales_steps_per_year: 2` (illustrative), over the key stage's four years: 8 steps up the
+    nc order P1i … P8, W, 1c … (P5 is position 7, W 11, 1c 12, 2c 15, 3c 18, 4c 21). Set-targets
+    suggests P5 + 4 steps = W, so every target here is above the suggestion."""
+    frame = school(
+        5,
+        year_group=[3, 3, 6, 6, 3],
+        reading_ks1=["P5", "P5", "P5", "P5", "P8"],
+        reading_spr1=[None, None, "2b", None, None],
+        reading_target=["4", "2", "3", "3", "3"],
+    )
+    found = check(frame, KS2, KS2_DATA, ["reading"])
+    unrealistic = only(found, "UNREALISTIC_TARGET")
+    # Row 2: P5 → level 4 (from 4c, 21): 14 steps > 8. Row 3: P5 → level 2 (2c, 15): 8 steps,
+    # not more than 8. Row 4: P5 → 3 (3c, 18) is 11 steps, but the pupil works at 2b (16) in
+    # Year 6: 16 + 2 x 1 year left = 18 reaches 3c: realistic. Row 5: the same target with no
+    # latest result: unrealistic. Row 6: P8 (10) → 3c (18): 8 steps: not.
+    assert unrealistic["row"].tolist() == [2, 5]
+    assert unrealistic["message"].iloc[0] == (
+        "reading target 4 looks unrealistic: from P5 on the P scales it is 14 steps up (P1i ... "
+        "P8, W, 1c ...), more than the policy's 2 a year over the key stage (8 steps; "
+        "illustrative), and the latest attainment (none) does not make it realistic."
+    )
+    # ks3 (three years: 6 steps): a Year 7 pupil at P7 (9) targeted level 3 (3c, 18) is 9 steps
+    ks3 = load_policy("ks3")
+    data = PolicyData(ks3, load_table("ks2_ks3_levels"), NC)
+    frame = school(2, year_group=7, english_ks2="P7", english_target=["3", "1"])
+    found = only(check(frame, ks3, data, ["english"]), "UNREALISTIC_TARGET")
+    assert found["row"].tolist() == [2]  # level 1 (1c, 12) is 3 steps: not unrealistic
+    assert "it is 9 steps up" in found["message"].iloc[0]
+    assert "(6 steps; illustrative)" in found["message"].iloc[0]
+
+
+def test_the_p_scale_rule_is_in_the_policy_file_with_its_reason():
+    for name in ("ks2", "ks3"):
+        rule = load_policy(name).unrealistic
+        assert rule is not None and rule.pscales_steps_per_year == 2
+        assert rule.pscales_source and rule.pscales_source.startswith("illustrative")
+    with pytest.raises(ValueError, match="pscales_source"):
+        type(KS2.unrealistic).model_validate(
+            {"below_rate": 0.02, "yearly_progress": 6, "source": "x", "pscales_steps_per_year": 2}
+        )
+
+
 def test_a_target_raised_for_faster_progress_is_never_unrealistic():
     frame = school(2, year_group=6, reading_target=["6", "6"])
     expected = pd.DataFrame(
@@ -446,10 +491,10 @@ def test_a_level_no_ks1_prior_reaches_is_unrealistic_for_every_pupil_with_a_prio
         submission["reading_target"] = "7"
         found = check(submission, KS2, KS2_DATA, ["reading"])
         unrealistic = only(found, "UNREALISTIC_TARGET")
-        # P-scale priors (P7) have no row in the KS1 → KS2 table, so no rate says how many reach
-        # a level: the realism check is silent for them (a known gap, docs/check-ambition.md).
-        prior = submission["reading_prior"].astype("string")
-        has_prior = prior.notna() & ~prior.str.upper().str.startswith("P").fillna(False)
+        # P-scale priors (P7) have no row in the KS1 → KS2 table: ks2.yaml's P-scale rule (two
+        # steps a year, 8 over the key stage) judges them. From P7 (position 9) level 7 (7c,
+        # 30) is 21 steps; the latest (at most 4b, position 22) + 2 x 1 year < 30: unrealistic.
+        has_prior = submission["reading_prior"].astype("string").notna()
         assert sorted(unrealistic["row"]) == sorted(submission.index[has_prior])
 
     run()

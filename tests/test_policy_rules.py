@@ -241,3 +241,265 @@ def test_set_targets_on_a_year_11_cohort_with_ks2_levels_targets_every_pupil(tmp
     assert sheet["english_target"].notna().all() and sheet["maths_target"].notna().all()
     about = read_named(out, "About")
     assert about.astype(str).apply(lambda c: c.str.contains("ks4_levels")).any().any()
+
+
+# --- Milestones: from the end of the pupil's own year on (issue 14) ------------------------------
+
+
+def no_quotas(name: str):  # type: ignore[no-untyped-def]
+    """A shipped policy without its school-wide benchmark quota (SPEC §8), so each target is the
+    policy's rule for the prior alone and can be worked out by hand."""
+    return load_policy(name).model_copy(update={"school_quotas": False})
+
+
+def milestones(pupils: pd.DataFrame, subject: str) -> dict[str, list]:
+    prefix = f"{subject}_milestone_y"
+    return {
+        c.removeprefix(f"{subject}_milestone_"): [None if pd.isna(v) else v for v in pupils[c]]
+        for c in pupils.columns
+        if c.startswith(prefix)
+    }
+
+
+def test_milestones_start_at_the_end_of_the_pupil_s_own_year_on_every_policy():
+    """Seed 000 para 7: "yearly progress indicators for each pupil"; a year already over has
+    none. Scale points: nc 1b 9, 2a 17, 2b 15, 3a 23, 3b 21, 4 = 4b 27, 4a 29, 5 = 5b 33,
+    5c 31; gcse91 the grade; gcse (A*-G) D 34, C 40, G 16."""
+    # ks1: EYFS 2 → 2b (15); one level (6) a year back from the target: Year 1 15 - 6 = 9, 1b.
+    # The Year 2 pupil's Year 1 is over: blank.
+    pupils = compute_targets(
+        cohort(1, reading_eyfs=["2", "2"]).assign(year_group=[1, 2]),
+        no_quotas("ks1"),
+        academic_year=2026,
+        subjects=["reading"],
+    ).pupils
+    assert milestones(pupils, "reading") == {"y1": ["1b", None]}
+    # ks2: KS1 2b (15) → level 4 (27), a straight line over Years 3-6: Year 3 15 + 12/4 = 18
+    # → 2a, Year 4 21 → 3b, Year 5 24 → 3a (rounded down to a grade).
+    pupils = compute_targets(
+        cohort(3, reading_ks1=["2b"] * 4).assign(year_group=[3, 4, 5, 6]),
+        no_quotas("ks2"),
+        academic_year=2026,
+        subjects=["reading"],
+    ).pupils
+    assert pupils["reading_target"].tolist() == ["4"] * 4
+    assert milestones(pupils, "reading") == {
+        "y3": ["2a", None, None, None],
+        "y4": ["3b", "3b", None, None],
+        "y5": ["3a", "3a", "3a", None],
+    }
+    # ks3: KS2 4 (27) → 5 (33) over Years 7-9: Year 7 29 → 4a, Year 8 31 → 5c.
+    pupils = compute_targets(
+        cohort(7, english_ks2=["4"] * 3).assign(year_group=[7, 8, 9]),
+        no_quotas("ks3"),
+        academic_year=2026,
+        subjects=["english"],
+    ).pupils
+    assert milestones(pupils, "english") == {"y7": ["4a", None, None], "y8": ["5c", "5c", None]}
+    # ks4 (9-1): KS2 104 → grade 4, a line from U (0) at the end of Year 6: Year 10 4 x 4/5 =
+    # 3.2 → 3. Years 7-9 are over for every pupil: no column at all.
+    pupils = compute_targets(
+        cohort(10, reading_ks2=[104] * 2, maths_ks2=[104] * 2).assign(year_group=[10, 11]),
+        no_quotas("ks4"),
+        academic_year=2026,
+        subjects=["english"],
+    ).pupils
+    assert pupils["english_target"].tolist() == ["4", "4"]
+    assert milestones(pupils, "english") == {"y10": ["3", None]}
+    # ks4_levels (A*-G): KS2 level 4 → C (40), a line from G (16): Year 10 16 + 24 x 4/5 =
+    # 35.2 → D.
+    pupils = compute_targets(
+        cohort(10, english_ks2=["4"] * 2).assign(year_group=[10, 11]),
+        no_quotas("ks4_levels"),
+        academic_year=2026,
+        subjects=["english"],
+    ).pupils
+    assert pupils["english_target"].tolist() == ["C", "C"]
+    assert milestones(pupils, "english") == {"y10": ["D", None]}
+    # a whole Year 6 cohort: every end-of-year milestone is past, so none is written
+    pupils = targets(cohort(6, reading_ks1=["2b"] * 2), "ks2", subjects=["reading"])
+    assert milestones(pupils, "reading") == {}
+
+
+def test_gcse_subject_and_steps_milestones_are_this_year_s_and_after():
+    """A GCSE subject's milestones (ks4 `subject_tables`) follow the same rule; the steps
+    policy's milestones are this year's half terms (aut1 … sum2), all kept."""
+    frame = cohort(10, reading_ks2=[104, 104], maths_ks2=[104, 104]).assign(year_group=[10, 11])
+    frame["geography_entered"] = ["GCSE", "GCSE"]
+    pupils = compute_targets(frame, no_quotas("ks4"), academic_year=2026).pupils
+    geography = milestones(pupils, "geography")
+    assert set(geography) == {"y10"}
+    assert geography["y10"][1] is None and geography["y10"][0] is not None
+    steps = targets(cohort(4, maths_sum2_2026=["3s"]), "steps", subjects=["maths"])
+    drops = [c.removeprefix("maths_milestone_") for c in steps if c.startswith("maths_milestone")]
+    assert drops == ["aut1", "aut2", "spr1", "spr2", "sum1", "sum2"]
+
+
+def test_set_targets_workbook_leaves_a_year_2_pupil_s_year_1_milestone_blank(tmp_path):
+    """Through the CLI: the Year 1 pupil's end-of-Year-1 milestone is 1b (15 - 6 = 9), the Year
+    2 pupil's cell is empty."""
+    import openpyxl
+
+    from tests.helpers import column_numbers
+
+    path = tmp_path / "infants.csv"
+    cohort(1, reading_eyfs=["2", "2"]).assign(year_group=[1, 2]).to_csv(path, index=False)
+    out = tmp_path / "t.xlsx"
+    result = cli("set-targets", path, "-o", out, "--policy", "ks1", "--subjects", "reading")
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out, read_only=True)
+    try:
+        sheet = book["Targets"]
+        column = column_numbers(sheet)["reading_milestone_y1"]
+        cells = [row[column - 1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    finally:
+        book.close()
+    assert cells == ["1b", None]
+
+
+# --- Expected progress from the latest drop, for the years left, on every key stage ------------
+
+
+def test_ks2_and_ks3_targets_count_the_years_left_from_the_latest_drop():
+    """Seed 000 para 5: "children move on at least 2 levels for Key Stage 2 and at least 1
+    level for Key Stage 3" (ks2 3 points a year, ks3 2 a year, `progress_from_latest`); the
+    grid: targets "revised if children are making faster progress than expected", flagged
+    RAISED_FASTER_PROGRESS. nc points: 3a 23, 3c 19, 4b 27, 5c 31, 5a 35, 4a 29, 6b 39."""
+    # ks2, Year 4 at aut1 (2 whole years + 5/6 of this one left: 8.5 points): 3a 23 + 8.5 =
+    # 31.5 → 5c, level 5 above the KS1 2b rule (4); 3c 19 + 8.5 = 27.5 → 4b: the rule's 4.
+    frame = cohort(4, maths_ks1=["2b", "2b"], maths_aut1=["3a", "3c"])
+    pupils = compute_targets(frame, no_quotas("ks2"), academic_year=2026, subjects=["maths"]).pupils
+    assert pupils["maths_target"].tolist() == ["5", "4"]
+    assert pupils["flags"].tolist() == ["RAISED_FASTER_PROGRESS", ""]
+    assert (
+        "not below the two levels across the key stage from latest" in pupils.loc[0, "maths_reason"]
+    )
+    # ks3, Year 7 at spr1 (2 years + 3/6 left: 5 points): 5a 35 + 5 = 40 → 6b, level 6 above
+    # the KS2 level 4 rule (5); 4a 29 + 5 = 34 → 5b: the rule's 5.
+    frame = cohort(7, maths_ks2=["4", "4"], maths_spr1=["5a", "4a"])
+    pupils = compute_targets(frame, no_quotas("ks3"), academic_year=2026, subjects=["maths"]).pupils
+    assert pupils["maths_target"].tolist() == ["6", "5"]
+    assert pupils["flags"].tolist() == ["RAISED_FASTER_PROGRESS", ""]
+
+
+def test_ks1_s_level_a_year_floor_is_flagged_raised_for_faster_progress():
+    """The ks1 floor (points_per_year 6) is the same rule: Year 1 at aut1 on 1c (7) + 6 x
+    11/6 = 18 → 2a above EYFS 1's 2c: raised, flagged."""
+    frame = cohort(1, reading_eyfs=["1"], reading_aut1=["1c"])
+    pupils = targets(frame, "ks1", subjects=["reading"])
+    assert pupils["reading_target"].tolist() == ["2a"]
+    assert "RAISED_FASTER_PROGRESS" in pupils.loc[0, "flags"]
+
+
+# --- Pre-key stage standards on every path; no baseline flagged on every policy ----------------
+
+
+def test_pre_key_stage_standards_are_below_the_expected_standard_on_every_path(tmp_path):
+    """Issue 14: `PK1`-`PK6` (and PKF/PKE/PKG, BLW, the engagement model EM) are a result below
+    the expected standard, never unknown: import keeps them in KS1 and KS2 columns with no
+    issue; the KS1 ones are a ks1ta grade below WTS; in a KS2 test column they are, like B, no
+    scaled score; in KS2 writing they are grades below WTS."""
+    from targetkit.io import read_table
+    from targetkit.pipeline.importing import SourceTable, import_cohort
+    from targetkit.scales import load_scale
+
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "UPN,Surname,Forename,Year,KS1 Reading,KS1 Maths,KS2 Reading,KS2 Maths,KS2 Writing\n"
+        f"{upns(2)[0]},Test,Pupil,Year 8,PK2,PK4,PK6,EM,PK5\n"
+        f"{upns(2)[1]},Test,Other,Year 8,EXS,WTS,101,99,EXS\n",
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    imported = import_cohort(
+        [SourceTable(path.name, table.frame, table.header_row, table.blank_rows)],
+        academic_year=2026,
+    )
+    row = imported.pupils.iloc[0]
+    assert [row[c] for c in ("reading_ks1", "maths_ks1", "reading_ks2", "maths_ks2")] == [
+        "PK2", "PK4", "PK6", "EM"
+    ]  # fmt: skip
+    assert row["writing_ks2"] == "PK5"
+    about_grades = imported.issues[imported.issues["column"].ne("UPN")]  # made-up UPNs
+    assert about_grades.empty, about_grades.to_string()
+    ks1ta, ks2ss, writing = (load_scale(n) for n in ("ks1ta", "ks2ss", "ks2writing"))
+    pk = pd.Series(["PK1", "PK4", "WTS"])
+    assert ks1ta.parse(pk).points.is_monotonic_increasing  # PK1 < PK4 < WTS
+    parsed = ks2ss.parse(pd.Series(["PK1", "PK6", "PKF", "BLW", "EM"]))
+    assert not parsed.unknown.any() and parsed.points.isna().all()
+    assert parsed.code.tolist() == ["PK1", "PK6", "PKF", "BLW", "EM"]
+    ranks = writing.parse(pd.Series(["PK1", "PK6", "WTS", "EXS"])).points
+    assert ranks.is_monotonic_increasing and not ranks.isna().any()
+
+
+@pytest.mark.parametrize(
+    ("policy", "year", "columns", "expected"),
+    [
+        ("ks1", 2, {"reading_eyfs": None}, "2b"),
+        ("ks2", 4, {"reading_ks1": None}, "4"),
+        ("ks2_ta", 5, {"reading_ks1": None}, "100"),
+        ("ks2_ta_writing", 5, {"writing_ks1": None}, "EXS"),
+        ("ks3", 8, {"english_ks2": None}, "5"),
+        ("ks4", 10, {"reading_ks2": None, "maths_ks2": None}, "4"),
+        ("ks4_levels", 11, {"english_ks2": None}, "C"),
+        ("steps", 3, {"maths_sum2_2025": None}, "3s"),
+    ],
+)
+def test_a_pupil_with_no_baseline_gets_the_expectation_flagged_on_every_policy(
+    policy, year, columns, expected
+):
+    """SPEC §8 "no prior is not a low prior": a pupil after the key stage's first year with no
+    baseline gets the policy's age-related expectation (ks1 2b, ks2 4, ks2_ta 100, writing EXS,
+    ks3 5, ks4 grade 4, ks4_levels C, steps the year's secure step: Year 3 → 3s), flagged
+    NO_PRIOR_RESULT, on every policy."""
+    frame = cohort(year, **{name: [value] for name, value in columns.items()})
+    subject = next(iter(columns)).split("_")[0]
+    subject = "english" if policy in ("ks4",) else subject
+    result = compute_targets(
+        frame, no_quotas(policy), academic_year=2026, subjects=[subject]
+    ).pupils
+    assert result[f"{subject}_target"].tolist() == [expected]
+    assert "NO_PRIOR_RESULT" in result.loc[0, "flags"].split("; ")
+
+
+def test_without_a_year_group_column_every_milestone_stays():
+    """No year group: no year is known to be over, so ks2's three milestones are all written
+    (KS1 2b → level 4: 2a, 3b, 3a, as above)."""
+    frame = cohort(3, reading_ks1=["2b"]).drop(columns="year_group")
+    pupils = compute_targets(
+        frame, no_quotas("ks2"), academic_year=2026, subjects=["reading"]
+    ).pupils
+    assert milestones(pupils, "reading") == {"y3": ["2a"], "y4": ["3b"], "y5": ["3a"]}
+
+
+def test_the_legacy_a_star_to_g_matrices_are_labelled_gcse_2015_on_the_about_sheet(tmp_path):
+    """DATA.md §4: `ks2_gcse_legacy_2016` holds the GCSE 2015 matrices; the About sheet gives the
+    table's title beside its name (the name stays: check-ambition reads it back)."""
+    import openpyxl
+
+    path = tmp_path / "year11.csv"
+    cohort(11, english_ks2=["4", "5"], maths_ks2=["4", "5"]).to_csv(path, index=False)
+    out = tmp_path / "targets.xlsx"
+    assert cli("set-targets", path, "-o", out, "--policy", "ks4_levels").exit_code == 0
+    book = openpyxl.load_workbook(out, read_only=True)
+    try:
+        about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True) if row}
+    finally:
+        book.close()
+    assert about["conversion table"] == "ks2_gcse_legacy_2016"
+    assert "GCSE 2015" in about["conversion data"]
+
+
+def test_every_test_docs_rules_md_names_exists():
+    """docs/rules.md's table names a test for each rule: each one is a test function of tests/
+    (`::test_pooled_anchor_*` stands for the pooled-anchor tests)."""
+    import re
+
+    from tests.helpers import ROOT
+
+    table = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"::(test_[a-z0-9_]+)", table))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
+    missing = {n for n in named if not re.search(rf"def {n}\w*\(", source)}
+    assert missing == set()
+    assert len(named) > 50

@@ -407,3 +407,129 @@ def test_percent_at_expectation_equals_a_pupil_by_pupil_count(rows) -> None:  # 
                 assert found.empty
             else:
                 assert found[["pupils", "at_expected"]].values.tolist() == [[graded, at]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Every scale without --targets: the engine's targets (issue 14)
+
+
+def test_without_targets_a_level_era_a_star_to_g_sheet_takes_ks4_levels_targets(
+    tmp_path: Path,
+) -> None:
+    """Years 10 and 11 with KS2 levels, tracked in GCSE A*-G (gcse points: E 28, D 34, C 40, A
+    52), no --targets: ks4_levels sets them, as set-targets would. KS2 4c → C (three levels of
+    progress). The national table ks2_gcse_legacy_2016 (English, 4c): A*-C 41.8 + 10.6 + 1.0
+    + 0.1 = 53.5% and A*-A 1.0 + 0.1 = 1.1% a pupil, so the school quotas (SPEC §8) want
+    ceil(2 x 0.535) = 2 pupils at C+ (both are) and ceil(2 x 0.011) = 1 at A: the one with the
+    better latest attainment, the Year 11 pupil at C (the Year 10 pupil is at D)."""
+    tracking = write(
+        tmp_path / "gcse.csv",
+        [
+            pupil(
+                0, 11, english_ks2="4c", english_sum2_2026="D", english_aut1="D", english_aut2="C"
+            ),
+            pupil(
+                1, 10, english_ks2="4c", english_sum2_2026="E", english_aut1="E", english_aut2="D"
+            ),
+        ],
+    )
+    outcome = report_file(tracking, output=tmp_path / "r.xlsx")
+    assert outcome.tracking.scale.name == "gcse"
+    assert outcome.targets_from.startswith("the ks4_levels policy")
+    assert "--targets" not in outcome.targets_from
+    p = progress_of(outcome, "english")
+    # Year 11: the target A (52). Year 10: this year's milestone for a C target, a line from G
+    # (16) at the end of Year 6 to C (40) at the end of Year 11: 16 + 24 x 4/5 = 35.2 → D (34).
+    assert p["target"].tolist() == [52, 34]
+    # after two half terms: 34 + (52 - 34) x 2/6 = 40 and 28 + (34 - 28) x 2/6 = 30
+    assert p["milestone"].tolist() == [40, 30]
+    assert p["status"].tolist() == ["on track", "on track"]
+    # the expectation C at the end of Year 11 (ks4_levels' no-prior target); none for Year 10
+    assert p["at_expected"].tolist() == [True, False]
+
+
+def test_without_targets_ks2_scaled_scores_and_writing_take_the_ks1_ta_policies(
+    tmp_path: Path,
+) -> None:
+    """Years 5 and 6 with KS1 teacher assessments, no --targets. Scaled scores (ks2_ta): EXS →
+    100, GDS → 110, the one WTS pupil is the policy's ceil(50% x 1) = 1 targeted 100. Year 5
+    (no milestone years): a line from last summer to the Year 6 target over the two years
+    left, rounded up to a score: 96 + (100 - 96)/2 = 98; reading 97 + 3/2 = 98.5 → 99."""
+    tracking = write(
+        tmp_path / "ks2.csv",
+        [
+            pupil(
+                0,
+                6,
+                maths_ks1="EXS",
+                maths_sum2_2026="98",
+                maths_aut1="99",
+                maths_aut2="100",
+                reading_ks1="GDS",
+                reading_sum2_2026="105",
+                reading_aut1="106",
+                reading_aut2="107",
+            ),
+            pupil(
+                1,
+                6,
+                maths_ks1="WTS",
+                maths_sum2_2026="90",
+                maths_aut1="92",
+                maths_aut2="93",
+                reading_ks1="WTS",
+                reading_sum2_2026="94",
+                reading_aut1="95",
+                reading_aut2="95",
+            ),
+            pupil(
+                2,
+                5,
+                maths_ks1="EXS",
+                maths_sum2_2026="96",
+                maths_aut1="97",
+                maths_aut2="97",
+                reading_ks1="EXS",
+                reading_sum2_2026="97",
+                reading_aut1="98",
+                reading_aut2="99",
+            ),
+        ],
+    )
+    outcome = report_file(tracking, output=tmp_path / "r.xlsx")
+    assert outcome.tracking.scale.name == "ks2ss"
+    assert outcome.targets_from.startswith("the ks2_ta policy")
+    assert progress_of(outcome, "maths")["target"].tolist() == [100, 100, 98]
+    assert progress_of(outcome, "reading")["target"].tolist() == [110, 100, 99]
+    # KS2 writing (WTS 7, EXS 8, GDS 9 on ks2writing) on its own sheet: ks2_ta_writing, which
+    # --policy auto never picks for set-targets, covers Years 3-6 here. EXS → EXS; the WTS
+    # pupil is the ceil(50% x 1) = 1 targeted EXS; Year 5 from WTS: 7 + (8 - 7)/2 = 7.5 → EXS.
+    writing = write(
+        tmp_path / "writing.csv",
+        [
+            pupil(0, 6, writing_ks1="EXS", writing_sum2_2026="EXS", writing_aut1="EXS"),
+            pupil(1, 6, writing_ks1="WTS", writing_sum2_2026="WTS", writing_aut1="WTS"),
+            pupil(2, 5, writing_ks1="EXS", writing_sum2_2026="WTS", writing_aut1="EXS"),
+        ],
+    )
+    outcome = report_file(writing, output=tmp_path / "w.xlsx")
+    assert outcome.tracking.scale.name == "ks2writing"
+    assert outcome.targets_from.startswith("the ks2_ta_writing policy")
+    p = progress_of(outcome, "writing")
+    assert p["target"].tolist() == [8, 8, 8]
+    # EXS is the expectation at the end of Year 6 (the policy's no-prior target)
+    assert p["at_expected"].tolist() == [True, False, False]
+    book = openpyxl.load_workbook(tmp_path / "w.xlsx", read_only=True)
+    try:
+        assert "Pupils" in book.sheetnames
+    finally:
+        book.close()
+
+
+def test_policies_by_year_gives_a_policy_without_year_groups_its_key_stage_s_years() -> None:
+    writing = load_scale("ks2writing")
+    shipped = [load_policy(n) for n in ("ks2_ta", "ks2_ta_writing", "ks4_levels")]
+    chosen = rp.policies_by_year([2, 3, 6, 7], writing, shipped, None)
+    assert {y: p.name for y, p in chosen.items()} == {3: "ks2_ta_writing", 6: "ks2_ta_writing"}
+    gcse = rp.policies_by_year([9, 10, 11], load_scale("gcse"), shipped, None)
+    assert {y: p.name for y, p in gcse.items()} == {10: "ks4_levels", 11: "ks4_levels"}

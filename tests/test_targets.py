@@ -69,7 +69,8 @@ def test_quota_ties_go_to_the_lower_upn():
 
 def test_level_3_by_end_of_year_4_is_the_on_track_milestone_for_level_4():
     # KS1 1b (9 points) -> L4 (27): the straight line gives 18 at Y4 (2a), the floor lifts it to 3.
-    frame = cohort(english_ks1=["1b"])
+    # A Year 3 pupil: milestones from the end of Year 3 on (issue 14: none for years passed).
+    frame = cohort(english_ks1=["1b"], year_group=[3])
     result = compute_targets(frame, load_policy("ks2"), subjects=["english"])
     assert result.pupils.loc[0, "english_target"] == "4"
     assert result.pupils.loc[0, "english_milestone_y4"] == "3"
@@ -170,7 +171,10 @@ def test_targets_are_never_below_latest_attainment_or_previous_target():
 
 def test_ehc_plan_target_is_used_and_flagged_when_below_the_rule():
     frame = cohort(
-        maths_ks1=["2b", "2b", "2b"], sen=["E", "E", "N"], maths_plan_target=["3", None, "3"]
+        maths_ks1=["2b", "2b", "2b"],
+        sen=["E", "E", "N"],
+        maths_plan_target=["3", None, "3"],
+        year_group=[4] * 3,
     )
     result = compute_targets(frame, load_policy("ks2"), subjects=["maths"])
     pupils = result.pupils

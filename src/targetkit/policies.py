@@ -58,6 +58,19 @@ class Quota(BaseModel):
         return self.min_rate if applies else 0.0
 
 
+class ProgressFromLatest(BaseModel):
+    """A floor from the latest attainment: at least `points_per_year` a year for the years left
+    to the end of the final year (seed 000 para 5: "at least 2 levels for Key Stage 2 and at
+    least 1 level for Key Stage 3"); a target it raises is flagged RAISED_FASTER_PROGRESS
+    (seed 000's grid: targets "revised where children are making faster progress")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points_per_year: float = Field(gt=0)
+    label: str = Field(min_length=1)  # the reason's words: "not below the <label>"
+    source: str = Field(min_length=1)
+
+
 class OnTrack(BaseModel):
     """A milestone floor: pupils targeted at least `target_at_least` must be `grade` by `year`."""
 
@@ -136,6 +149,17 @@ class Unrealistic(BaseModel):
     below_rate: float = Field(gt=0, le=1)
     yearly_progress: float = Field(ge=0)
     source: str = Field(min_length=1)
+    # a P-scale prior has no row in the conversion tables: its target is unrealistic when it is
+    # more than this many steps a year up the scale's order (P1i ... P8, W, 1c ...) over the key
+    # stage, unless the latest attainment plus as many steps a year reaches it (issue 14)
+    pscales_steps_per_year: float | None = Field(default=None, gt=0)
+    pscales_source: str | None = None
+
+    @model_validator(mode="after")
+    def _pscales_cited(self) -> Unrealistic:
+        if self.pscales_steps_per_year is not None and not self.pscales_source:
+            raise ValueError("pscales_steps_per_year needs pscales_source (its reason)")
+        return self
 
 
 class Borderline(BaseModel):
@@ -192,6 +216,8 @@ class Policy(BaseModel):
     # policy works it out from the year group (the year's secure step) instead
     no_prior_target: str | None = None
     points_per_year: float = 0.0  # at least this much progress a year from latest attainment
+    # the same floor at another rate than the milestones' (ks2, ks3); wins over points_per_year
+    progress_from_latest: ProgressFromLatest | None = None
     quotas: list[Quota] = []
     # SPEC §8: at every threshold the school's share targeted is at least the sum of its pupils'
     # chances, rounded up; off only to look at the guidance's per-prior rules alone

@@ -15,7 +15,7 @@ from targetkit.columns import canonical_name, unambiguous_columns
 from targetkit.commands.targets_file import read_targets
 from targetkit.console import frame_records
 from targetkit.conversion_tables import load_table
-from targetkit.errors import InputError, UsageError
+from targetkit.errors import InputError, TargetkitError, UsageError
 from targetkit.io import check_output, file_sha256, read_table
 from targetkit.pipeline.targets import (
     TargetResult,
@@ -358,6 +358,7 @@ def _about(
         ("policy", f"{policy.name} ({reason})"),
         ("policy source", policy.source),
         ("conversion table", conversion or policy.conversion or "none"),
+        *_conversion_title(conversion or policy.conversion),
         ("benchmark", result.benchmark),
         ("academic year", academic_year_text(academic_year)),
         *(("note", note) for note in result.notes),
@@ -375,6 +376,17 @@ def _about(
         ("thresholds", ", ".join(threshold_label(t) for t in result.thresholds)),
         ("written", pd.Timestamp.now().strftime("%Y-%m-%d %H:%M")),
     ]
+
+
+def _conversion_title(name: str | None) -> list[tuple[str, object]]:
+    """The conversion table's title beside its name, so a reader sees what the data is (issue
+    14: the legacy A*-G matrices are GCSE 2015, whatever the file is called)."""
+    if not name:
+        return []
+    try:
+        return [("conversion data", load_table(name).metadata.title)]
+    except TargetkitError:  # a --conversion file already read once: its name is enough
+        return []
 
 
 def _check_columns(cohort: pd.DataFrame, policy: Policy, subjects: list[str], path: Path) -> None:

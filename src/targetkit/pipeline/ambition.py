@@ -156,15 +156,18 @@ def _pupil_findings(
     values: Mapping[str, object],
     *,
     severity: str | None = None,
+    variant: str | None = None,
 ) -> pd.DataFrame:
-    """Findings for the pupils in `mask` (pupils: the `_identity` frame); the message is filled
-    from `values` for those pupils only."""
+    """Findings for the pupils in `mask` (pupils: the `_identity` frame); the message (the
+    catalogue's template, or its `variant`) is filled from `values` for those pupils only."""
     chosen_mask = np.asarray(mask, dtype=bool)
     if not chosen_mask.any():
         return pd.DataFrame()
     chosen = pupils[chosen_mask]
     picked = {k: v[chosen_mask] if isinstance(v, pd.Series) else v for k, v in values.items()}
-    message = findings.message(code, index=chosen.index, subject=subject, **picked)
+    message = findings.message(
+        code, variant=variant, index=chosen.index, subject=subject, **picked
+    )
     extra = {c: chosen[c].to_numpy() for c in chosen.columns if c not in ("upn", "pupil")}
     return pd.DataFrame(
         {
@@ -1378,7 +1381,55 @@ def unrealistic_targets(
             "latest": latest["grade"].fillna("none"),
         }
         found.append(_pupil_findings(pupils, unrealistic, "UNREALISTIC_TARGET", subject, values))
+        if rule.pscales_steps_per_year and data.policy.pscales is not None:
+            target = submission[f"{subject}_target"]
+            steps, allowed, reachable = _pscale_steps(
+                data.policy, scale, prior, target, latest, years_left
+            )
+            beyond = candidates & (steps > allowed).fillna(False) & ~reachable
+            p_values = {
+                **values,
+                "steps": steps.astype("Int64"),
+                "allowed": allowed,
+                "limit": f"{rule.pscales_steps_per_year:g}",
+            }
+            found.append(
+                _pupil_findings(
+                    pupils, beyond, "UNREALISTIC_TARGET", subject, p_values, variant="pscales"
+                )
+            )
     return found
+
+
+def _pscale_steps(
+    policy: Policy,
+    scale: Scale,
+    prior: pd.Series,
+    target_values: pd.Series,
+    latest: pd.DataFrame,
+    years_left: pd.Series,
+) -> tuple[pd.Series, float, pd.Series]:
+    """For pupils whose prior is on the P scales (the tables have no row for them): the steps
+    up the scale's order (P1i … P8, W, 1c …) from the prior to the target's lowest grade, the
+    steps the policy's `unrealistic.pscales_steps_per_year` allows over the key stage, and
+    whether the latest attainment plus as many steps a year to the end of the final year
+    reaches the target (issue 14). Steps are NaN for every other pupil."""
+    assert policy.unrealistic is not None and policy.pscales is not None
+    per_year = policy.unrealistic.pscales_steps_per_year or 0.0
+    grade_points = np.array([g.points for g in scale.grades], dtype="float64")
+
+    def position(points: pd.Series) -> pd.Series:
+        values = points.to_numpy(dtype="float64")
+        found = np.searchsorted(grade_points, values + 1e-9, side="right") - 1.0
+        return pd.Series(np.where(np.isnan(values), np.nan, found), index=points.index)
+
+    on_pscales = prior.isin(policy.pscales.grades).fillna(False).to_numpy(dtype=bool)
+    target = position(floor_points(scale, target_values))
+    start = position(prior.map(scale.points_of).astype("float64"))
+    steps = (target - start).where(on_pscales)
+    allowed = per_year * (policy.final_year - policy.prior_year)
+    reachable = (position(latest["points"]) + per_year * years_left >= target).fillna(False)
+    return steps, allowed, reachable
 
 
 def prior_points(frame: pd.DataFrame, subject: str, data: PolicyData) -> pd.Series:

@@ -196,7 +196,7 @@ def _grade_named(scale: Scale, grade: str) -> str:
     return name
 
 
-TRACKED_SCALES = ("steps", "nc", "gcse91", "gcse", "ks2ss")
+TRACKED_SCALES = ("steps", "nc", "gcse91", "gcse", "ks2ss", "ks2writing")
 """The scales a tracking sheet may be in, tried in this order when no policy names one."""
 
 
@@ -276,7 +276,9 @@ def policies_by_year(
 ) -> dict[int, Policy]:
     """The policy each year group's targets come from: `given` (`--policy`) for all, else the
     first of `shipped` on the tracked scale whose year groups include it (steps: the steps
-    policy). A year group no policy covers gets none (its pupils need --targets)."""
+    policy); a policy --policy auto never picks (no `year_groups`: ks2_ta_writing) covers the
+    years of its key stage after the prior. A year group no policy covers gets none (its pupils
+    need --targets)."""
     from targetkit.errors import UsageError
 
     if given is not None:
@@ -291,10 +293,16 @@ def policies_by_year(
         steps = next(p for p in shipped if p.kind == "steps")
         return dict.fromkeys(year_groups, steps)
     on_scale = [p for p in shipped if p.target_scale == scale.name and p.kind != "steps"]
+
+    def covers(policy: Policy, year: int) -> bool:
+        if policy.year_groups:
+            return year in policy.year_groups
+        return policy.prior_year < year <= policy.final_year
+
     return {
         year: found
         for year in year_groups
-        if (found := next((p for p in on_scale if year in p.year_groups), None)) is not None
+        if (found := next((p for p in on_scale if covers(p, year)), None)) is not None
     }
 
 

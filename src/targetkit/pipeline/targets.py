@@ -21,7 +21,7 @@ import pandas as pd
 from targetkit.columns import DATA_DROPS, parse_assessment
 from targetkit.groups import flag_columns, group_columns
 from targetkit.pipeline.values import yes_no
-from targetkit.policies import CombinedMeasure, Policy
+from targetkit.policies import CombinedMeasure, Policy, ProgressFromLatest
 from targetkit.privacy import SMALL_GROUP
 from targetkit.scales import Scale, load_scale
 from targetkit.upn import upn_key
@@ -253,7 +253,7 @@ def compute_targets(
         else np.zeros(len(cohort), dtype=bool)
     )
     year_group = pd.to_numeric(cohort.get("year_group"), errors="coerce")
-    if year_group is None:
+    if not isinstance(year_group, pd.Series):  # no year group column: not known for anyone
         year_group = pd.Series(np.nan, index=cohort.index)
 
     gcse = _gcse_subjects(cohort, policy, entries, benchmark, previous, school, upn)
@@ -364,7 +364,7 @@ def compute_targets(
         columns[f"{prefix}_suggested"] = out["suggested"]
         columns[f"{prefix}_target"] = target
         milestones = out["milestones_for"](points)  # towards the plan target where it stands
-        for name, milestone in milestones.items():
+        for name, milestone in _from_this_year(milestones, year_group).items():
             columns[f"{prefix}_milestone_{name}"] = milestone
             descriptions[f"{prefix}_milestone_{name}"] = (
                 f"Where the pupil should be in {subject} by {name} to be on track for the target."
@@ -1136,10 +1136,11 @@ def _levels_subject(
     floors = {"latest attainment": latest["points"], "previous target": previous_points}
     if policy.prior_scale == policy.target_scale and not policy.prior_scaled_scores:
         floors["prior"] = prior_points
-    if policy.points_per_year:  # rounded down: never more than the policy's rate a year
+    faster = _progress_from_latest(policy)
+    if faster is not None:  # rounded down: never more than the policy's rate a year
         years_left = _years_left(latest["column"], year_group, policy.final_year, academic_year)
-        floors["a level a year from latest"] = (
-            scale.grade_at_or_below(latest["points"] + policy.points_per_year * years_left)
+        floors[faster.label] = (
+            scale.grade_at_or_below(latest["points"] + faster.points_per_year * years_left)
             .map(scale.points_of)
             .astype("float64")
         )
@@ -1219,6 +1220,9 @@ def _levels_subject(
     subject_flags = pd.Series("", index=index, dtype=object)
     subject_flags = _add_flag(subject_flags, no_prior.to_numpy(), "NO_PRIOR_RESULT")
     subject_flags = _add_flag(subject_flags, quota_chosen, "QUOTA_TARGET")
+    if faster is not None:
+        raised = binding.eq(faster.label).to_numpy(dtype=bool)
+        subject_flags = _add_flag(subject_flags, raised, "RAISED_FASTER_PROGRESS")
     return {
         "prior": prior.astype(object).where(prior.notna(), None),
         "prior_points": prior_points,
@@ -1275,6 +1279,20 @@ def _whole_where_levels(policy: Policy, scale: Scale, grades: pd.Series) -> pd.S
     band = grades.map(scale.band_of)
     whole = band.map({float(k): v for k, v in whole_levels(scale).items()})
     return grades.where(~band.ge(1), whole)
+
+
+def _progress_from_latest(policy: Policy) -> ProgressFromLatest | None:
+    """The policy's floor from the latest attainment: its `progress_from_latest`, else
+    `points_per_year` (ks1: a level a year), else none."""
+    if policy.progress_from_latest is not None:
+        return policy.progress_from_latest
+    if policy.points_per_year:
+        return ProgressFromLatest(
+            points_per_year=policy.points_per_year,
+            label="a level a year from latest",
+            source=policy.source,
+        )
+    return None
 
 
 def _years_left(
@@ -1349,6 +1367,26 @@ def _milestones(
             grade[lift] = _grade_name(scale, rule.grade)
         milestones[f"y{year}"] = grade.where(target_points.notna(), None)
     return milestones
+
+
+def _from_this_year(
+    milestones: dict[str, pd.Series], year_group: pd.Series
+) -> dict[str, pd.Series]:
+    """End-of-year milestones from the end of the pupil's own year on (issue 14): a year
+    already over (`y1` for a Year 2 pupil) is blank, and a column every pupil is past is left
+    out. Half-term milestones (steps: `aut1` … `sum2`) are this year's and all stay; without
+    a year group column every milestone stays."""
+    if not isinstance(year_group, pd.Series):
+        return milestones
+    kept = {}
+    for name, milestone in milestones.items():
+        year = int(name[1:]) if name[:1] == "y" and name[1:].isdigit() else None
+        past = year_group.gt(year).to_numpy(dtype=bool) if year is not None else None
+        if past is None:
+            kept[name] = milestone
+        elif not (len(past) and past.all()):
+            kept[name] = milestone.where(~past, None)
+    return kept
 
 
 def _steps_subject(
