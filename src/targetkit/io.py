@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io as _io
 import os
 import re
@@ -457,6 +458,9 @@ _UNCALCULATED = re.compile(
     rb"<c\b([^>]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)?\s*</c>"
 )
 _CELL_REF = re.compile(rb"""\sr\s*=\s*["']([A-Z]+[0-9]+)["']""")
+_FORMULA = re.compile(rb"<f\b")  # what `_UNCALCULATED` needs to match at all
+# A row or cell number of 4 digits or more; without one, no sheet can exceed MAX_CELLS.
+_ROW_OF_THOUSANDS = re.compile(rb' r="[A-Z]*[0-9]{4}')
 
 
 def _check_xml_part(
@@ -480,7 +484,7 @@ def _check_xml_part(
         return []
     xml = content
     _check_sheet_extent(path, info.filename, xml)
-    if b"<f" not in xml:
+    if not _FORMULA.search(xml):  # one quick scan: `<f` alone also matches every <formula1>
         return []
     uncalculated = [
         match
@@ -508,8 +512,11 @@ def _check_sheet_extent(path: Path, part: str, xml: bytes) -> None:
     references read to find the exact extent. A row's own number counts as well as its
     cells': cells with no reference sit in their row, after the cell before them.
     """
-    if not _unusual_references(xml) and _extent_bound(xml) <= MAX_CELLS:
-        return
+    if not _unusual_references(xml) and (
+        (MAX_COLUMNS * 999 <= MAX_CELLS and not _ROW_OF_THOUSANDS.search(xml))
+        or _extent_bound(xml) <= MAX_CELLS
+    ):
+        return  # no number above 999: at most 16,384 x 999 cells (one scan, not ten)
     width = height = 0
     for letters, digits in set(_ANY_REF.findall(xml)):
         height = max(height, int(digits) if len(digits) < 12 else MAX_ROWS + 1)
@@ -595,7 +602,9 @@ def _read_workbook(
             file=path,
             hint="save it again from Excel or re-export it",
         ) from exc
-    cells = [[_cell_value(value) for value in row] for row in rows]
+    # Text, most of a sheet, is kept as it is without a call per cell (`_cell_value` for it
+    # would return it unchanged); everything else goes through `_cell_value`.
+    cells = [[v if type(v) is str and v else _cell_value(v) for v in row] for row in rows]
     return _table_from_rows(path, cells, is_known_header, sheet=sheet)
 
 
@@ -815,6 +824,8 @@ def find_header_row(
     ]
     if not candidates:
         return None
+    if is_known_header is not None:  # each text asked once: pupils' rows repeat many values
+        is_known_header = functools.cache(is_known_header)
     known = [(_known_count(row, is_known_header), i) for i, row in candidates]
     best_known, best_index = max(known, key=lambda item: (item[0], -item[1]))
     if best_known >= 2:
