@@ -824,10 +824,17 @@ def find_header_row(
     ]
     if not candidates:
         return None
-    if is_known_header is not None:  # each text asked once: pupils' rows repeat many values
-        is_known_header = functools.cache(is_known_header)
-    known = [(_known_count(row, is_known_header), i) for i, row in candidates]
-    best_known, best_index = max(known, key=lambda item: (item[0], -item[1]))
+    # The row with most recognised names, the first of equals. A row with no more texts than
+    # the best so far cannot beat it and is not looked at (in a targets workbook, every
+    # pupil's row after the header); each text is asked once (pupils' rows repeat values).
+    known = functools.cache(is_known_header) if is_known_header is not None else None
+    best_known, best_index = -1, candidates[0][0]
+    for i, row in candidates:
+        texts = [v for v in row if isinstance(v, str)]
+        if len(texts) > best_known:
+            count = sum(1 for v in texts if known(v)) if known is not None else 0
+            if count > best_known:
+                best_known, best_index = count, i
     if best_known >= 2:
         return best_index
     filled = [(sum(v is not None for v in row), i) for i, row in candidates]

@@ -917,7 +917,8 @@ def school_percentages(
     are given too. The benchmark-implied % is the mean chance (`<subject>_chance_<threshold>`)
     of reaching the threshold. `thresholds[subject]` maps a threshold name to the lowest
     target points that meet it. Keys: `<subject> <threshold> targeted` (on roll), `... benchmark`,
-    `... difference`, and the `... (with prior)` variants.
+    `... difference`, and the `... (with prior)` variants. Worked out on numpy arrays (an LA
+    batch calls this once a school): the same sums, in the same order, as pandas makes.
     """
     on_roll = len(submission)
     figures: dict[str, float] = {}
@@ -926,18 +927,22 @@ def school_percentages(
             derived,
             f"{subject} target points",
             lambda subject=subject: target_points(scale, submission[f"{subject}_target"]),
-        )
+        ).to_numpy(dtype="float64", na_value=np.nan)
         for name, lowest in thresholds.get(subject, {}).items():
             chance_column = f"{subject}_chance_{name}"
             if chance_column not in expected:
                 continue
-            chance = pd.to_numeric(expected[chance_column], errors="coerce")
-            has_prior = chance.notna()
-            meets = (target >= lowest).fillna(False)
+            chance = pd.to_numeric(expected[chance_column], errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            )
+            has_prior = ~np.isnan(chance)
+            meets = target >= lowest  # a target that is not a grade (NaN) meets nothing
             key = f"{subject} {name}"
             with_prior = int(has_prior.sum())
             figures[f"{key} targeted"] = meets.sum() / on_roll if on_roll else np.nan
-            figures[f"{key} benchmark"] = chance.fillna(0).sum() / on_roll if on_roll else np.nan
+            figures[f"{key} benchmark"] = (
+                np.where(has_prior, chance, 0.0).sum() / on_roll if on_roll else np.nan
+            )
             figures[f"{key} difference"] = figures[f"{key} targeted"] - figures[f"{key} benchmark"]
             figures[f"{key} targeted (with prior)"] = (
                 meets[has_prior].sum() / with_prior if with_prior else np.nan
