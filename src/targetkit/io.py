@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io as _io
 import os
 import re
@@ -460,6 +461,9 @@ _UNCALCULATED = re.compile(
     rb"<c\b([^>]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)?\s*</c>"
 )
 _CELL_REF = re.compile(rb"""\sr\s*=\s*["']([A-Z]+[0-9]+)["']""")
+_FORMULA = re.compile(rb"<f\b")  # what `_UNCALCULATED` needs to match at all
+# A row or cell number of 4 digits or more; without one, no sheet can exceed MAX_CELLS.
+_ROW_OF_THOUSANDS = re.compile(rb' r="[A-Z]*[0-9]{4}')
 
 
 def _check_xml_part(
@@ -483,7 +487,7 @@ def _check_xml_part(
         return []
     xml = content
     _check_sheet_extent(path, info.filename, xml)
-    if b"<f" not in xml:
+    if not _FORMULA.search(xml):  # one quick scan: `<f` alone also matches every <formula1>
         return []
     uncalculated = [
         match
@@ -511,8 +515,11 @@ def _check_sheet_extent(path: Path, part: str, xml: bytes) -> None:
     references read to find the exact extent. A row's own number counts as well as its
     cells': cells with no reference sit in their row, after the cell before them.
     """
-    if not _unusual_references(xml) and _extent_bound(xml) <= MAX_CELLS:
-        return
+    if not _unusual_references(xml) and (
+        (MAX_COLUMNS * 999 <= MAX_CELLS and not _ROW_OF_THOUSANDS.search(xml))
+        or _extent_bound(xml) <= MAX_CELLS
+    ):
+        return  # no number above 999: at most 16,384 x 999 cells (one scan, not ten)
     width = height = 0
     for letters, digits in set(_ANY_REF.findall(xml)):
         height = max(height, int(digits) if len(digits) < 12 else MAX_ROWS + 1)
@@ -602,6 +609,10 @@ def _read_workbook(
     table = _table_from_rows(path, cells, is_known_header, sheet=sheet)
     table.sheet_names = names
     return table
+    # Text, most of a sheet, is kept as it is without a call per cell (`_cell_value` for it
+    # would return it unchanged); everything else goes through `_cell_value`.
+    cells = [[v if type(v) is str and v else _cell_value(v) for v in row] for row in rows]
+    return _table_from_rows(path, cells, is_known_header, sheet=sheet)
 
 
 def _choose_sheet(
@@ -820,8 +831,17 @@ def find_header_row(
     ]
     if not candidates:
         return None
-    known = [(_known_count(row, is_known_header), i) for i, row in candidates]
-    best_known, best_index = max(known, key=lambda item: (item[0], -item[1]))
+    # The row with most recognised names, the first of equals. A row with no more texts than
+    # the best so far cannot beat it and is not looked at (in a targets workbook, every
+    # pupil's row after the header); each text is asked once (pupils' rows repeat values).
+    known = functools.cache(is_known_header) if is_known_header is not None else None
+    best_known, best_index = -1, candidates[0][0]
+    for i, row in candidates:
+        texts = [v for v in row if isinstance(v, str)]
+        if len(texts) > best_known:
+            count = sum(1 for v in texts if known(v)) if known is not None else 0
+            if count > best_known:
+                best_known, best_index = count, i
     if best_known >= 2:
         return best_index
     filled = [(sum(v is not None for v in row), i) for i, row in candidates]

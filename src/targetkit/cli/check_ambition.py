@@ -88,7 +88,7 @@ def check_ambition(
     """
     from targetkit import console
     from targetkit.commands.check_ambition import check_ambition as run_check
-    from targetkit.commands.check_ambition import print_tables
+    from targetkit.commands.check_ambition import print_summary_table, print_tables
     from targetkit.privacy import requested_key
 
     outcome = run_check(
@@ -105,15 +105,12 @@ def check_ambition(
         console.print_json(
             console.result_document("check-ambition", outcome.summary(), outcome.finding_records())
         )
+    elif outcome.output is not None:  # the details are in the LA workbook
+        print_summary_table(outcome)
     else:
         print_tables(outcome)
-    files = outcome.files
-    for file, reason in files.loc[files["status"] == "checked", ["file", "reason"]].itertuples(
-        index=False
-    ):
-        # e.g. no policy fits, so only the checks that need none were made
-        if isinstance(reason, str) and reason:
-            console.warn(f"{file}: {reason}")
+    for line in outcome.note_lines():
+        console.warn(line)
     if output_format != "json":
         for line in outcome.report_lines():
             console.result(line)

@@ -8,13 +8,13 @@ by school, then file, so they are the same whatever the number of workers.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ import pandas as pd
 
 from targetkit import console, findings
 from targetkit.commands.targets_file import Recorded, read_about, read_targets
-from targetkit.conversion_tables import load_table
 from targetkit.errors import ExitStatus, InputError, TargetkitError, UsageError
 from targetkit.io import TABLE_SUFFIXES, check_output
 from targetkit.pipeline.ambition import (
@@ -122,6 +121,22 @@ class AmbitionOutcome:
             + (f" Written to {self.output}." if self.output else "")
         ]
 
+    def note_lines(self) -> list[str]:
+        """The notes on checked files (e.g. no policy fits, so only the checks that need none
+        were made; national figures used for want of top-25% ones), each once: a note shared by
+        several files is said once with their number, not once per file (issue 15)."""
+        checked = self.files[self.files["status"].eq("checked") & self.files["reason"].notna()]
+        by_note: dict[str, list[str]] = {}
+        for file, reason in checked[["file", "reason"]].itertuples(index=False):
+            if isinstance(reason, str) and reason:
+                by_note.setdefault(reason, []).append(str(file))
+        return [
+            f"{files[0]}: {note}"
+            if len(files) == 1
+            else f"{counted(len(files), 'submission')}: {note}"
+            for note, files in by_note.items()
+        ]
+
     def exit_status(self, fail_on: str = "challenge") -> ExitStatus:
         """1 when any finding is at or above `fail_on`, else 0 (`never`: always 0)."""
         if fail_on not in FAIL_ON:
@@ -147,7 +162,7 @@ def _basis(policy_name: str, subject: str, benchmark: str) -> str | None:
         policy = load_policy(policy_name)
         if not policy.conversion:
             return None
-        return load_table(policy.conversion).basis(benchmark, policy.table_subject(subject))
+        return _cached_table(policy.conversion).basis(benchmark, policy.table_subject(subject))
     except TargetkitError:
         return None
 
@@ -548,10 +563,33 @@ def _policy_data(policy: Any, conversion: str | None) -> PolicyData | None:
     return PolicyData(policy, table, load_scale(policy.prior_scale))
 
 
-@cache
 def _cached_table(name: str) -> Any:
-    """A conversion table, loaded once per worker process (a batch has many files)."""
-    return load_table(name)
+    """A conversion table, loaded once per process and shared with the engine's own cache
+    (`compute_targets` loads the same table): a batch has many files."""
+    from targetkit.pipeline.targets import _load_table
+
+    return _load_table(name)
+
+
+def _preload(first: Path) -> None:
+    """Load here, before the worker processes are forked from this one, the data files every
+    worker would otherwise load again (a forked worker starts with its parent's caches): the
+    findings catalogue, the column names, the GCSE subjects, and the policy and conversion
+    table the first submission's About sheet records (usually the whole batch's). A head start
+    only: whatever is not loaded here is loaded where it is needed."""
+    from targetkit.columns import is_known_header
+    from targetkit.policies import load_policy
+    from targetkit.subjects import load_subjects
+
+    findings.catalogue()
+    is_known_header("upn")
+    try:
+        load_subjects()
+        about = read_about(first)
+        if about.policy:
+            _policy_data(load_policy(about.policy), about.conversion)
+    except Exception:  # nothing is lost: the workers load what they need themselves
+        return
 
 
 def _file_result(check: _FileCheck, checked: SchoolCheck) -> FileResult:
@@ -628,7 +666,10 @@ def check_ambition(
         read_submission(previous_results) if previous_results else None,
         pseudonymise_key,
     )
-    results = _run(files, context, jobs or os.cpu_count() or 1)
+    jobs = min(jobs or os.cpu_count() or 1, len(files))
+    if multiprocessing.get_start_method() == "fork":
+        _preload(files[0])
+    results = _run(files, context, jobs)
     results += [FileResult(str(p), p.stem, "skipped", why) for p, why in skipped]
     outcome = _outcome(results, benchmark)
     if pseudonymise_key is not None:
@@ -679,7 +720,7 @@ def _illustrative(outcome: AmbitionOutcome) -> set[str]:
     for name in set(checked["policy"].dropna()) - {""}:
         try:
             policy = load_policy(name)
-            table = load_table(policy.conversion) if policy.conversion else None
+            table = _cached_table(policy.conversion) if policy.conversion else None
         except (TargetkitError, ValueError):
             continue
         if table is None:
@@ -851,6 +892,20 @@ def la_summary(outcome: AmbitionOutcome) -> pd.DataFrame:
     total["challenges"] += unreadable
     total["RAG"] = rag(total["challenges"], total["warnings"])
     return pd.concat([schools, pd.DataFrame([total])], ignore_index=True)
+
+
+def print_summary_table(outcome: AmbitionOutcome) -> None:
+    """One table, a row a school (pupils, challenges, warnings, RAG) and a row an unreadable
+    file: what a terminal shows when the details are in the LA workbook (one table instead of
+    150 is also most of a batch's printing time)."""
+    columns = ["school", "pupils", "challenges", "warnings", "RAG"]
+    schools = outcome.schools
+    rows = [list(r) for r in schools[columns].itertuples(index=False)] if len(schools) else []
+    files = outcome.files
+    for file in files.loc[files["status"].eq("unreadable"), "file"]:
+        rows.append([Path(file).name, "", 1, 0, "unreadable"])
+    title = f"Schools (the findings are in {outcome.output})" if outcome.output else "Schools"
+    console.print_table(title, columns, [[str(v) for v in row] for row in rows])
 
 
 def print_tables(outcome: AmbitionOutcome) -> None:

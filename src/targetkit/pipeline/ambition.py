@@ -384,10 +384,13 @@ def derived_columns(
     subjects: Sequence[str],
     scale: Scale,
     expected: pd.DataFrame | None = None,
+    school_key: np.ndarray | None = None,
 ) -> dict[str, pd.Series]:
     """The per-row values the school-level checks need (group masks, target points, priors,
     suggestions), worked out once for many schools stacked, then sliced per school: each is a
-    function of its own row only, so a slice is exactly what the school alone would give."""
+    function of its own row only, so a slice is exactly what the school alone would give.
+    With `school_key` (each row's school), also each pupil's lowest alike suggestion
+    (`_lowest_alike`), grouped within the pupil's own school."""
     index = submission.index
     derived = {f"group {label}": mask() for label, mask in _fixed_groups(submission).items()}
     if "ethnicity" in submission:
@@ -406,7 +409,31 @@ def derived_columns(
             derived[f"{subject} latest points"] = latest_attainment(submission, subject, scale)[
                 "points"
             ]
+            if school_key is not None and f"{subject} prior" in derived:
+                derived[f"{subject} lowest alike"] = _lowest_alike_by_school(
+                    derived, subject, school_key
+                )
     return derived
+
+
+def _lowest_alike_by_school(
+    derived: Mapping[str, pd.Series], subject: str, school_key: np.ndarray
+) -> pd.Series:
+    """`_lowest_alike` for many schools stacked in one groupby (school, prior, latest): per
+    school exactly what `group_expectations` works out for that school alone."""
+    points, prior = derived[f"{subject} target points"], derived[f"{subject} prior"]
+    usable = (points.notna() & prior.notna() & ~derived[f"{subject} plan target stands"]).to_numpy(
+        dtype=bool
+    )
+    codes = pd.factorize(prior.astype(object), use_na_sentinel=True)[0]
+    low = _lowest_alike(
+        derived[f"{subject} suggested points"],
+        codes,
+        derived[f"{subject} latest points"],
+        usable,
+        school_key,
+    )
+    return pd.Series(low, index=prior.index)
 
 
 def small_groups(masks: Mapping[str, pd.Series]) -> list[dict[str, object]]:
@@ -480,7 +507,10 @@ def group_expectations(
                 f"{subject} latest points",
                 lambda subject=subject: latest_attainment(submission, subject, scale)["points"],
             )
-            low = _lowest_alike(suggested[subject], codes, latest, usable)
+            if derived is not None and f"{subject} lowest alike" in derived:
+                low = derived[f"{subject} lowest alike"].to_numpy(dtype="float64", na_value=np.nan)
+            else:
+                low = _lowest_alike(suggested[subject], codes, latest, usable)
             own = suggested[subject].to_numpy(dtype="float64", na_value=np.nan)
             as_member, as_other = as_member - low, as_member - own
         one_hot = np.zeros((len(prior), len(uniques)))
@@ -519,16 +549,24 @@ def group_expectations(
 
 
 def _lowest_alike(
-    suggested: pd.Series, codes: np.ndarray, latest: pd.Series, usable: np.ndarray
+    suggested: pd.Series,
+    codes: np.ndarray,
+    latest: pd.Series,
+    usable: np.ndarray,
+    school_key: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per pupil, the lowest suggestion among the pupils set-targets cannot tell apart from them
-    (same prior `codes`, same latest attainment): which of those took a quota place is the
-    tie-break, so a member is not "lower" for having the lower of their suggestions."""
+    (same prior `codes`, same latest attainment, same school): which of those took a quota place
+    is the tie-break, so a member is not "lower" for having the lower of their suggestions."""
     key = pd.DataFrame(
-        {"prior": np.where(usable, codes, -1), "latest": latest.fillna(-1).to_numpy()},
+        {
+            "school": np.zeros(len(codes), dtype="int64") if school_key is None else school_key,
+            "prior": np.where(usable, codes, -1),
+            "latest": latest.fillna(-1).to_numpy(),
+        },
         index=suggested.index,
     )
-    grouped = suggested.where(usable).groupby([key["prior"], key["latest"]])
+    grouped = suggested.where(usable).groupby([key["school"], key["prior"], key["latest"]])
     return grouped.transform("min").to_numpy(dtype="float64", na_value=np.nan)
 
 
@@ -725,9 +763,12 @@ def below_expected(
     pupils: pd.DataFrame,
     *,
     benchmark: str,
+    data: PolicyData | None = None,
 ) -> list[pd.DataFrame]:
     """BELOW_EXPECTED_PROGRESS (below the policy minimum for the prior) and BELOW_BENCHMARK
-    (below the benchmark's most likely outcome: `info` for a pupil, SPEC §8).
+    (below the benchmark's most likely outcome: `info` for a pupil, SPEC §8). The message names
+    the benchmark the subject's figures come from (`benchmark_words`: national where the
+    policy's table has no `benchmark` rows for it, as set-targets falls back).
 
     Needs `expected` with `<subject>_prior`, `<subject>_minimum`, `<subject>_most_likely`
     (recomputed from the prior). An EHC-plan pupil whose target is the plan target gets
@@ -771,7 +812,7 @@ def below_expected(
                 "target": raw_target,
                 "most_likely": likely_text,
                 "prior": prior,
-                "benchmark": benchmark,
+                "benchmark": benchmark_words(data, benchmark, subject),
             }
             # SPEC §8: information for the moderator; the school's share carries the challenge
             found.append(
@@ -883,7 +924,8 @@ def school_percentages(
     are given too. The benchmark-implied % is the mean chance (`<subject>_chance_<threshold>`)
     of reaching the threshold. `thresholds[subject]` maps a threshold name to the lowest
     target points that meet it. Keys: `<subject> <threshold> targeted` (on roll), `... benchmark`,
-    `... difference`, and the `... (with prior)` variants.
+    `... difference`, and the `... (with prior)` variants. Worked out on numpy arrays (an LA
+    batch calls this once a school): the same sums, in the same order, as pandas makes.
     """
     on_roll = len(submission)
     figures: dict[str, float] = {}
@@ -892,18 +934,22 @@ def school_percentages(
             derived,
             f"{subject} target points",
             lambda subject=subject: target_points(scale, submission[f"{subject}_target"]),
-        )
+        ).to_numpy(dtype="float64", na_value=np.nan)
         for name, lowest in thresholds.get(subject, {}).items():
             chance_column = f"{subject}_chance_{name}"
             if chance_column not in expected:
                 continue
-            chance = pd.to_numeric(expected[chance_column], errors="coerce")
-            has_prior = chance.notna()
-            meets = (target >= lowest).fillna(False)
+            chance = pd.to_numeric(expected[chance_column], errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            )
+            has_prior = ~np.isnan(chance)
+            meets = target >= lowest  # a target that is not a grade (NaN) meets nothing
             key = f"{subject} {name}"
             with_prior = int(has_prior.sum())
             figures[f"{key} targeted"] = meets.sum() / on_roll if on_roll else np.nan
-            figures[f"{key} benchmark"] = chance.fillna(0).sum() / on_roll if on_roll else np.nan
+            figures[f"{key} benchmark"] = (
+                np.where(has_prior, chance, 0.0).sum() / on_roll if on_roll else np.nan
+            )
             figures[f"{key} difference"] = figures[f"{key} targeted"] - figures[f"{key} benchmark"]
             figures[f"{key} targeted (with prior)"] = (
                 meets[has_prior].sum() / with_prior if with_prior else np.nan
@@ -915,7 +961,10 @@ def school_percentages(
 
 
 def school_below_benchmark(
-    percentages: Mapping[str, float], benchmark: str, key_threshold: str | None = None
+    percentages: Mapping[str, float],
+    benchmark: str,
+    key_threshold: str | None = None,
+    data: PolicyData | None = None,
 ) -> list[dict[str, object]]:
     """BELOW_BENCHMARK for a school: fewer pupils with a prior targeted at a threshold than the
     benchmark's rates for their priors imply (compared on pupils with a prior, like for like).
@@ -940,7 +989,7 @@ def school_below_benchmark(
             targeted=f"{targeted:.0%}",
             threshold=threshold,
             implied=f"{implied:.0%}",
-            benchmark=benchmark,
+            benchmark=benchmark_words(data, benchmark, subject),
         )
         key = key_threshold is None or threshold == key_threshold
         found.append(
@@ -1078,7 +1127,7 @@ def check_schools(
         previous_targets=previous_targets,
         data=data,
     )
-    derived = derived_columns(together, subjects, scale, expected_together)
+    derived = derived_columns(together, subjects, scale, expected_together, school_key)
     ends = np.cumsum(sizes)
     school_level: list[dict[str, object]] = []
     figures: list[dict[str, float]] = []
@@ -1149,7 +1198,9 @@ def pupil_checks(
     found: list[pd.DataFrame] = missing_targets(submission, subjects, pupils, expected)
     found += invalid_targets(submission, subjects, scale, pupils)
     if expected is not None:
-        found += below_expected(submission, subjects, scale, expected, pupils, benchmark=benchmark)
+        found += below_expected(
+            submission, subjects, scale, expected, pupils, benchmark=benchmark, data=data
+        )
     found += below_previous_best(submission, subjects, scale, pupils, prior_columns)
     if previous_targets is not None:
         found += lowered_targets(submission, subjects, scale, pupils, previous_targets)
@@ -1195,7 +1246,7 @@ def school_checks(
         percentages = school_percentages(
             submission, subjects, scale, expected, thresholds or {}, derived
         )
-        school_level += school_below_benchmark(percentages, benchmark, key_threshold)
+        school_level += school_below_benchmark(percentages, benchmark, key_threshold, data)
         school_level += progress8_below_zero(submission, subjects, scale, expected, benchmark)
     if previous_results is not None:
         widening = gap_widening(submission, subjects, scale, masks, previous_results)
@@ -1304,6 +1355,17 @@ def _benchmark_used(table: ConversionTable, benchmark: str, subject: str) -> str
     """The benchmark asked for, or national where the table has none for the subject (as
     set-targets falls back)."""
     return benchmark if table.has(benchmark, subject) else "national"
+
+
+def benchmark_words(data: PolicyData | None, benchmark: str, subject: str) -> str:
+    """The schools whose figures a subject's expectations come from, for a message ("top25
+    schools", or "schools nationally" where the policy's table has no `benchmark` rows for the
+    subject: the DfE publishes no top-25% KS2-to-KS4 figures, and set-targets falls back to
+    national, saying so once in its notes)."""
+    used = benchmark
+    if data is not None and data.table is not None:
+        used = _benchmark_used(data.table, benchmark, data.policy.table_subject(subject))
+    return "schools nationally" if used == "national" else f"{used} schools"
 
 
 def _canonical_grade(scale: Scale, values: pd.Series) -> pd.Series:

@@ -196,8 +196,10 @@ FINDING_ORDER = ("severity", "school", "row", "upn", "pupil", "subject", "group"
 def _findings_table(found: pd.DataFrame) -> pd.DataFrame:
     """Challenges first, then warnings, then information; within each by school and row."""
     ordered = by_severity(found, "school", "file", "row")
-    if "message" in ordered:
-        ordered["message"] = plain_column(ordered["message"])
+    if "message" in ordered:  # in words once per distinct message (an LA batch repeats many)
+        codes, messages = pd.factorize(ordered["message"], use_na_sentinel=True)
+        words = plain_column(pd.Series([*messages, None], dtype=object)).to_numpy(dtype=object)
+        ordered["message"] = words[codes]  # a blank message (code -1) takes the last: None
     columns = [c for c in FINDING_ORDER if c in ordered]
     rest = [c for c in ordered.columns if c not in columns]
     return ordered[columns + rest].rename(columns={"upn": "UPN"})
