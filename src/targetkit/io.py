@@ -605,14 +605,12 @@ def _read_workbook(
             file=path,
             hint="save it again from Excel or re-export it",
         ) from exc
-    cells = [[_cell_value(value) for value in row] for row in rows]
-    table = _table_from_rows(path, cells, is_known_header, sheet=sheet)
-    table.sheet_names = names
-    return table
     # Text, most of a sheet, is kept as it is without a call per cell (`_cell_value` for it
     # would return it unchanged); everything else goes through `_cell_value`.
     cells = [[v if type(v) is str and v else _cell_value(v) for v in row] for row in rows]
-    return _table_from_rows(path, cells, is_known_header, sheet=sheet)
+    table = _table_from_rows(path, cells, is_known_header, sheet=sheet)
+    table.sheet_names = names
+    return table
 
 
 def _choose_sheet(
