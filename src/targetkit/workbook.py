@@ -669,6 +669,8 @@ def _write_intro(worksheet: object, sheet: Sheet, columns: int, formats: _Format
 
 
 PRINT_PIXELS = 760  # pixels across an A4 landscape page at 100% inside the margins
+PRINT_POINTS_DOWN = 500  # points down an A4 landscape page at 100% inside the margins
+MIN_SCALE_DOWN = 50  # % down to which a list shrinks to print all its rows on one page tall
 MIN_SCALE = 55  # % below which a sheet without blocks prints more pages across instead
 PRINT_FIT_COLUMNS = 15  # a sheet this narrow prints one page wide; wider ones by blocks
 FOOTER = "&L&A&RPage &P of &N"  # the sheet's name, and the page number
@@ -744,6 +746,12 @@ def _page_breaks(
         scale = max(MIN_SCALE, min(100, int(100 * PRINT_PIXELS / (titles + widest))))
     else:
         scale = max(40, min(100, int(100 * PRINT_PIXELS / (titles + widest))))
+    # A class list a little too long for the page is shrunk a little more to print on one page
+    # tall (so each subject is one sheet of paper), never below MIN_SCALE_DOWN.
+    tall = 15 * (HEADER_LINES + len(sheet.frame) + len(sheet.intro))  # 15 points a row
+    down = int(100 * PRINT_POINTS_DOWN / tall)
+    if down >= MIN_SCALE_DOWN:
+        scale = min(scale, down)
     worksheet.set_print_scale(scale)  # type: ignore[attr-defined]
     limit = PRINT_PIXELS * 100 / scale - titles
     starts = {min(span) for span in spans if span}
