@@ -595,3 +595,27 @@ def test_data_issues_beyond_a_sheets_rows_go_to_a_csv_beside_the_workbook(tmp_pa
     with open(beside, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) >= 4  # each pupil: a bad UPN and an unknown grade
+
+
+def test_after_an_interruption_python_s_ignored_exceptions_are_not_printed(monkeypatch):
+    """Python 3.11's process-pool exit hook can race its pipe closing after Ctrl-C and print
+    'Exception ignored ... Bad file descriptor' after the one line: silenced, not with
+    --verbose."""
+    from targetkit import console
+    from targetkit.cli import common
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
+    monkeypatch.setattr(console.settings, "verbose", False)
+    with pytest.raises(SystemExit) as stopped:
+        common._run_guarded(interrupted, (), {})
+    assert stopped.value.code == 130
+    assert sys.unraisablehook is common._ignore_unraisable
+
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
+    monkeypatch.setattr(console.settings, "verbose", True)
+    with pytest.raises(SystemExit):
+        common._run_guarded(interrupted, (), {})
+    assert sys.unraisablehook is sys.__unraisablehook__

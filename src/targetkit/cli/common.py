@@ -143,6 +143,11 @@ def _run_guarded(function: Callable[..., Any], args: Any, kwargs: Any) -> None:
         sys.exit(int(exc.exit_status))
     except KeyboardInterrupt as exc:
         console.error("interrupted; no output was written")
+        if not console.settings.verbose:
+            # Python 3.11's worker-pool exit hook can race its own pipe closing after an
+            # interruption ("Exception ignored ... Bad file descriptor"): noise after the one
+            # line, about nothing the user can act on. --verbose still shows it.
+            sys.unraisablehook = _ignore_unraisable
         sys.exit(143 if isinstance(exc, Terminated) else 130)
     except BrokenPipeError:
         # `targetkit ... | head`: the reader stopped reading; the outputs are written.
@@ -185,6 +190,10 @@ def _flush_or_silence() -> None:
         except (OSError, ValueError):
             with suppress(OSError, ValueError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
+def _ignore_unraisable(_unraisable: object) -> None:
+    """Say nothing of an exception Python can only report as 'ignored' (see the caller)."""
 
 
 class Terminated(KeyboardInterrupt):
