@@ -42,7 +42,7 @@ GOALS = {  # ratio to the floor at 100,000 pupils (issue #8; issue 18 where it s
     "import-xlsx": 2.0,
     "report": 0.7,  # issue 18 (was 2.0)
     "convert": 2.0,
-    "check-ambition": 1.3,
+    "check-ambition": 1.5,  # issue 18
     "help": 1.5,
     "targets-scaling": 12.0,
 }
