@@ -22,6 +22,7 @@ from targetkit.datafiles import available, find_data_file, load_yaml_model
 from targetkit.errors import UsageError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 _SPACES = re.compile(r"\s+")
@@ -173,6 +174,17 @@ class Scale(BaseModel):
         valid = ~np.isnan(values) & (position >= 0)
         result = np.where(valid, names[np.clip(position, 0, None)], None)
         return pd.Series(result, index=points.index, dtype=object)
+
+    def grade_positions(self, points: pd.Series) -> np.ndarray:
+        """Each value's place in the scale's order (0 = the lowest grade): the highest grade
+        whose points do not exceed it (to within 1e-9), NaN for a missing value. Steps up the
+        scale (P1i … P8, W, 1c …) are differences of these."""
+        import numpy as np
+
+        grade_points = np.array([g.points for g in self.grades], dtype="float64")
+        values = points.to_numpy(dtype="float64")
+        found = np.searchsorted(grade_points, values + 1e-9, side="right") - 1.0
+        return np.where(np.isnan(values), np.nan, found)
 
     def grade_for_points(self, points: pd.Series) -> pd.Series:
         """The main grade with exactly these points, else None (for `--from points`)."""

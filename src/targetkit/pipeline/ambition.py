@@ -1478,12 +1478,9 @@ def _pscale_steps(
     reaches the target (issue 14). Steps are NaN for every other pupil."""
     assert policy.unrealistic is not None and policy.pscales is not None
     per_year = policy.unrealistic.pscales_steps_per_year or 0.0
-    grade_points = np.array([g.points for g in scale.grades], dtype="float64")
 
     def position(points: pd.Series) -> pd.Series:
-        values = points.to_numpy(dtype="float64")
-        found = np.searchsorted(grade_points, values + 1e-9, side="right") - 1.0
-        return pd.Series(np.where(np.isnan(values), np.nan, found), index=points.index)
+        return pd.Series(scale.grade_positions(points), index=points.index)
 
     on_pscales = prior.isin(policy.pscales.grades).fillna(False).to_numpy(dtype=bool)
     target = position(floor_points(scale, target_values))

@@ -540,14 +540,7 @@ def borderline_pupils(
                 milestone = milestone.where(year_group.ne(year) | points.isna(), points)
     else:
         return near & in_years
-    grade_points = np.array([g.points for g in scale.grades], dtype="float64")
-
-    def position(points: pd.Series) -> np.ndarray:
-        values = points.to_numpy(dtype="float64")
-        found = np.searchsorted(grade_points, values + 1e-9, side="right") - 1.0
-        return np.where(np.isnan(values), np.nan, found)
-
-    one_below = position(latest["points"]) == position(milestone) - 1
+    one_below = scale.grade_positions(latest["points"]) == scale.grade_positions(milestone) - 1
     return (near | one_below) & in_years
 
 
