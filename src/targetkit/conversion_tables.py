@@ -341,6 +341,12 @@ class ConversionTable:
             return False
         return True
 
+    def benchmark_for(self, benchmark: str, subject: str) -> str:
+        """The benchmark whose figures a subject's chances come from: the one asked for, or
+        national where the table has none for the subject (the DfE publishes no top-25%
+        KS2-to-KS4 figures). set-targets, its workbook and check-ambition all fall back so."""
+        return benchmark if self.has(benchmark, subject) else "national"
+
     def distribution(
         self, benchmark: str, subject: str, group: str = DEFAULT_GROUP
     ) -> pd.DataFrame:

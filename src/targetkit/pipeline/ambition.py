@@ -1334,7 +1334,7 @@ def _rate_of_target(
     where the table has no such prior or cannot name the target). One table lookup per
     distinct target, not per pupil. NC targets count by their level digit (SPEC §7): the
     tables' outcomes are whole levels, so "5a" is reached by every level-5 outcome.
-    `benchmark`: one the table has for the subject (`_benchmark_used`)."""
+    `benchmark`: one the table has for the subject (`ConversionTable.benchmark_for`)."""
     rates = pd.Series(np.nan, index=target.index, dtype="float64")
     if not table.has(benchmark, subject):
         return rates
@@ -1351,12 +1351,6 @@ def _rate_of_target(
     return rates
 
 
-def _benchmark_used(table: ConversionTable, benchmark: str, subject: str) -> str:
-    """The benchmark asked for, or national where the table has none for the subject (as
-    set-targets falls back)."""
-    return benchmark if table.has(benchmark, subject) else "national"
-
-
 def benchmark_words(data: PolicyData | None, benchmark: str, subject: str) -> str:
     """The schools whose figures a subject's expectations come from, for a message ("top25
     schools", or "schools nationally" where the policy's table has no `benchmark` rows for the
@@ -1364,7 +1358,7 @@ def benchmark_words(data: PolicyData | None, benchmark: str, subject: str) -> st
     national, saying so once in its notes)."""
     used = benchmark
     if data is not None and data.table is not None:
-        used = _benchmark_used(data.table, benchmark, data.policy.table_subject(subject))
+        used = data.table.benchmark_for(benchmark, data.policy.table_subject(subject))
     return "schools nationally" if used == "national" else f"{used} schools"
 
 
@@ -1424,7 +1418,7 @@ def unrealistic_targets(
         prior = text_column(expected[f"{subject}_prior"], index)
         grade = _canonical_grade(scale, submission[f"{subject}_target"]).where(candidates)
         table_subject = data.policy.table_subject(subject)
-        used = _benchmark_used(table, benchmark, table_subject)
+        used = table.benchmark_for(benchmark, table_subject)
         rate = _rate_of_target(table, used, table_subject, scale, prior, grade)
         latest = latest_attainment(submission, subject, scale)
         reachable = latest["points"] + rule.yearly_progress * years_left

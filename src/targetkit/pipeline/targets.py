@@ -789,7 +789,7 @@ def _combined_measure(
     threshold = scale.points_of[_grade_name(scale, combined.grade)]
     met = pd.concat([target_points[s] >= threshold for s in combined.subjects], axis=1).all(axis=1)
     table = _load_table(combined.conversion)
-    used = benchmark if table.has(benchmark, combined.table_subject) else "national"
+    used = table.benchmark_for(benchmark, combined.table_subject)
     if used != benchmark:
         notes.append(f"conversion table {table.name} has no {benchmark} data; national used")
     band = ks2_band(_average_scaled_score(cohort, policy))
@@ -855,7 +855,7 @@ def _overall_target(
             overall.prior_prefix + level.clip(low, high).astype("Int64").astype("string")
         ).astype(object)
     prior = prior.astype(object).where(level.notna(), None)
-    used = benchmark if table.has(benchmark, overall.subject) else "national"
+    used = table.benchmark_for(benchmark, overall.subject)
     if used != benchmark:
         notes.append(
             f"conversion table {table.name} has no {benchmark} data; national figures used"
@@ -1075,8 +1075,8 @@ def _levels_subject(
     used = benchmark
     table_subject = policy.table_subject(subject)
     if table is not None:
-        if not table.has(benchmark, table_subject):
-            used = "national"
+        used = table.benchmark_for(benchmark, table_subject)
+        if used != benchmark:
             notes.append(
                 f"conversion table {table.name} has no {benchmark} data for {table_subject}; "
                 "national figures used"

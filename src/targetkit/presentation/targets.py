@@ -295,7 +295,7 @@ def _conversion(name: str | None) -> object | None:
 
 def _basis(table: object, benchmark: str, subject: str) -> tuple[str, str]:
     """Where the figure is from (benchmark in words) and its basis (source or illustrative)."""
-    used = benchmark if table.has(benchmark, subject) else "national"  # type: ignore[attr-defined]
+    used = table.benchmark_for(benchmark, subject)  # type: ignore[attr-defined]
     frame = table.frame  # type: ignore[attr-defined]
     rows = frame[(frame["benchmark"] == used) & (frame["subject"] == subject)]
     if rows.empty:
