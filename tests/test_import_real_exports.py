@@ -489,8 +489,9 @@ def test_a_dfe_ks2_download_imports_then_gets_gcse_targets_from_reading_and_math
     """The DfE prior is the mean of the KS2 reading and maths scaled scores, or the one score a
     pupil has. Worked by hand from dfe-ks2-download.csv and ks2band.yaml's DfE bands:
     Ahmed 104 and 101 → 102.5 → '102.5 - 104.5'; Baker 96 and 99 → 97.5 → '96 - 99.5';
-    Cole reading B (below the test: no score), maths 88 → 88 → '80 - 89.5'; Doyle reading
-    unreadable (left blank), maths 110 → '110 - 113'; Evans 100 and 100 → '100 - 102'.
+    Cole reading outcome B (below the test, no reading TA: nominal 79, SPEC §8), maths 88 →
+    (79 + 88) / 2 = 83.5 → '80 - 89.5', flagged NOMINAL_KS2_SCORE and not NO_PRIOR_RESULT;
+    Doyle reading unreadable (left blank), maths 110 → '110 - 113'; Evans 100 and 100 → '100 - 102'.
     Evans's English 4+ chance is the DfE's 60.3% for band 100 - 102 (DATA.md §2)."""
     source = tmp_path / "ks2.csv"
     shutil.copy(GOLDEN / "dfe-ks2-download.csv", source)
@@ -506,6 +507,10 @@ def test_a_dfe_ks2_download_imports_then_gets_gcse_targets_from_reading_and_math
     }  # fmt: skip
     assert (pupils["english_prior"] == pupils["maths_prior"]).all()
     assert pupils["english_target"].notna().all() and pupils["maths_target"].notna().all()
+    assert float(pupils.loc["COLE", "ks2_average_scaled_score"]) == 83.5
+    assert pupils.loc["COLE", "flags"].split("; ").count("NOMINAL_KS2_SCORE") == 1
+    assert "NO_PRIOR_RESULT" not in pupils.loc["COLE", "flags"]
+    assert "reading B → 79" in pupils.loc["COLE", "maths_reason"]
     # a chance is a fraction shown with a % format
     assert float(pupils.loc["EVANS", "english_chance_4plus"]) == pytest.approx(0.603, abs=0.001)
 
@@ -555,17 +560,19 @@ def test_yes_no_columns_are_booleans_every_spreadsheet_program_shows_as_true_or_
             "Cole, Ava": "80 - 89.5", "Núñez, José": "110 - 113",
         }),
         # Bromcom, Year 11: maths 104 and reading 99 → 101.5; maths 121 is no scaled score
-        # (left blank), reading 110 → 110; reading B (below the test), maths 95 → 95; 100/100.
+        # (left blank), reading 110 → 110; reading B (below the test, no teacher assessment:
+        # targetkit's nominal 79, SPEC §8), maths 95 → (79 + 95) / 2 = 87; 100/100.
         ("bromcom-students.csv", "2026/27", "surname", {
             "Ní Bhriain": "100 - 102", "D'Souza": "110 - 113",
-            "Kowalczyk": "90 - 95.5", "Smith": "100 - 102",
+            "Kowalczyk": "80 - 89.5", "Smith": "100 - 102",
         }),
         # The KS2 results CTF, imported the year its pupils sat KS2: 108 and 111 → 109.5;
-        # 96 and 99 → 97.5; reading outcome B with no score, maths 102 → 102; the Year 2 pupil
-        # has no KS2 result: no band, and the target is flagged NO_PRIOR_RESULT.
+        # 96 and 99 → 97.5; reading test outcome B with no score and no reading TA (nominal
+        # 79), maths 102 → (79 + 102) / 2 = 90.5; the Year 2 pupil has no KS2 result: no band,
+        # and the target is flagged NO_PRIOR_RESULT.
         ("ctf-oakfield.xml", "2025/26", "surname", {
             "Hart": "107.5 - 109.5", "Khan": "96 - 99.5",
-            "Evans": "100 - 102", "O'Neill": "No scaled score",
+            "Evans": "90 - 95.5", "O'Neill": "No scaled score",
         }),
     ],
 )  # fmt: skip
@@ -587,6 +594,11 @@ def test_each_secondary_format_imports_then_gets_gcse_targets_from_its_ks2_prior
     assert pupils["english_target"].notna().all() and pupils["maths_target"].notna().all()
     if name.endswith(".xml"):
         assert "NO_PRIOR_RESULT" in pupils.loc["O'Neill", "flags"]
+    below_the_test = {"bromcom-students.csv": "Kowalczyk", "ctf-oakfield.xml": "Evans"}.get(name)
+    flagged = pupils["flags"].fillna("").str.contains("NOMINAL_KS2_SCORE")
+    assert flagged[flagged].index.tolist() == ([below_the_test] if below_the_test else [])
+    if below_the_test:
+        assert "NO_PRIOR_RESULT" not in str(pupils.loc[below_the_test, "flags"])
 
 
 @pytest.mark.parametrize("name", ["sims-student-list.csv", "dfe-census-download.csv"])

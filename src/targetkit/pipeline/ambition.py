@@ -165,9 +165,7 @@ def _pupil_findings(
         return pd.DataFrame()
     chosen = pupils[chosen_mask]
     picked = {k: v[chosen_mask] if isinstance(v, pd.Series) else v for k, v in values.items()}
-    message = findings.message(
-        code, variant=variant, index=chosen.index, subject=subject, **picked
-    )
+    message = findings.message(code, variant=variant, index=chosen.index, subject=subject, **picked)
     extra = {c: chosen[c].to_numpy() for c in chosen.columns if c not in ("upn", "pupil")}
     return pd.DataFrame(
         {
@@ -217,10 +215,15 @@ def _identity(submission: pd.DataFrame) -> pd.DataFrame:
 def cohort_columns(submission: pd.DataFrame) -> pd.DataFrame:
     """The cohort columns of a submission (pupil details and results), as set-targets read
     them: what the engine recomputes the expectations from."""
+    from targetkit.pipeline.ks2_prior import is_detail_column
+
     keep = [
         c
         for c in submission.columns
-        if c in PUPIL_COLUMNS or parse_assessment(str(c)) or str(c).endswith("_plan_target")
+        if c in PUPIL_COLUMNS
+        or parse_assessment(str(c))
+        or str(c).endswith("_plan_target")
+        or is_detail_column(str(c))  # KS2 test outcomes and TAs: the nominal scores (SPEC §8)
     ]
     return submission[keep].assign(**gcse_entered(submission))
 
@@ -1494,14 +1497,10 @@ def prior_points(frame: pd.DataFrame, subject: str, data: PolicyData) -> pd.Seri
     policy, scale = data.policy, data.prior_scale
     if scale is None:
         return empty
-    if policy.prior_scaled_scores:
-        from targetkit.pipeline.targets import scaled_score_columns
+    if policy.prior_scaled_scores:  # the engine's KS2 prior, nominal scores included
+        from targetkit.pipeline.ks2_prior import ks2_prior
 
-        columns = scaled_score_columns(frame, policy)
-        if not columns:
-            return empty
-        scores = pd.DataFrame({c: scale.parse(frame[c]).points for c in columns}, index=index)
-        return scores.mean(axis=1, skipna=True)
+        return ks2_prior(frame, policy, scale).average
     column = f"{subject}_{policy.prior_point}"
     return scale.parse(frame[column]).points if column in frame else empty
 

@@ -393,10 +393,13 @@ def compute_targets(
         flags = _add_flag(flags, gcse.not_targeted.notna().to_numpy(), "SUBJECT_NOT_TARGETED")
     if policy.prior_scaled_scores:
         columns.update(_attainment8_context(cohort, policy))
+        nominal = _nominal_ks2(cohort, policy)
+        flags = _add_flag(flags, nominal.to_numpy(), "NOMINAL_KS2_SCORE")
         descriptions["ks2_average_scaled_score"] = (
             "The mean of the pupil's KS2 scaled scores ("
             + ", ".join(policy.prior_scaled_scores)
-            + "), as the DfE's prior attainment."
+            + "), as the DfE's prior attainment; an outcome below the test (N, B, a pre-key "
+            "stage standard) counts as the DfE's nominal score (59 to 79)."
         )
         descriptions["attainment8_estimate"] = (
             "For context: the DfE's 2024 Attainment 8 estimate for pupils with this KS2 average "
@@ -638,9 +641,7 @@ def _progress8_of_targets(
     points = {
         s: o["suggested_points"].where(~o["has_plan"], o["plan"].points) for s, o in outs.items()
     }
-    grades = {
-        s: o["suggested"].where(~o["has_plan"], o["plan"].grade) for s, o in outs.items()
-    }
+    grades = {s: o["suggested"].where(~o["has_plan"], o["plan"].grade) for s, o in outs.items()}
     frame = grades_frame(policy, points, grades, gcse)
     scores = _average_scaled_score(cohort, policy)
     if policy.school_quotas:
@@ -751,25 +752,28 @@ def _attainment8_context(cohort: pd.DataFrame, policy: Policy) -> dict[str, pd.S
     }
 
 
+def _nominal_ks2(cohort: pd.DataFrame, policy: Policy) -> pd.Series:
+    """Pupils whose KS2 prior uses a DfE nominal score (an outcome below the test, SPEC §8)."""
+    from targetkit.pipeline.ks2_prior import ks2_prior
+
+    return ks2_prior(cohort, policy).nominal.ne("")
+
+
 def scaled_score_columns(cohort: pd.DataFrame, policy: Policy) -> list[str]:
     """The KS2 scaled-score columns of the cohort the prior is made from, each policy column or
     else its first alias present (`english_ks2` for `reading_ks2`, SPEC §8)."""
-    found = []
-    for name in policy.prior_scaled_scores:
-        candidates = [name, *policy.prior_score_aliases.get(name, [])]
-        found += [c for c in candidates if c in cohort][:1]
-    return found
+    from targetkit.pipeline.ks2_prior import score_columns
+
+    return list(score_columns(cohort, policy).values())
 
 
 def _average_scaled_score(cohort: pd.DataFrame, policy: Policy) -> pd.Series:
     """The DfE's KS2 prior: the mean of the pupil's KS2 reading and maths scaled scores, or the
-    one score the pupil has (SPEC §8); NaN with neither."""
-    scale = load_scale(policy.prior_scale)
-    present = scaled_score_columns(cohort, policy)
-    if not present:
-        return pd.Series(np.nan, index=cohort.index, dtype="float64")
-    scores = pd.DataFrame({c: scale.parse(cohort[c]).points for c in present}, index=cohort.index)
-    return scores.mean(axis=1, skipna=True)
+    one score the pupil has, a nominal score for an outcome below the test (SPEC §8); NaN with
+    neither."""
+    from targetkit.pipeline.ks2_prior import ks2_prior
+
+    return ks2_prior(cohort, policy).average
 
 
 def _combined_measure(
@@ -1046,8 +1050,13 @@ def _levels_subject(
     index = cohort.index
     prior_scale = load_scale(policy.prior_scale)
     scale = load_scale(policy.target_scale)
+    nominal_text = pd.Series("", index=index, dtype=object)
     if policy.prior_scaled_scores:
-        prior_points = _average_scaled_score(cohort, policy)
+        from targetkit.pipeline.ks2_prior import ks2_prior
+
+        ks2 = ks2_prior(cohort, policy)
+        prior_points = ks2.average
+        nominal_text = (" (DfE nominal scores: " + ks2.nominal + ")").where(ks2.nominal.ne(""), "")
         # no KS2 score at all: the DfE's own `No scaled score` band, which the matrices publish
         prior = ks2_band(prior_points, no_score_band=True).astype(object)
         prior = prior.where(prior.notna(), None)
@@ -1176,7 +1185,7 @@ def _levels_subject(
 
     # Reason: prior; benchmark chance of the key threshold; the rule that decided.
     key = policy.key_threshold
-    prior_text = prior_label + " " + prior.astype("string").fillna("no result")
+    prior_text = prior_label + " " + prior.astype("string").fillna("no result") + nominal_text
     if key and key in chances:
         basis = table.basis(used, policy.table_subject(subject)) if table is not None else None
         chance_text = chance_clause(chances[key], used, key, illustrative=basis == "illustrative")
