@@ -258,12 +258,12 @@ def emitted(tmp_path_factory) -> set[str]:
     gcse = root / "gcse.csv"  # issue 15: GCSE entries, one of them a subject nobody knows
     pd.DataFrame(
         {
-            "upn": ["T801999900101", "T801999900102"],
-            "year_group": [10, 10],
-            "reading_ks2": [104, 99],
-            "maths_ks2": [106, 101],
-            "history_entered": ["yes", "yes"],
-            "triple_science_entered": ["yes", "no"],
+            "upn": ["T801999900101", "T801999900102", "T801999900103"],
+            "year_group": [10, 10, 10],
+            "reading_ks2": [104, 99, "PK6"],  # PK6: the DfE's nominal score (NOMINAL_KS2_SCORE)
+            "maths_ks2": [106, 101, 85],
+            "history_entered": ["yes", "yes", "yes"],
+            "triple_science_entered": ["yes", "no", "no"],
         }
     ).to_csv(gcse, index=False)
     out = root / "gcse-targets.xlsx"

@@ -44,6 +44,7 @@ NC_PRIORS = [
 ]  # fmt: skip
 KS2_LEVELS = ["P8", "2", "3c", "3", "3a", "4c", "4b", "4", "4a", "5c", "5", "5a", "6", "A", None]
 KS1_TA = ["BLW", "EM", "PK2", "PKF", "PK4", "WTS", "EXS", "GDS", "A", None]
+KS2_BELOW_THE_TEST = ["N", "B", "PK1", "PK6", "BLW", "EM", "P4"]
 STEPS = [f"{band}{step}" for band in range(1, 7) for step in ("b", "b+", "w", "w+", "s", "s+")]
 
 
@@ -99,6 +100,9 @@ def cohorts(draw: st.DrawFn, policy: str) -> pd.DataFrame:
         frame["year_group"] = 11
         scores = rng.integers(85, 120, size=(2, n)).astype(object)
         scores[rng.random((2, n)) < 0.15] = None
+        # SPEC §8: outcomes below the test take the DfE's nominal scores (a prior, lowest bands)
+        below = rng.random((2, n)) < 0.1
+        scores[below] = rng.choice(np.array(KS2_BELOW_THE_TEST, dtype=object), int(below.sum()))
         frame["reading_ks2"] = scores[0]
         frame["maths_ks2"] = scores[1]
     else:

@@ -50,8 +50,9 @@ class NominalScores(BaseModel):
         if self.used not in self.eras:
             raise ValueError(f"used: {self.used!r} is not one of the eras {self.eras}")
         codes = [o.code.upper() for o in self.outcomes]
-        if len(set(codes)) != len(codes):
-            raise ValueError("each outcome code once (ignoring case)")
+        repeated = sorted({c for c in codes if codes.count(c) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once (ignoring case)")
         for outcome in self.outcomes:
             unknown = set(outcome.scores) - set(self.eras)
             if unknown:
