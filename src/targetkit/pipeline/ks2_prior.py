@@ -59,34 +59,18 @@ def ks2_prior(cohort: pd.DataFrame, policy: Policy, scale: Scale | None = None) 
     index = cohort.index
     values, notes = {}, []
     for name, column in score_columns(cohort, policy).items():
-        points = scale.parse(cohort[column]).points
-        missing = points.isna().to_numpy()
-        test = _codes(cohort[column]).where(pd.Series(missing, index=index))
-        outcome = _detail(cohort, name, column, "_outcome")
-        if outcome is not None:  # a blank score cell: the test outcome (B, N) says why
-            test = test.fillna(_codes(outcome))
-        teacher = _detail(cohort, name, column, "_ta")
-        ta_code = _codes(teacher) if teacher is not None else pd.Series(None, index=index)
-        ta_score = ta_code.where(~ta_code.isin([BELOW_THE_TEST, "N"])).map(nominal)
-        use_ta = missing & (test.isna() | test.eq(BELOW_THE_TEST)) & ta_score.notna()
-        test_score = test.map(nominal)
-        chosen = np.where(use_ta, ta_score, np.where(missing, test_score, points))
-        values[name] = chosen.astype("float64")
-        label = name.removesuffix("_ks2")
-        note = pd.Series("", index=index, dtype=object)
-        from_test = missing & ~use_ta & test_score.notna()
-        note[from_test] = (
-            label + " " + test.astype("string") + " → " + test_score.map("{:g}".format)
-        )[from_test]
-        note[use_ta] = (
-            label
-            + " "
-            + test.astype("string").fillna("no test")
-            + ", teacher assessment "
-            + ta_code.astype("string")
-            + " → "
-            + ta_score.map("{:g}".format)
-        )[use_ta]
+        parsed = scale.parse(cohort[column])
+        value = parsed.points.to_numpy(dtype="float64", copy=True)
+        note = np.full(len(index), "", dtype=object)
+        rows = np.flatnonzero(np.isnan(value))  # no scaled score: a prior only for a few
+        if len(rows):
+            code = parsed.code.iloc[rows]
+            beside = [c for s in DETAIL_SUFFIXES for c in (f"{column}{s}", f"{name}{s}")]
+            detail = cohort[[c for c in dict.fromkeys(beside) if c in cohort]].iloc[rows]
+            scores, words = _nominal(detail, name, column, code, nominal)
+            value[rows] = scores
+            note[rows] = words
+        values[name] = value
         notes.append(note)
     if not values:
         empty = pd.Series(np.nan, index=index, dtype="float64")
@@ -94,8 +78,64 @@ def ks2_prior(cohort: pd.DataFrame, policy: Policy, scale: Scale | None = None) 
     average = pd.DataFrame(values, index=index).mean(axis=1, skipna=True)
     joined = notes[0]
     for note in notes[1:]:
-        joined = (joined + "; " + note).str.strip("; ")
-    return Ks2Prior(average, joined.astype(object))
+        both = (joined != "") & (note != "")
+        joined = np.where(joined != "", joined, note)
+        joined[both] = joined[both] + "; " + note[both]
+    return Ks2Prior(average, pd.Series(joined, index=index, dtype=object))
+
+
+def _nominal(
+    rows: pd.DataFrame, name: str, column: str, code: pd.Series, nominal: dict[str, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The nominal score (NaN for none) and its words for pupils without a scaled score: the
+    code of the score cell, else of the test outcome column; B (or no test) takes the teacher
+    assessment's score where there is one."""
+    test = _codes(code)
+    outcome = _detail(rows, name, column, "_outcome")
+    if outcome is not None:  # a blank score cell: the test outcome (B, N) says why
+        test = test.fillna(_codes(outcome))
+    teacher = _detail(rows, name, column, "_ta")
+    ta_code = _codes(teacher) if teacher is not None else pd.Series(None, index=rows.index)
+    ta_score = ta_code.where(~ta_code.isin([BELOW_THE_TEST, "N"])).map(nominal)
+    use_ta = ((test.isna() | test.eq(BELOW_THE_TEST)) & ta_score.notna()).to_numpy()
+    test_score = test.map(nominal).astype("float64")
+    scores = np.where(use_ta, ta_score.to_numpy(dtype="float64"), test_score.to_numpy())
+    from_test = ~use_ta & test_score.notna().to_numpy()
+    words = _note(name.removesuffix("_ks2"), test, ta_code, ta_score, test_score, from_test, use_ta)
+    return scores, words
+
+
+def _note(
+    label: str,
+    test: pd.Series,
+    ta_code: pd.Series,
+    ta_score: pd.Series,
+    test_score: pd.Series,
+    from_test: np.ndarray,
+    use_ta: np.ndarray,
+) -> np.ndarray:
+    """"reading PK6 → 79" or "reading B, teacher assessment PK3 → 70" where a nominal score
+    was used, else ""; the words are built for those pupils only."""
+    note = np.full(len(test), "", dtype=object)
+    if from_test.any():
+        note[from_test] = (
+            f"{label} " + test[from_test].astype(str) + " → " + _points(test_score[from_test])
+        ).to_numpy()
+    if use_ta.any():
+        note[use_ta] = (
+            f"{label} "
+            + test[use_ta].fillna("no test").astype(str)
+            + ", teacher assessment "
+            + ta_code[use_ta].astype(str)
+            + " → "
+            + _points(ta_score[use_ta])
+        ).to_numpy()
+    return note
+
+
+def _points(scores: pd.Series) -> pd.Series:
+    """Scores as the file writes them (79, not 79.0); each distinct score formatted once."""
+    return scores.map({s: f"{s:g}" for s in scores.unique()})
 
 
 def _detail(cohort: pd.DataFrame, name: str, column: str, suffix: str) -> pd.Series | None:
