@@ -132,6 +132,25 @@ def latest_attainment(cohort: pd.DataFrame, subject: str, scale: Scale) -> pd.Da
     return result
 
 
+def unread_grades(cohort: pd.DataFrame, subject: str, scale: Scale) -> pd.Series:
+    """Per pupil, the subject's working-at values that are no grade or code of its scale, as
+    `history_sum2 '5-4'` (several joined by ', '), None where every value reads. Such a value
+    is left out of the latest attainment; `compute_targets` flags it (WORKING_AT_NOT_A_GRADE),
+    for English and maths as for every GCSE subject, so a bad grade is never dropped silently
+    (a `5-4` typed for history, a `5` for Combined Science: each subject reads its own award)."""
+    found = pd.Series(pd.NA, index=cohort.index, dtype="string")
+    for name in cohort.columns:
+        parsed = parse_assessment(str(name))
+        if not (parsed and parsed[0] == subject and parsed[1] in DATA_DROPS):
+            continue
+        unknown = scale.parse(cohort[name]).unknown
+        if not unknown.any():
+            continue
+        text = (f"{name} '" + cohort[name].astype("string").str.strip() + "'").where(unknown)
+        found = found.where(text.isna(), (found + ", " + text).fillna(text))
+    return found.astype(object).where(found.notna(), None)
+
+
 def _bool_text(values: pd.Series) -> pd.Series:
     """A yes/no column as the group labels "yes" / "no" (None when unknown)."""
     answer = yes_no(values)
@@ -321,6 +340,8 @@ def compute_targets(
         near = borderline_pupils(cohort, policy, subject, subject_scale, year_group, out)
         borderline[subject] = pd.Series(near, index=cohort.index)
         subject_flags = _add_flag(subject_flags, near, "BORDERLINE")
+        unread = unread_grades(cohort, subject, subject_scale)
+        subject_flags = _add_flag(subject_flags, unread.notna(), "WORKING_AT_NOT_A_GRADE")
         flags = _merge_flags(flags, subject_flags)
         reason = out["reason"].where(
             ~pd.Series(has_plan, index=cohort.index),
@@ -334,6 +355,11 @@ def compute_targets(
         reason = reason.where(
             ~pd.Series(ehc & ~has_plan, index=cohort.index),
             out["reason"] + "; EHC plan: agree an individual target.",
+        )
+        reason = reason.where(
+            unread.isna() | reason.isna(),
+            reason + f"; working-at value not used (not a grade of the {subject_scale.name} "
+            "scale): " + unread,
         )
         target_points[subject] = points
         has_prior[subject] = out["prior_points"].notna()
