@@ -264,6 +264,7 @@ def emitted(tmp_path_factory) -> set[str]:
             "maths_ks2": [106, 101, 85],
             "history_entered": ["yes", "yes", "yes"],
             "triple_science_entered": ["yes", "no", "no"],
+            "history_sum2": ["5-4", "4", "4"],  # a Combined Science grade typed for history
         }
     ).to_csv(gcse, index=False)
     out = root / "gcse-targets.xlsx"

@@ -929,3 +929,17 @@ def test_the_ks2_bands_lookup_comes_from_targetkit_data_dir_too(tmp_path, monkey
         assert "100 to 102" in set(ct.ks2_bands()["label"])
     finally:
         ct.ks2_bands.cache_clear()
+
+
+def test_cached_table_loads_a_table_once_and_is_the_engines_and_check_ambitions():
+    """One public cache (issue 15): the engine and check-ambition share the loaded table, and
+    it holds the same rows as a fresh load (the 2006 guidance's 81% of KS2 level 4 at 5 A*-C)."""
+    from targetkit.commands import check_ambition
+    from targetkit.pipeline import targets
+
+    first = ct.cached_table("ks2_ks4_5ac")
+    assert ct.cached_table("ks2_ks4_5ac") is first
+    assert first.rate("top25", "overall", "4", "5ac") == 0.81
+    pd.testing.assert_frame_equal(first.frame, load_table("ks2_ks4_5ac").frame)
+    assert targets.cached_table is check_ambition.cached_table is ct.cached_table
+    assert not hasattr(targets, "_load_table") and not hasattr(check_ambition, "_cached_table")

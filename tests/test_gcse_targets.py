@@ -167,9 +167,9 @@ def test_hand_worked_pupil_in_five_subjects_with_combined_science(tmp_path):
     # the reason is the target cell's comment
     sheet = openpyxl.load_workbook(out)["Targets"]
     header = {c.value: c.column for c in sheet[1]}
-    comment = sheet.cell(2, header["Combined science target"]).comment.text
+    comment = sheet.cell(2, header["Combined Science target"]).comment.text
     assert "102.5 - 104.5" in comment and "58% reach 4+" in comment and "4-4" in comment
-    cell = sheet.cell(2, header["Combined science target"]).coordinate
+    cell = sheet.cell(2, header["Combined Science target"]).coordinate
     lists = [dv.formula1 for dv in sheet.data_validations.dataValidation if cell in dv.sqref]
     history = sheet.cell(2, header["History target"]).coordinate
     single = [dv.formula1 for dv in sheet.data_validations.dataValidation if history in dv.sqref]
@@ -334,7 +334,7 @@ def test_check_ambition_checks_every_subject_and_the_schools_progress8(tmp_path)
     book = openpyxl.load_workbook(out)
     sheet = book["Targets"]
     header = {c.value: c.column for c in sheet[1]}
-    for name in ("History target", "Combined science target", "French target", "Biology target"):
+    for name in ("History target", "Combined Science target", "French target", "Biology target"):
         for row in range(2, sheet.max_row + 1):
             cell = sheet.cell(row, header[name])
             if cell.value:

@@ -18,6 +18,7 @@ from targetkit.pipeline.ambition import check_school, cohort_columns, policy_rul
 from targetkit.pipeline.targets import compute_targets
 from targetkit.policies import load_policy
 from targetkit.scales import load_scale
+from targetkit.subjects import load_subjects
 
 COHORTS = {
     "ks1": {"year_group": [2, 2], "reading_eyfs": ["2", "A"]},
@@ -60,6 +61,7 @@ def no_file_access(monkeypatch):
 def test_the_engine_and_the_checks_open_no_file(policy, request):
     chosen = load_policy(policy)  # loaded before: policy, scales, conversion tables, catalogue
     catalogue()
+    load_subjects()  # the GCSE subject list, read by the checks of every policy
     scale = load_scale(chosen.target_scale)
     cohort = _cohort(policy)
     compute_targets(cohort, chosen)  # warms the loaded data files' caches

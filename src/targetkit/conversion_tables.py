@@ -663,6 +663,14 @@ def load_table(name_or_path: str | Path) -> ConversionTable:
     return table_from_frame(frame, metadata, source=csv_path)
 
 
+@cache
+def cached_table(name: str) -> ConversionTable:
+    """A table by name, loaded and validated once per process (it caches its lookups): the
+    engine and check-ambition share it, so a batch of submissions loads each table once.
+    `load_table` reads the file afresh (build-conversion, a user's table by path)."""
+    return load_table(name)
+
+
 def table_from_frame(
     frame: pd.DataFrame, metadata: TableMetadata, *, source: str | Path | None = None
 ) -> ConversionTable:

@@ -69,9 +69,11 @@ def _patterns() -> tuple[_Pattern, ...]:
     point_words = _alternatives({v: k for k, v in data.points.items()})
     from targetkit.columns import MULTIWORD_SUBJECTS
 
-    # GCSE subjects of several words (`combined_science`) read as "Combined science"
+    # GCSE subjects are written by their names (`Media, film and TV studies`); those names and
+    # the keys in words (`combined science`, as workbooks before them said) read back
     multi_names = "|".join(MULTIWORD_SUBJECTS)
-    multi_words = "|".join(s.replace("_", " ") for s in MULTIWORD_SUBJECTS)
+    spoken = [*_subject_names().values(), *(s.replace("_", " ") for s in MULTIWORD_SUBJECTS)]
+    multi_words = _alternatives(dict.fromkeys(spoken))
     by_name = {
         "subject": rf"(?P<subject>{multi_names}|[a-z][a-z0-9+]*)",
         "threshold": r"(?P<threshold>[a-z0-9_]+)",
@@ -99,6 +101,21 @@ def _patterns() -> tuple[_Pattern, ...]:
     return tuple(sorted(found, key=lambda p: -len(_PLACEHOLDER.sub("", p.name))))
 
 
+@cache
+def _subject_names() -> dict[str, str]:
+    """Each GCSE subject key → its name in words (`subjects.display_name`: `Computer Science`)."""
+    from targetkit.subjects import display_name, load_subjects
+
+    return {key: display_name(key) for key in load_subjects().subjects}
+
+
+def _subject_words(key: str) -> str:
+    """A subject key in a header: a GCSE subject by its name, as the Summary says it
+    (`computer_science` → `Computer Science`), any other key capitalised (`reading` → `Reading`)."""
+    words = key.replace("_", " ")
+    return _subject_names().get(key) or words[:1].upper() + words[1:]
+
+
 def threshold_words(threshold: str, grade_word: str = "") -> str:
     """`4plus` → `level 4+`; a named threshold (`5acem`) in its own words."""
     special = labels_file().thresholds.get(threshold)
@@ -120,10 +137,10 @@ def label(name: str, grade_word: str = "") -> str:
         if not match:
             continue
         parts = match.groupdict()
-        subject = (parts.get("subject") or "").replace("_", " ")
+        subject = parts.get("subject") or ""
         return pattern.label.format(
-            subject=subject,
-            Subject=subject[:1].upper() + subject[1:],
+            subject=subject.replace("_", " "),
+            Subject=_subject_words(subject),
             threshold=threshold_words(parts.get("threshold") or "", grade_word),
             point=point_words(parts.get("point") or ""),
         )
@@ -145,8 +162,10 @@ def column_name(header: str) -> str | None:
         reverse = {v.casefold(): k for k, v in labels_file().thresholds.items()}
         threshold = reverse.get(threshold.casefold(), threshold.replace("+", "plus"))
         points = {v.casefold(): k for k, v in labels_file().points.items()}
+        subject = parts.get("subject", "")
+        by_name = {n.casefold(): k for k, n in _subject_names().items()}
         return pattern.name.format(
-            subject=parts.get("subject", "").lower().replace(" ", "_"),
+            subject=by_name.get(subject.casefold()) or subject.lower().replace(" ", "_"),
             threshold=threshold.lower(),
             point=points.get(parts.get("point", "").casefold(), ""),
         )

@@ -22,6 +22,7 @@ import pandas as pd
 
 from targetkit import console, findings
 from targetkit.commands.targets_file import Recorded, read_about, read_targets
+from targetkit.conversion_tables import cached_table
 from targetkit.errors import ExitStatus, InputError, TargetkitError, UsageError
 from targetkit.io import TABLE_SUFFIXES, check_output
 from targetkit.pipeline.ambition import (
@@ -162,7 +163,7 @@ def _basis(policy_name: str, subject: str, benchmark: str) -> str | None:
         policy = load_policy(policy_name)
         if not policy.conversion:
             return None
-        return _cached_table(policy.conversion).basis(benchmark, policy.table_subject(subject))
+        return cached_table(policy.conversion).basis(benchmark, policy.table_subject(subject))
     except TargetkitError:
         return None
 
@@ -557,18 +558,10 @@ def _policy_data(policy: Any, conversion: str | None) -> PolicyData | None:
     table = None
     if conversion or policy.conversion:
         try:
-            table = _cached_table(conversion or policy.conversion)
+            table = cached_table(conversion or policy.conversion)
         except (TargetkitError, ValueError, OSError):
             table = None
     return PolicyData(policy, table, load_scale(policy.prior_scale))
-
-
-def _cached_table(name: str) -> Any:
-    """A conversion table, loaded once per process and shared with the engine's own cache
-    (`compute_targets` loads the same table): a batch has many files."""
-    from targetkit.pipeline.targets import _load_table
-
-    return _load_table(name)
 
 
 def _preload(first: Path) -> None:
@@ -720,7 +713,7 @@ def _illustrative(outcome: AmbitionOutcome) -> set[str]:
     for name in set(checked["policy"].dropna()) - {""}:
         try:
             policy = load_policy(name)
-            table = _cached_table(policy.conversion) if policy.conversion else None
+            table = cached_table(policy.conversion) if policy.conversion else None
         except (TargetkitError, ValueError):
             continue
         if table is None:

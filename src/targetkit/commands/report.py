@@ -136,6 +136,7 @@ def read_tracking(
         )
         values = [frame[c] for found in columns.values() for c in found.values()]
         scale = _tracked_scale(values, set(years.dropna().astype(int)))
+        _one_scale_a_sheet(frame, columns, scale, path)
     points: dict[str, pd.DataFrame] = {}
     for subject, found in columns.items():
         parts = {BASELINE: pd.Series(np.nan, index=frame.index)}
@@ -184,6 +185,43 @@ def _tracked_scale(columns: list[pd.Series], year_groups: set[int]) -> Scale:
     return rp.choose_scale(columns, [load_scale(n) for n in rp.TRACKED_SCALES], preferred)
 
 
+# Scales a subject's grades may be on when the sheet's scale does not read them, for the error
+# that says so: the tracked scales and Combined Science's double grades (no report scale yet)
+_OTHER_SCALES = (*rp.TRACKED_SCALES, "gcse91_double")
+
+
+def _one_scale_a_sheet(
+    frame: pd.DataFrame, columns: dict[str, dict[str, str]], scale: Scale, path: Path
+) -> None:
+    """A report reads one scale a sheet (docs/report.md). Where a subject's grades all fit
+    another scale (KS2 writing assessments beside scaled scores, Combined Science's double
+    grades beside 9-1 grades), say so and what to do, rather than stop at its first value as
+    if it were a typing slip; a subject with a slip among its grades gets the row's error."""
+    for subject, found in columns.items():
+        values = pd.concat([frame[c].astype(object) for c in found.values()]).drop_duplicates()
+        if not scale.parse(values).unknown.any():
+            continue
+        for name in _OTHER_SCALES:
+            other = load_scale(name)
+            parsed = other.parse(values)
+            if other is scale or parsed.unknown.any() or parsed.points.isna().all():
+                continue
+            hint = (
+                "Combined Science's double grades are not tracked by report yet: leave its "
+                "columns out of this sheet; set-targets and check-ambition read them"
+                if name == "gcse91_double"
+                else f"track {subject} on a sheet or file of its own, read with --sheet, "
+                "and the other subjects on this one"
+            )
+            raise InputError(
+                f"{subject} is on the scale {other.title!r} and the other subjects on "
+                f"{scale.title!r}: a report reads one scale a sheet",
+                file=path,
+                column=next(iter(found.values())),
+                hint=hint,
+            )
+
+
 def _points(scale: Scale, values: pd.Series, path: Path, column: str) -> pd.Series:
     parsed = scale.parse(values)
     if parsed.unknown.any():
@@ -195,7 +233,9 @@ def _points(scale: Scale, values: pd.Series, path: Path, column: str) -> pd.Seri
             file=path,
             row=int(row),
             column=column,
-            hint=f"did you mean {nearest}?" if nearest else "use grades such as 3b, 3w+, 3s",
+            hint=f"did you mean {nearest}?"
+            if nearest
+            else f"use grades such as {', '.join(scale.grade_names[-3:])}",
         )
     return parsed.points
 

@@ -17,6 +17,7 @@ from targetkit.console import frame_records
 from targetkit.conversion_tables import load_table
 from targetkit.errors import InputError, TargetkitError, UsageError
 from targetkit.io import check_output, file_sha256, read_table
+from targetkit.labels import threshold_words
 from targetkit.pipeline.targets import (
     TargetResult,
     baseline_year,
@@ -126,8 +127,9 @@ class SetTargetsOutcome:
                 else "no conversion data"
             )
             who = "entered" if row.subject in entered else "on roll"
+            threshold = threshold_words(str(row.threshold).replace("+", "plus"))
             lines.append(
-                f"  {display_name(row.subject)} {row.threshold}: {row.pct_targeted:g}% of pupils "
+                f"  {display_name(row.subject)} {threshold}: {row.pct_targeted:g}% of pupils "
                 f"{who} targeted ({implied})"
             )
         lines.extend(f"Note: {note}" for note in self.result.notes)

@@ -207,7 +207,8 @@ def choose_scale(
     grade or a code (A absent …) and at least one is a grade. Several fit (`4` is an NC level
     and a GCSE grade): the first named in `preferred` (the scales of the policies for the
     cohort's year groups), else the first of `scales`. None fits: the one with the fewest
-    unknown values, so the error names the likeliest scale's nearest grades."""
+    unknown values (of those, a preferred one: a Year 10 sheet's `5-4` slip is judged on the
+    9-1 scale, not NC levels), so the error names the likeliest scale's nearest grades."""
     # each distinct value once: a 100,000-pupil sheet has a few dozen
     values = (
         pd.concat([c.astype(object) for c in columns], ignore_index=True).drop_duplicates()
@@ -224,7 +225,8 @@ def choose_scale(
             fits.append(scale)
     if fits:
         return fits[0]
-    return scales[int(np.argmin(unknowns))]
+    fewest = [s for s, n in zip(scales, unknowns, strict=True) if n == min(unknowns)]
+    return next((s for s in fewest if s.name in preferred), fewest[0])
 
 
 def this_years_targets(

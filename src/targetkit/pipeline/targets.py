@@ -12,22 +12,18 @@ import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from targetkit.columns import DATA_DROPS, parse_assessment
+from targetkit.conversion_tables import cached_table
 from targetkit.groups import flag_columns, group_columns
 from targetkit.pipeline.values import yes_no
 from targetkit.policies import CombinedMeasure, Policy, ProgressFromLatest
 from targetkit.privacy import SMALL_GROUP
 from targetkit.scales import Scale, load_scale
 from targetkit.upn import upn_key
-
-if TYPE_CHECKING:
-    from targetkit.conversion_tables import ConversionTable
 
 BENCHMARK_LABELS = {"top25": "top-25% schools", "top50": "top-50% schools", "national": "national"}
 GROUP_COLUMNS = group_columns("set_targets")  # data/groups/groups.yaml: groups in one place
@@ -57,14 +53,6 @@ class TargetResult:
     borderline: dict[str, pd.Series] = field(default_factory=dict)  # subject → BORDERLINE pupils
     scales: dict[str, str] = field(default_factory=dict)  # subject → its target scale's name
     entered: dict[str, pd.Series] = field(default_factory=dict)  # GCSE subject → pupils entered
-
-
-@cache
-def _load_table(name: str) -> ConversionTable:
-    """A conversion table, loaded and validated once per process (it caches its lookups)."""
-    from targetkit.conversion_tables import load_table
-
-    return load_table(name)
 
 
 def threshold_label(name: str) -> str:
@@ -142,6 +130,25 @@ def latest_attainment(cohort: pd.DataFrame, subject: str, scale: Scale) -> pd.Da
         if not missing.any():
             break
     return result
+
+
+def unread_grades(cohort: pd.DataFrame, subject: str, scale: Scale) -> pd.Series:
+    """Per pupil, the subject's working-at values that are no grade or code of its scale, as
+    `history_sum2 '5-4'` (several joined by ', '), None where every value reads. Such a value
+    is left out of the latest attainment; `compute_targets` flags it (WORKING_AT_NOT_A_GRADE),
+    for English and maths as for every GCSE subject, so a bad grade is never dropped silently
+    (a `5-4` typed for history, a `5` for Combined Science: each subject reads its own award)."""
+    found = pd.Series(pd.NA, index=cohort.index, dtype="string")
+    for name in cohort.columns:
+        parsed = parse_assessment(str(name))
+        if not (parsed and parsed[0] == subject and parsed[1] in DATA_DROPS):
+            continue
+        unknown = scale.parse(cohort[name]).unknown
+        if not unknown.any():
+            continue
+        text = (f"{name} '" + cohort[name].astype("string").str.strip() + "'").where(unknown)
+        found = found.where(text.isna(), (found + ", " + text).fillna(text))
+    return found.astype(object).where(found.notna(), None)
 
 
 def _bool_text(values: pd.Series) -> pd.Series:
@@ -228,7 +235,7 @@ def compute_targets(
     notes: list[str] = []
     table = None
     if policy.conversion or conversion:
-        table = _load_table(conversion or policy.conversion)
+        table = cached_table(conversion or policy.conversion)
     flags = pd.Series("", index=cohort.index, dtype=object)
     columns: dict[str, pd.Series] = {}
     comments: dict[str, pd.Series] = {}
@@ -333,6 +340,8 @@ def compute_targets(
         near = borderline_pupils(cohort, policy, subject, subject_scale, year_group, out)
         borderline[subject] = pd.Series(near, index=cohort.index)
         subject_flags = _add_flag(subject_flags, near, "BORDERLINE")
+        unread = unread_grades(cohort, subject, subject_scale)
+        subject_flags = _add_flag(subject_flags, unread.notna(), "WORKING_AT_NOT_A_GRADE")
         flags = _merge_flags(flags, subject_flags)
         reason = out["reason"].where(
             ~pd.Series(has_plan, index=cohort.index),
@@ -346,6 +355,11 @@ def compute_targets(
         reason = reason.where(
             ~pd.Series(ehc & ~has_plan, index=cohort.index),
             out["reason"] + "; EHC plan: agree an individual target.",
+        )
+        reason = reason.where(
+            unread.isna() | reason.isna(),
+            reason + f"; working-at value not used (not a grade of the {subject_scale.name} "
+            "scale): " + unread,
         )
         target_points[subject] = points
         has_prior[subject] = out["prior_points"].notna()
@@ -453,7 +467,7 @@ def compute_targets(
             by_group,
             _group_values(cohort),
             gcse.blocks,
-            [_load_table(name) for name in policy.subject_tables],
+            [cached_table(name) for name in policy.subject_tables],
         )
     if overall_rows is not None and summaries:
         summary = pd.concat([summary, overall_rows], ignore_index=True)
@@ -611,7 +625,7 @@ def _gcse_subjects(
         entries,
         band=ks2_band(average, no_score_band=True),
         benchmark=benchmark,
-        tables=[_load_table(name) for name in policy.subject_tables],
+        tables=[cached_table(name) for name in policy.subject_tables],
         latest_of=lambda subject, scale: latest_attainment(cohort, subject, scale),
         previous_of=lambda subject, scale: _previous_points(cohort, previous, subject, scale),
         rank=rank,
@@ -794,7 +808,7 @@ def _combined_measure(
     scale = load_scale(policy.target_scale)
     threshold = scale.points_of[_grade_name(scale, combined.grade)]
     met = pd.concat([target_points[s] >= threshold for s in combined.subjects], axis=1).all(axis=1)
-    table = _load_table(combined.conversion)
+    table = cached_table(combined.conversion)
     used = table.benchmark_for(benchmark, combined.table_subject)
     if used != benchmark:
         notes.append(f"conversion table {table.name} has no {benchmark} data; national used")
@@ -850,7 +864,7 @@ def _overall_target(
     )
     average = points.mean(axis=1).where(points.notna().all(axis=1))
     level = nc_level(nc, average)
-    table = _load_table(overall.conversion)
+    table = cached_table(overall.conversion)
     if table.metadata.prior_profiles is not None:  # a published group's rate reaches its pupils
         levels = pd.DataFrame({s: cohort[c] for s, c in zip(overall.subjects, wanted, strict=True)
                                if c in cohort}, index=index)  # fmt: skip

@@ -28,7 +28,7 @@ _CODES = [
     (re.compile(r"\b(\d[a-c]?)plus\b"), r"\1+"),
     (re.compile(r"\btop(25|50) schools\b"), r"top-\1% schools"),
     (re.compile(r"\bbasics_4\+"), "grade 4+ in English and maths"),
-    (re.compile(r"\b5acem\b"), "5 A*-C incl. English and maths"),
+    (re.compile(r"\b5acem\b"), "5 grades 9-4 incl. English and maths (the guidance's 5 A*-C)"),
 ]
 
 

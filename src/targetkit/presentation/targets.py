@@ -230,6 +230,7 @@ def summary_sentences(
     key = threshold_words(getattr(policy, "key_threshold", None) or "", "")
     table = _conversion(conversion or getattr(policy, "conversion", None))
     prior = str(getattr(policy, "prior_point", "")).upper()
+    overall = getattr(policy, "overall", None)  # ks4's 5 A*-C: its own table, from KS3 levels
     lines = ks4_school_targets(summary)
     summary = summary[summary["threshold"].ne("average")] if "threshold" in summary else summary
     for subject, rows in summary.groupby("subject", sort=False):
@@ -244,10 +245,13 @@ def summary_sentences(
             f"{int(row['pupils'])} pupils "
             f"({pct:.0%}) are targeted {what}"
         )
-        if pd.notna(row["benchmark_pct"]) and table is not None:
-            where, basis = _basis(table, benchmark, str(subject))
+        source, results = table, prior
+        if overall is not None and subject == overall.subject:
+            source, results = _conversion(overall.conversion), overall.prior_point.upper()
+        if pd.notna(row["benchmark_pct"]) and source is not None:
+            where, basis = _basis(source, benchmark, str(subject))
             text += (
-                f"; {where}, pupils with the same {prior} results reach "
+                f"; {where}, pupils with the same {results} results reach "
                 f"{row['benchmark_pct'] / 100:.0%} ({basis})"
             )
         lines.append(text + ".")
