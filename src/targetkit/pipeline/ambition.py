@@ -14,7 +14,7 @@ frame from `compute_targets`), never taken from the submitted `_minimum`/`_most_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -1286,10 +1286,7 @@ def check_schools(
     figures: list[dict[str, float]] = []
     for position, submission in enumerate(submissions):
         start, stop = ends[position] - sizes[position], ends[position]
-        own_derived = {
-            key: values.iloc[start:stop].set_axis(submission.index)
-            for key, values in derived.items()
-        }
+        own_derived = _SchoolRows(derived, start, stop, submission.index)
         own, percentages = school_checks(
             submission,
             subjects=subjects,
@@ -1332,6 +1329,29 @@ def check_schools(
         }
         results.append(SchoolCheck(own_found, summary))
     return results
+
+
+class _SchoolRows(Mapping[str, pd.Series]):
+    """One school's rows of the stacked `derived_columns`, each sliced when first read: with
+    its group checks stacked, a school's own checks read a few of the columns, not all."""
+
+    def __init__(self, derived: Mapping[str, pd.Series], start: int, stop: int, index: pd.Index):
+        self._derived, self._rows, self._index = derived, slice(start, stop), index
+        self._sliced: dict[str, pd.Series] = {}
+
+    def __getitem__(self, key: str) -> pd.Series:
+        if key not in self._sliced:
+            self._sliced[key] = self._derived[key].iloc[self._rows].set_axis(self._index)
+        return self._sliced[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._derived
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._derived)
+
+    def __len__(self) -> int:
+        return len(self._derived)
 
 
 def pupil_checks(
