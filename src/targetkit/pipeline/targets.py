@@ -647,7 +647,9 @@ def _progress8_of_targets(
     points = {
         s: o["suggested_points"].where(~o["has_plan"], o["plan"].points) for s, o in outs.items()
     }
-    grades = {s: o["suggested"].where(~o["has_plan"], o["plan"].grade) for s, o in outs.items()}
+    grades = {
+        s: o["suggested"].where(~o["has_plan"], o["plan"].grade) for s, o in outs.items()
+    }
     frame = grades_frame(policy, points, grades, gcse)
     scores = _average_scaled_score(cohort, policy)
     if policy.school_quotas:
