@@ -165,7 +165,9 @@ def _pupil_findings(
         return pd.DataFrame()
     chosen = pupils[chosen_mask]
     picked = {k: v[chosen_mask] if isinstance(v, pd.Series) else v for k, v in values.items()}
-    message = findings.message(code, variant=variant, index=chosen.index, subject=subject, **picked)
+    message = findings.message(
+        code, variant=variant, index=chosen.index, subject=subject, **picked
+    )
     extra = {c: chosen[c].to_numpy() for c in chosen.columns if c not in ("upn", "pupil")}
     return pd.DataFrame(
         {
