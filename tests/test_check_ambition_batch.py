@@ -191,3 +191,41 @@ def test_a_formula_cell_is_still_found_next_to_drop_down_formulas():
     assert tk_io._check_xml_part(tk_io.Path("x.xlsx"), info, sheet, False) == ["B2"]
     only_drop_down = sheet.replace(b'<c r="B2"><f>1+1</f></c>', b'<c r="B2"><v>2</v></c>')
     assert tk_io._check_xml_part(tk_io.Path("x.xlsx"), info, only_drop_down, False) == []
+
+
+# Pieces of a sheet's XML, usual and unusual spellings of a reference (tabs, new lines, single
+# quotes, spaces around `=`, lower-case letters) and row numbers of 1 to 7 digits.
+XML_PIECES = st.lists(
+    st.sampled_from(
+        [' r="A1"', ' r="B12"', ' r="C999"', ' r="AB1000"', ' r="7"', ' r="1234"', " r='A1'",
+         ' r = "A1"', ' r\t="A1"', '\tr="A1"', '\nr="A1"', '\rr="A1"', ' r="a1"', " r=\t'A1'",
+         ' rgb="FF000000"', ' ref="A1:B2"', "<v>1000</v>", "\n", "\t", "\r", " ", "r", '="']
+    ),
+    max_size=12,
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(XML_PIECES)
+def test_the_one_scan_proves_what_the_two_searches_proved(pieces):
+    # the extent check's quick path: one search in place of `_unusual_references` and
+    # `_ROW_OF_THOUSANDS`, which it must answer exactly as the two did
+    xml = "".join(pieces).encode()
+    before = not tk_io._unusual_references(xml) and not tk_io._ROW_OF_THOUSANDS.search(xml)
+    after = not (tk_io._unusual_spaces(xml) or tk_io._UNUSUAL_OR_THOUSANDS.search(xml))
+    assert after == before
+
+
+@given(st.integers(1, 500), st.integers(1, 8))
+def test_the_files_are_shared_out_evenly_in_chunks_of_forty_at_most(files, jobs):
+    from targetkit.commands.check_ambition import MAX_CHUNK, _chunks
+
+    paths = [tk_io.Path(f"{i:03d}.xlsx") for i in range(files)]
+    chunks = _chunks(paths, min(jobs, files))
+    assert [p for chunk in chunks for p in chunk] == paths  # every file once, in order
+    sizes = [len(chunk) for chunk in chunks]
+    assert max(sizes) <= MAX_CHUNK and max(sizes) - min(sizes) <= 1
+    assert len(chunks) % min(jobs, files) == 0 or len(chunks) == files
+    assert len(chunks) < min(jobs, files) + -(-files // MAX_CHUNK) or len(chunks) == files
+    if files == 150 and jobs == 2:
+        assert sizes == [38, 38, 37, 37]  # not 40, 40, 40, 30: one worker idle at the end

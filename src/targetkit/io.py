@@ -452,7 +452,12 @@ _UNUSUAL_REF = re.compile(rb""" r(?:[ \t\n\r]|=[ \t\n\r']|="[a-z])""")
 
 
 def _unusual_references(xml: bytes) -> bool:
-    return any(space in xml for space in _UNUSUAL_SPACES) or bool(_UNUSUAL_REF.search(xml))
+    return _unusual_spaces(xml) or bool(_UNUSUAL_REF.search(xml))
+
+
+def _unusual_spaces(xml: bytes) -> bool:
+    # the lone whitespace byte first (memchr: most sheets have no tab or CR at all)
+    return any(space[:1] in xml and space in xml for space in _UNUSUAL_SPACES)
 
 
 # A formula cell with no saved value: no <v>, or an empty one that is not a text result
@@ -464,6 +469,8 @@ _CELL_REF = re.compile(rb"""\sr\s*=\s*["']([A-Z]+[0-9]+)["']""")
 _FORMULA = re.compile(rb"<f\b")  # what `_UNCALCULATED` needs to match at all
 # A row or cell number of 4 digits or more; without one, no sheet can exceed MAX_CELLS.
 _ROW_OF_THOUSANDS = re.compile(rb' r="[A-Z]*[0-9]{4}')
+# `_UNUSUAL_REF` and `_ROW_OF_THOUSANDS` in one scan: no match proves both absent
+_UNUSUAL_OR_THOUSANDS = re.compile(rb""" r(?:[ \t\n\r]|=[ \t\n\r']|="[a-z]|="[A-Z]*[0-9]{4})""")
 
 
 def _check_xml_part(
@@ -515,6 +522,10 @@ def _check_sheet_extent(path: Path, part: str, xml: bytes) -> None:
     references read to find the exact extent. A row's own number counts as well as its
     cells': cells with no reference sit in their row, after the cell before them.
     """
+    if MAX_COLUMNS * 999 <= MAX_CELLS and not (
+        _unusual_spaces(xml) or _UNUSUAL_OR_THOUSANDS.search(xml)
+    ):
+        return  # the usual sheet: the two searches below in one scan
     if not _unusual_references(xml) and (
         (MAX_COLUMNS * 999 <= MAX_CELLS and not _ROW_OF_THOUSANDS.search(xml))
         or _extent_bound(xml) <= MAX_CELLS

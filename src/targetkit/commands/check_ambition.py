@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -765,8 +766,7 @@ def _run(files: list[Path], context: _Context, jobs: int) -> list[FileResult]:
     ends the batch.
     """
     jobs = min(jobs, len(files))
-    size = min(MAX_CHUNK, -(-len(files) // jobs))
-    chunks = [files[i : i + size] for i in range(0, len(files), size)]
+    chunks = _chunks(files, jobs)
     # --jobs 1 too: the files are read in a worker process, so a reader that aborts kills the
     # worker, not the run (the files are then retried one by one, as for any --jobs).
     results, broken = _in_pool(chunks, context, jobs, progress=True)
@@ -781,6 +781,17 @@ def _run(files: list[Path], context: _Context, jobs: int) -> list[FileResult]:
                 reason = "the reader stopped working on this file (the file is damaged or crafted)"
                 results[(path,)] = [_unreadable(path, reason)]
     return [r for chunk in chunks for path in chunk for r in _results_for(results, chunk, path)]
+
+
+def _chunks(files: list[Path], jobs: int) -> list[list[Path]]:
+    """The files in chunks of at most MAX_CHUNK, as many as a multiple of `jobs` and of
+    sizes differing by one at most, so every worker gets about the same share: 150 files on 2
+    workers are 38, 38, 37 and 37, not 40, 40, 40 and 30 (one worker idle at the end)."""
+    rounds = -(-len(files) // (MAX_CHUNK * jobs))  # chunks per worker
+    count = min(len(files), rounds * jobs)
+    size, extra = divmod(len(files), count)
+    bounds = list(accumulate([size + 1] * extra + [size] * (count - extra), initial=0))
+    return [files[start:stop] for start, stop in pairwise(bounds)]
 
 
 def _results_for(

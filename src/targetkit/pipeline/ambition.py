@@ -14,7 +14,7 @@ frame from `compute_targets`), never taken from the submitted `_minimum`/`_most_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -277,6 +277,7 @@ def expected_targets(
         conversion=conversion,
         academic_year=academic_year,
         summaries=False,
+        notes=False,  # the checks read grades, chances and flags, never the reasons
     )
     pupils = result.pupils
     for column in pupils.columns:
@@ -346,9 +347,19 @@ def group_masks(
     return masks
 
 
+def _fixed_labels(columns: pd.Index) -> list[str]:
+    """The groups (whatever their size) a submission with these columns has, in order: the
+    yes/no columns, SEN support (`sen` K), then girls and boys (`gender`, SPEC §8)."""
+    labels = [
+        label
+        for column, label in FLAG_GROUPS.items()
+        if ("sen" if column == "sen_support" else column) in columns
+    ]
+    return labels + (["Girls", "Boys"] if "gender" in columns else [])
+
+
 def _fixed_groups(submission: pd.DataFrame) -> dict[str, Callable[[], pd.Series]]:
-    """The groups whatever their size, each as a function making its mask: the yes/no columns,
-    SEN support (`sen` K) and girls and boys (`gender` F / M, SPEC §8), where present."""
+    """The groups whatever their size (`_fixed_labels`), each as a function making its mask."""
     index = submission.index
     groups: dict[str, Callable[[], pd.Series]] = {}
     for column, label in FLAG_GROUPS.items():
@@ -551,6 +562,147 @@ def group_expectations(
                     )
                 )
     return found
+
+
+@dataclass
+class StackedGroups:
+    """The group checks of many schools stacked (`stacked_group_checks`), per school: the
+    GROUP_EXPECTATION_LOWER and SMALL_GROUP findings, each in `check_school`'s order."""
+
+    expectations: list[list[dict[str, object]]]
+    small: list[list[dict[str, object]]]
+
+
+def stacked_group_checks(
+    submissions: Sequence[pd.DataFrame],
+    school_key: np.ndarray,
+    subjects: Sequence[str],
+    derived: Mapping[str, pd.Series],
+    *,
+    expectations: bool,
+) -> StackedGroups:
+    """`group_expectations` (when `expectations`) and `small_groups` for every school of a
+    stack at once: per subject one count and sum per (school, prior) and group with
+    `np.bincount`, instead of a few dozen small pandas and numpy calls per school.
+
+    Each school keeps its own groups (its columns; its ethnicity codes with 5+ pupils) and its
+    findings' order. Points are multiples of 0.25, so every count, sum and mean per school and
+    prior is exact whatever the order it is added up in; only a group's gap (the weighted sum
+    over priors) may round differently in its last bit, far inside the -1e-9 it is judged by.
+    `derived`: `derived_columns` of the stacked submissions, with the school key.
+    """
+    schools = len(submissions)
+    labels = _fixed_labels(pd.Index([c for s in submissions for c in s.columns]).unique())
+    membership = [derived[f"group {label}"].to_numpy(dtype=bool) for label in labels]
+    present = [
+        np.array([label in set(_fixed_labels(s.columns)) for s in submissions]) for label in labels
+    ]
+    if "ethnicity" in derived:
+        codes, names = pd.factorize(derived["ethnicity"], use_na_sentinel=True)
+        known = codes >= 0
+        counts = np.bincount(
+            school_key[known] * len(names) + codes[known], minlength=schools * len(names)
+        ).reshape(schools, len(names))
+        for position in sorted(range(len(names)), key=lambda i: names[i]):
+            big = counts[:, position] >= SMALL_GROUP_SIZE
+            if names[position] != NEUTRAL_ETHNICITY and big.any():
+                labels.append(f"Ethnicity {names[position]}")
+                membership.append(codes == position)
+                present.append(big)
+    members = np.array([np.bincount(school_key[m], minlength=schools) for m in membership]).reshape(
+        len(labels), schools
+    )
+    lower = {
+        subject: _stacked_lower(subject, school_key, schools, labels, membership, derived)
+        for subject in (subjects if expectations else [])
+        if f"{subject} prior" in derived
+    }
+    result = StackedGroups([[] for _ in submissions], [[] for _ in submissions])
+    for school in range(schools):
+        own = [i for i in range(len(labels)) if present[i][school]]
+        for subject, found in lower.items():
+            result.expectations[school] += [
+                _school_finding(
+                    "GROUP_EXPECTATION_LOWER",
+                    str(
+                        findings.message(
+                            "GROUP_EXPECTATION_LOWER", group=labels[i], subject=subject
+                        )
+                    ),
+                    subject=subject,
+                    group=labels[i],
+                )
+                for i in own
+                if found[i, school]
+            ]
+        result.small[school] = [
+            _school_finding(
+                "SMALL_GROUP",
+                str(findings.message("SMALL_GROUP", group=labels[i])),
+                group=labels[i],
+            )
+            for i in own
+            if 0 < members[i, school] < SMALL_GROUP_SIZE
+        ]
+    return result
+
+
+def _stacked_lower(
+    subject: str,
+    school_key: np.ndarray,
+    schools: int,
+    labels: Sequence[str],
+    membership: Sequence[np.ndarray],
+    derived: Mapping[str, pd.Series],
+) -> np.ndarray:
+    """Groups × schools: whether the group is targeted lower in the subject (the rule of
+    `group_expectations`, for every school of the stack at once)."""
+    points = derived[f"{subject} target points"]
+    prior = derived[f"{subject} prior"]
+    stands = derived[f"{subject} plan target stands"]
+    usable = (points.notna() & prior.notna() & ~stands).to_numpy(dtype=bool)
+    codes, uniques = pd.factorize(prior.astype(object), use_na_sentinel=True)
+    priors = max(len(uniques), 1)
+    as_member = as_other = points.to_numpy(dtype="float64", na_value=np.nan)
+    if f"{subject} lowest alike" in derived:
+        low = derived[f"{subject} lowest alike"].to_numpy(dtype="float64", na_value=np.nan)
+        own = derived[f"{subject} suggested points"].to_numpy(dtype="float64", na_value=np.nan)
+        as_member, as_other = as_member - low, as_member - own
+    member_values = np.where(usable, as_member, 0.0)
+    other_values = np.where(usable, as_other, 0.0)
+    cells = schools * priors  # (school, prior) pairs
+    key = school_key * priors + codes
+    used = key[usable]
+    everyone = np.bincount(used, minlength=cells).astype(float)
+    everyone_sum = np.bincount(used, weights=other_values[usable], minlength=cells)
+    with_prior = prior.notna().to_numpy(dtype=bool)
+    lower = np.zeros((len(labels), schools), dtype=bool)
+    for position, (label, mask) in enumerate(zip(labels, membership, strict=True)):
+        inside = mask[usable]
+        group_count = np.bincount(used[inside], minlength=cells).astype(float)
+        group_sum = np.bincount(
+            used[inside], weights=member_values[usable][inside], minlength=cells
+        )
+        other_count = everyone - group_count
+        other_sum = everyone_sum - np.bincount(
+            used[inside], weights=other_values[usable][inside], minlength=cells
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            others_mean = other_sum / other_count
+            difference = group_sum / group_count - others_mean
+        if label in ONE_BY_ONE:
+            chosen = mask & usable
+            below = (member_values[chosen] - others_mean[key[chosen]]) < -1e-9
+            lower[position] = np.bincount(school_key[chosen][below], minlength=schools) > 0
+            continue
+        both = (group_count > 0) & (other_count > 0)
+        weight = np.where(both, group_count, 0.0).reshape(schools, priors)
+        gap = (np.where(both, difference, 0.0).reshape(schools, priors) * weight).sum(axis=1)
+        total = weight.sum(axis=1)
+        counted = np.bincount(school_key[mask & with_prior], minlength=schools)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lower[position] = (counted >= SMALL_GROUP_SIZE) & (total != 0) & (gap / total < -1e-9)
+    return lower
 
 
 def _lowest_alike(
@@ -1133,15 +1285,15 @@ def check_schools(
         data=data,
     )
     derived = derived_columns(together, subjects, scale, expected_together, school_key)
+    groups = stacked_group_checks(
+        submissions, school_key, subjects, derived, expectations=expected is not None
+    )
     ends = np.cumsum(sizes)
     school_level: list[dict[str, object]] = []
     figures: list[dict[str, float]] = []
     for position, submission in enumerate(submissions):
         start, stop = ends[position] - sizes[position], ends[position]
-        own_derived = {
-            key: values.iloc[start:stop].set_axis(submission.index)
-            for key, values in derived.items()
-        }
+        own_derived = _SchoolRows(derived, start, stop, submission.index)
         own, percentages = school_checks(
             submission,
             subjects=subjects,
@@ -1153,6 +1305,7 @@ def check_schools(
             key_threshold=key_threshold,
             derived=own_derived,
             data=data,
+            groups=(groups.expectations[position], groups.small[position]),
         )
         school_level += [{**finding, "school_key": position} for finding in own]
         figures.append(percentages)
@@ -1183,6 +1336,29 @@ def check_schools(
         }
         results.append(SchoolCheck(own_found, summary))
     return results
+
+
+class _SchoolRows(Mapping[str, pd.Series]):
+    """One school's rows of the stacked `derived_columns`, each sliced when first read: with
+    its group checks stacked, a school's own checks read a few of the columns, not all."""
+
+    def __init__(self, derived: Mapping[str, pd.Series], start: int, stop: int, index: pd.Index):
+        self._derived, self._rows, self._index = derived, slice(start, stop), index
+        self._sliced: dict[str, pd.Series] = {}
+
+    def __getitem__(self, key: str) -> pd.Series:
+        if key not in self._sliced:
+            self._sliced[key] = self._derived[key].iloc[self._rows].set_axis(self._index)
+        return self._sliced[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._derived
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._derived)
+
+    def __len__(self) -> int:
+        return len(self._derived)
 
 
 def pupil_checks(
@@ -1228,10 +1404,15 @@ def school_checks(
     key_threshold: str | None,
     derived: Mapping[str, pd.Series] | None = None,
     data: PolicyData | None = None,
+    groups: tuple[list[dict[str, object]], list[dict[str, object]]] | None = None,
 ) -> tuple[list[dict[str, object]], dict[str, float]]:
     """The checks of a school as a whole (groups, percentages): its findings and figures.
-    `derived`: this school's slice of `derived_columns` (None: worked out here)."""
-    masks = group_masks(submission, derived)
+    `derived`: this school's slice of `derived_columns` (None: worked out here). `groups`: its
+    GROUP_EXPECTATION_LOWER and SMALL_GROUP findings, already worked out for a stack of
+    schools (`stacked_group_checks`); None: worked out here."""
+    masks = (
+        group_masks(submission, derived) if groups is None or previous_results is not None else {}
+    )
     school_level: list[dict[str, object]] = []
     percentages: dict[str, float] = {}
     if expected is not None:
@@ -1245,8 +1426,12 @@ def school_checks(
             for s in subjects
             if f"{s}_suggested" in expected
         }
-        school_level += group_expectations(
-            submission, subjects, scale, masks, priors, suggested or None, derived
+        school_level += (
+            group_expectations(
+                submission, subjects, scale, masks, priors, suggested or None, derived
+            )
+            if groups is None
+            else groups[0]
         )
         percentages = school_percentages(
             submission, subjects, scale, expected, thresholds or {}, derived
@@ -1276,7 +1461,7 @@ def school_checks(
             key_threshold,
             data,
         )
-    school_level += small_groups(masks)
+    school_level += small_groups(masks) if groups is None else groups[1]
     return school_level, percentages
 
 

@@ -214,6 +214,7 @@ def compute_targets(
     summaries: bool = True,
     academic_year: int | None = None,
     entries: pd.DataFrame | None = None,
+    notes: bool = True,
 ) -> TargetResult:
     """Targets for every pupil and subject of `cohort` under `policy`.
 
@@ -224,7 +225,9 @@ def compute_targets(
     `_chance_<threshold>`, `_most_likely`, `_minimum`, `_suggested`, `_target`,
     `_milestone_<point>`, `_reason`, and one `flags` column. With `summaries=False` the
     school-level `summary` and `by_group` are left empty (a caller that needs only the pupils'
-    rows, such as check-ambition on a whole LA batch, saves working them out).
+    rows, such as check-ambition on a whole LA batch, saves working them out). With
+    `notes=False` the words are left out: no `_reason` columns, comments or descriptions
+    (check-ambition reads only the grades, chances and flags; the targets are the same).
     A policy with `subject_tables` (ks4) also targets every GCSE subject each pupil is entered
     for (`entries`: a long frame of `upn`, `subject`, `qualification`; None: the cohort's wide
     columns), adds the Attainment 8 and Progress 8 of the targets and raises suggestions until
@@ -232,7 +235,7 @@ def compute_targets(
     """
     subjects = list(subjects or policy.subjects)
     target_scale = load_scale(policy.target_scale)
-    notes: list[str] = []
+    fallbacks: list[str] = []  # the About sheet's notes (benchmark fallbacks)
     table = None
     if policy.conversion or conversion:
         table = cached_table(conversion or policy.conversion)
@@ -264,7 +267,7 @@ def compute_targets(
         year_group = pd.Series(np.nan, index=cohort.index)
 
     gcse = _gcse_subjects(cohort, policy, entries, benchmark, previous, school, upn)
-    notes += gcse.notes
+    fallbacks += gcse.notes
     scales: dict[str, Scale] = {}
     outs: dict[str, dict] = {}
     for subject in [*subjects, *gcse.subjects]:
@@ -283,8 +286,9 @@ def compute_targets(
                 school,
                 upn,
                 year_group,
-                notes,
+                fallbacks,
                 academic_year,
+                reasons=notes,
             )
         subject_scale = scales[subject] = out.get("scale", target_scale)
         # EHC plans: the plan target stands (SPEC §7); without one the suggestion is kept.
@@ -311,10 +315,11 @@ def compute_targets(
         if raised.any():
             out["suggested_points"] = out["suggested_points"].where(~raised, raised_to["points"])
             out["suggested"] = out["suggested"].where(~raised, raised_to["grade"])
-            prior_part = out["reason"].astype("string").str.split("; rule: ", n=1).str[0]
-            out["reason"] = out["reason"].where(
-                ~raised, (prior_part + "; rule: " + raised_to["reason"]).astype(object)
-            )
+            if notes:
+                prior_part = out["reason"].astype("string").str.split("; rule: ", n=1).str[0]
+                out["reason"] = out["reason"].where(
+                    ~raised, (prior_part + "; rule: " + raised_to["reason"]).astype(object)
+                )
             out["flags"] = _add_flag(out["flags"], raised, "QUOTA_TARGET")
         outs[subject] = {**out, "plan": plan, "has_plan": has_plan, "shown": shown_chances}
     progress = None
@@ -343,24 +348,25 @@ def compute_targets(
         unread = unread_grades(cohort, subject, subject_scale)
         subject_flags = _add_flag(subject_flags, unread.notna(), "WORKING_AT_NOT_A_GRADE")
         flags = _merge_flags(flags, subject_flags)
-        reason = out["reason"].where(
-            ~pd.Series(has_plan, index=cohort.index),
-            "EHC plan target "
-            + plan.grade.astype("string").fillna("")
-            + " (suggestion "
-            + out["suggested"].astype("string").fillna("none")
-            + "): "
-            + out["reason"],
-        )
-        reason = reason.where(
-            ~pd.Series(ehc & ~has_plan, index=cohort.index),
-            out["reason"] + "; EHC plan: agree an individual target.",
-        )
-        reason = reason.where(
-            unread.isna() | reason.isna(),
-            reason + f"; working-at value not used (not a grade of the {subject_scale.name} "
-            "scale): " + unread,
-        )
+        if notes:
+            reason = out["reason"].where(
+                ~pd.Series(has_plan, index=cohort.index),
+                "EHC plan target "
+                + plan.grade.astype("string").fillna("")
+                + " (suggestion "
+                + out["suggested"].astype("string").fillna("none")
+                + "): "
+                + out["reason"],
+            )
+            reason = reason.where(
+                ~pd.Series(ehc & ~has_plan, index=cohort.index),
+                out["reason"] + "; EHC plan: agree an individual target.",
+            )
+            reason = reason.where(
+                unread.isna() | reason.isna(),
+                reason + f"; working-at value not used (not a grade of the {subject_scale.name} "
+                "scale): " + unread,
+            )
         target_points[subject] = points
         has_prior[subject] = out["prior_points"].notna()
         chances[subject] = shown_chances
@@ -383,8 +389,9 @@ def compute_targets(
             descriptions[f"{prefix}_milestone_{name}"] = (
                 f"Where the pupil should be in {subject} by {name} to be on track for the target."
             )
-        columns[f"{prefix}_reason"] = reason
-        comments[f"{prefix}_target"] = reason
+        if notes:
+            columns[f"{prefix}_reason"] = reason
+            comments[f"{prefix}_target"] = reason
         descriptions.update(
             {
                 f"{prefix}_prior": f"The {subject} prior result the target starts from.",
@@ -425,7 +432,7 @@ def compute_targets(
     overall_rows = None
     if policy.overall is not None and _has_overall_prior(cohort, policy):
         overall_columns, overall_rows = _overall_target(
-            cohort, policy, school, upn, benchmark, notes
+            cohort, policy, school, upn, benchmark, fallbacks
         )
         columns.update(overall_columns)
         name = policy.overall.name
@@ -474,7 +481,9 @@ def compute_targets(
     for combined in [*([policy.combined] if policy.combined else []), *policy.combined_measures]:
         if not all(s in target_points for s in combined.subjects):
             continue
-        chance, row = _combined_measure(cohort, policy, target_points, benchmark, notes, combined)
+        chance, row = _combined_measure(
+            cohort, policy, target_points, benchmark, fallbacks, combined
+        )
         columns_added = {f"chance_{combined.name}": (chance * 100).round(1)}
         pupils = pd.concat([pupils.drop(columns="flags"), pd.DataFrame(columns_added)], axis=1)
         pupils["flags"] = flags
@@ -493,8 +502,8 @@ def compute_targets(
         policy=policy,
         by_group=by_group,
         comments=comments,
-        descriptions=descriptions,
-        notes=_one_fallback_note(notes, benchmark),
+        descriptions=descriptions if notes else {},
+        notes=_one_fallback_note(fallbacks, benchmark),
         benchmark=benchmark,
         borderline=borderline,
         scales={s: scale.name for s, scale in scales.items()},
@@ -1059,8 +1068,11 @@ def _levels_subject(
     year_group: pd.Series,
     notes: list[str],
     academic_year: int | None = None,
+    *,
+    reasons: bool = True,
 ) -> dict:
-    """One subject under a levels/grades policy (ks1-ks4)."""
+    """One subject under a levels/grades policy (ks1-ks4); `reasons=False` leaves the
+    `reason` sentences blank (`compute_targets(notes=False)`)."""
     from targetkit.conversion_tables import ks2_band
 
     index = cohort.index
@@ -1200,41 +1212,48 @@ def _levels_subject(
             minimum_points = minimum.map(scale.points_of).astype("float64")
 
     # Reason: prior; benchmark chance of the key threshold; the rule that decided.
-    key = policy.key_threshold
-    prior_text = prior_label + " " + prior.astype("string").fillna("no result") + nominal_text
-    if key and key in chances:
-        basis = table.basis(used, policy.table_subject(subject)) if table is not None else None
-        chance_text = chance_clause(chances[key], used, key, illustrative=basis == "illustrative")
+    if not reasons:  # compute_targets(notes=False): the words are not wanted
+        reason = pd.Series(None, index=index, dtype=object)
     else:
-        chance_text = pd.Series("", index=index, dtype=object)
-    rule_text = "at least " + minimum.astype("string") + f" for this {prior_label} result"
-    rule_text = rule_text.where(minimum.notna(), "no rule for this prior")
-    if policy.no_prior_target is not None:
-        rule_text = rule_text.where(
-            ~(no_prior & minimum.isna()),
-            f"no prior result: the age-related expectation {policy.no_prior_target}",
+        key = policy.key_threshold
+        prior_text = (
+            prior_label + " " + prior.astype("string").fillna("no result") + nominal_text
         )
-    rule_text = rule_text.where(~pd.Series(quota_chosen, index=index), quota_text)
-    if policy.pscales is not None:
+        if key and key in chances:
+            basis = table.basis(used, policy.table_subject(subject)) if table is not None else None
+            chance_text = chance_clause(
+                chances[key], used, key, illustrative=basis == "illustrative"
+            )
+        else:
+            chance_text = pd.Series("", index=index, dtype=object)
+        rule_text = "at least " + minimum.astype("string") + f" for this {prior_label} result"
+        rule_text = rule_text.where(minimum.notna(), "no rule for this prior")
+        if policy.no_prior_target is not None:
+            rule_text = rule_text.where(
+                ~(no_prior & minimum.isna()),
+                f"no prior result: the age-related expectation {policy.no_prior_target}",
+            )
+        rule_text = rule_text.where(~pd.Series(quota_chosen, index=index), quota_text)
+        if policy.pscales is not None:
+            rule_text = rule_text.where(
+                ~on_pscales,
+                f"P scales: {policy.pscales.steps_per_year} step a year "
+                f"({policy.pscales.basis}) → at least " + minimum.astype("string").fillna(""),
+            )
+        for label in floors:
+            rule_text = rule_text.where(binding.ne(label), f"not below the {label}")
         rule_text = rule_text.where(
-            ~on_pscales,
-            f"P scales: {policy.pscales.steps_per_year} step a year "
-            f"({policy.pscales.basis}) → at least " + minimum.astype("string").fillna(""),
+            ~(binding.eq("latest attainment")),
+            "not below latest attainment " + latest["grade"].astype("string").fillna(""),
         )
-    for label in floors:
-        rule_text = rule_text.where(binding.ne(label), f"not below the {label}")
-    rule_text = rule_text.where(
-        ~(binding.eq("latest attainment")),
-        "not below latest attainment " + latest["grade"].astype("string").fillna(""),
-    )
-    reason = (
-        prior_text
-        + chance_text
-        + "; rule: "
-        + rule_text
-        + " → "
-        + suggested.astype("string").fillna("no target")
-    ).astype(object)
+        reason = (
+            prior_text
+            + chance_text
+            + "; rule: "
+            + rule_text
+            + " → "
+            + suggested.astype("string").fillna("no target")
+        ).astype(object)
     subject_flags = pd.Series("", index=index, dtype=object)
     subject_flags = _add_flag(subject_flags, no_prior.to_numpy(), "NO_PRIOR_RESULT")
     subject_flags = _add_flag(subject_flags, quota_chosen, "QUOTA_TARGET")
