@@ -704,23 +704,33 @@ def _read_csv(path: Path, data: bytes, is_known_header: Callable[[str], bool] | 
         )
     csv.field_size_limit(MAX_INPUT_BYTES)  # before sniffing: a 140,000-character note is data
     delimiter = sniff_delimiter(text)
-    rows = _csv_rows(path, text, delimiter)
-    cells = [[value if value.strip() else None for value in row] for row in rows]
+    cells = _csv_rows(path, text, delimiter)
+    del text  # the decoded file is not needed once it is split into cells
     table = _table_from_rows(path, cells, is_known_header)
     table.encoding, table.delimiter = encoding, delimiter
     return table
 
 
-def _csv_rows(path: Path, text: str, delimiter: str) -> list[list[str]]:
-    """The CSV's records; a quote that is never closed is refused, not read as one huge cell.
+SHARED_CSV_TEXTS = 50_000  # distinct cell texts remembered at a time by `_csv_rows`
+
+
+def _csv_rows(path: Path, text: str, delimiter: str) -> list[list[str | None]]:
+    """The CSV's records, blank cells as None; a quote that is never closed is refused, not
+    read as one huge cell.
 
     Python's lenient CSV reading would fold every row after such a quote into one cell, and
     those pupils would be lost without a word; other irregular quoting is read leniently.
+    A text seen before in the file is kept once and shared by its cells (grades, years,
+    flags repeat down a column): 1,000,000 pupils' cells as separate strings took 1.3 GB.
     """
-    rows: list[list[str]] = []
+    rows: list[list[str | None]] = []
+    shared: dict[str, str] = {}
+    share = shared.setdefault
     try:
         for row in csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
-            rows.append(row)
+            rows.append([share(value, value) if value.strip() else None for value in row])
+            if len(shared) > SHARED_CSV_TEXTS:  # unique columns (UPNs, names): start afresh
+                shared.clear()
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise InputError(
@@ -731,7 +741,10 @@ def _csv_rows(path: Path, text: str, delimiter: str) -> list[list[str]]:
                 hint="remove or close the stray quote in a text editor, or export the file again",
             ) from exc
         try:
-            rows = list(csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter))
+            rows = [
+                [value if value.strip() else None for value in row]
+                for row in csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
+            ]
         except csv.Error as lenient_exc:
             raise InputError(f"cannot read the CSV ({lenient_exc})", file=path) from lenient_exc
     return rows

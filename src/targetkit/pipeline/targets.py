@@ -317,8 +317,10 @@ def compute_targets(
             out["suggested"] = out["suggested"].where(~raised, raised_to["grade"])
             if notes:
                 prior_part = out["reason"].astype("string").str.split("; rule: ", n=1).str[0]
-                out["reason"] = out["reason"].where(
-                    ~raised, (prior_part + "; rule: " + raised_to["reason"]).astype(object)
+                out["reason"] = _shared(
+                    out["reason"].where(
+                        ~raised, (prior_part + "; rule: " + raised_to["reason"]).astype(object)
+                    )
                 )
             out["flags"] = _add_flag(out["flags"], raised, "QUOTA_TARGET")
         outs[subject] = {**out, "plan": plan, "has_plan": has_plan, "shown": shown_chances}
@@ -367,6 +369,7 @@ def compute_targets(
                 reason + f"; working-at value not used (not a grade of the {subject_scale.name} "
                 "scale): " + unread,
             )
+            reason = _shared(reason)
         target_points[subject] = points
         has_prior[subject] = out["prior_points"].notna()
         chances[subject] = shown_chances
@@ -964,6 +967,15 @@ def _overall_target(
     return columns, pd.DataFrame([row])
 
 
+def _shared(texts: pd.Series) -> pd.Series:
+    """Reasons built pupil by pupil are a few hundred distinct sentences: each held once
+    (`gcse_targets.shared_text`), not once a pupil (about 300 bytes a pupil and subject, 1.2 GB
+    for 1,000,000 pupils' four subjects)."""
+    from targetkit.pipeline.gcse_targets import shared_text
+
+    return shared_text(texts)
+
+
 def _add_flag(flags: pd.Series, mask: np.ndarray | pd.Series, code: str) -> pd.Series:
     mask = np.asarray(mask, dtype=bool)
     added = np.where(flags.to_numpy(dtype=object) == "", code, flags + "; " + code)
@@ -1254,6 +1266,7 @@ def _levels_subject(
             + " → "
             + suggested.astype("string").fillna("no target")
         ).astype(object)
+        reason = _shared(reason)
     subject_flags = pd.Series("", index=index, dtype=object)
     subject_flags = _add_flag(subject_flags, no_prior.to_numpy(), "NO_PRIOR_RESULT")
     subject_flags = _add_flag(subject_flags, quota_chosen, "QUOTA_TARGET")
@@ -1527,6 +1540,7 @@ def _steps_subject(
         + " → "
         + suggested.astype("string").fillna("no target")
     ).astype(object)
+    reason = _shared(reason)
     flags = computed["flags"].fillna("").astype(object)
     flags = _add_flag(flags, no_prior.to_numpy(), "NO_PRIOR_RESULT")
     minimum = scale.grade_for_points(minimum_points).astype(object)
