@@ -667,9 +667,7 @@ def _progress8_of_targets(
     points = {
         s: o["suggested_points"].where(~o["has_plan"], o["plan"].points) for s, o in outs.items()
     }
-    grades = {
-        s: o["suggested"].where(~o["has_plan"], o["plan"].grade) for s, o in outs.items()
-    }
+    grades = {s: o["suggested"].where(~o["has_plan"], o["plan"].grade) for s, o in outs.items()}
     frame = grades_frame(policy, points, grades, gcse)
     scores = _average_scaled_score(cohort, policy)
     if policy.school_quotas:
@@ -967,6 +965,12 @@ def _overall_target(
     return columns, pd.DataFrame([row])
 
 
+def _reason(prior: pd.Series, rule: pd.Series, suggested: pd.Series) -> pd.Series:
+    """The reason sentence, "<prior>; rule: <rule> → <suggestion>", each distinct one held once."""
+    text = prior + "; rule: " + rule + " → " + suggested.astype("string").fillna("no target")
+    return _shared(text.astype(object))
+
+
 def _shared(texts: pd.Series) -> pd.Series:
     """Reasons built pupil by pupil are a few hundred distinct sentences: each held once
     (`gcse_targets.shared_text`), not once a pupil (about 300 bytes a pupil and subject, 1.2 GB
@@ -1228,9 +1232,7 @@ def _levels_subject(
         reason = pd.Series(None, index=index, dtype=object)
     else:
         key = policy.key_threshold
-        prior_text = (
-            prior_label + " " + prior.astype("string").fillna("no result") + nominal_text
-        )
+        prior_text = prior_label + " " + prior.astype("string").fillna("no result") + nominal_text
         if key and key in chances:
             basis = table.basis(used, policy.table_subject(subject)) if table is not None else None
             chance_text = chance_clause(
@@ -1258,15 +1260,7 @@ def _levels_subject(
             ~(binding.eq("latest attainment")),
             "not below latest attainment " + latest["grade"].astype("string").fillna(""),
         )
-        reason = (
-            prior_text
-            + chance_text
-            + "; rule: "
-            + rule_text
-            + " → "
-            + suggested.astype("string").fillna("no target")
-        ).astype(object)
-        reason = _shared(reason)
+        reason = _reason(prior_text + chance_text, rule_text, suggested)
     subject_flags = pd.Series("", index=index, dtype=object)
     subject_flags = _add_flag(subject_flags, no_prior.to_numpy(), "NO_PRIOR_RESULT")
     subject_flags = _add_flag(subject_flags, quota_chosen, "QUOTA_TARGET")
@@ -1531,16 +1525,9 @@ def _steps_subject(
     rule_text = rule_text.where(~no_prior, "no baseline: the year's age-related expectation")
     for label in ("latest attainment", "previous target"):
         rule_text = rule_text.where(binding.ne(label), f"not below the {label}")
-    reason = (
-        prior_label
-        + " "
-        + prior.astype("string").fillna("no result")
-        + "; rule: "
-        + rule_text
-        + " → "
-        + suggested.astype("string").fillna("no target")
-    ).astype(object)
-    reason = _shared(reason)
+    reason = _reason(
+        prior_label + " " + prior.astype("string").fillna("no result"), rule_text, suggested
+    )
     flags = computed["flags"].fillna("").astype(object)
     flags = _add_flag(flags, no_prior.to_numpy(), "NO_PRIOR_RESULT")
     minimum = scale.grade_for_points(minimum_points).astype(object)
