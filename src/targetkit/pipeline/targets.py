@@ -19,6 +19,7 @@ import pandas as pd
 from targetkit.columns import DATA_DROPS, parse_assessment
 from targetkit.conversion_tables import cached_table
 from targetkit.groups import flag_columns, group_columns
+from targetkit.pipeline.ks2_prior import Ks2Prior, ks2_prior, score_columns
 from targetkit.pipeline.values import yes_no
 from targetkit.policies import CombinedMeasure, Policy, ProgressFromLatest
 from targetkit.privacy import SMALL_GROUP
@@ -266,7 +267,9 @@ def compute_targets(
     if not isinstance(year_group, pd.Series):  # no year group column: not known for anyone
         year_group = pd.Series(np.nan, index=cohort.index)
 
-    gcse = _gcse_subjects(cohort, policy, entries, benchmark, previous, school, upn)
+    # The KS2 prior of a scaled-score policy (ks4), worked out once for every use below
+    ks2 = ks2_prior(cohort, policy) if policy.prior_scaled_scores else None
+    gcse = _gcse_subjects(cohort, policy, entries, benchmark, previous, school, upn, ks2)
     fallbacks += gcse.notes
     scales: dict[str, Scale] = {}
     outs: dict[str, dict] = {}
@@ -289,6 +292,7 @@ def compute_targets(
                 fallbacks,
                 academic_year,
                 reasons=notes,
+                ks2=ks2,
             )
         subject_scale = scales[subject] = out.get("scale", target_scale)
         # EHC plans: the plan target stands (SPEC §7); without one the suggestion is kept.
@@ -326,7 +330,7 @@ def compute_targets(
         outs[subject] = {**out, "plan": plan, "has_plan": has_plan, "shown": shown_chances}
     progress = None
     if gcse.subjects:  # Attainment 8 needs the GCSE entries: English and maths alone fill 4 slots
-        progress = _progress8_of_targets(cohort, policy, outs, scales, gcse.subjects, school)
+        progress = _progress8_of_targets(cohort, policy, outs, scales, gcse.subjects, school, ks2)
     for subject, out in outs.items():
         subject_scale, plan, has_plan = scales[subject], out["plan"], out["has_plan"]
         shown_chances = out["shown"]
@@ -415,10 +419,9 @@ def compute_targets(
             "not cover (listed, never dropped; not counted in Attainment 8)."
         )
         flags = _add_flag(flags, gcse.not_targeted.notna().to_numpy(), "SUBJECT_NOT_TARGETED")
-    if policy.prior_scaled_scores:
-        columns.update(_attainment8_context(cohort, policy))
-        nominal = _nominal_ks2(cohort, policy)
-        flags = _add_flag(flags, nominal.to_numpy(), "NOMINAL_KS2_SCORE")
+    if ks2 is not None:
+        columns.update(_attainment8_context(ks2.average))
+        flags = _add_flag(flags, ks2.nominal.ne("").to_numpy(), "NOMINAL_KS2_SCORE")
         descriptions["ks2_average_scaled_score"] = (
             "The mean of the pupil's KS2 scaled scores ("
             + ", ".join(policy.prior_scaled_scores)
@@ -484,8 +487,9 @@ def compute_targets(
     for combined in [*([policy.combined] if policy.combined else []), *policy.combined_measures]:
         if not all(s in target_points for s in combined.subjects):
             continue
+        average = ks2.average if ks2 is not None else pd.Series(np.nan, index=cohort.index)
         chance, row = _combined_measure(
-            cohort, policy, target_points, benchmark, fallbacks, combined
+            cohort, policy, target_points, benchmark, fallbacks, combined, average
         )
         columns_added = {f"chance_{combined.name}": (chance * 100).round(1)}
         pupils = pd.concat([pupils.drop(columns="flags"), pd.DataFrame(columns_added)], axis=1)
@@ -614,14 +618,15 @@ def _gcse_subjects(
     previous: pd.DataFrame | None,
     school: pd.Series,
     upn: pd.Series,
+    ks2: Ks2Prior | None,
 ) -> object:
     """The GCSE subjects each pupil is entered for, as subject blocks (issue 15)."""
     from targetkit.conversion_tables import ks2_band
     from targetkit.pipeline.gcse_targets import GcseSubjects, gcse_subjects
 
-    if not policy.subject_tables or not policy.prior_scaled_scores:
+    if not policy.subject_tables or ks2 is None:
         return GcseSubjects()
-    average = _average_scaled_score(cohort, policy)
+    average = ks2.average
     rank = pd.DataFrame(
         {
             "school": school.to_numpy(),
@@ -657,6 +662,7 @@ def _progress8_of_targets(
     scales: dict[str, Scale],
     gcse: list[str],
     school: pd.Series,
+    ks2: Ks2Prior | None,
 ) -> _Progress8:
     """Attainment 8 and Progress 8 of the suggestions (plan targets where they stand), after
     raising suggestions until each school's Progress 8 of targets is at least 0 (SPEC §8's
@@ -669,7 +675,8 @@ def _progress8_of_targets(
     }
     grades = {s: o["suggested"].where(~o["has_plan"], o["plan"].grade) for s, o in outs.items()}
     frame = grades_frame(policy, points, grades, gcse)
-    scores = _average_scaled_score(cohort, policy)
+    assert ks2 is not None  # GCSE subjects are only targeted from KS2 scaled scores
+    scores = ks2.average
     if policy.school_quotas:
         frame, result = raise_to_progress8(
             frame,
@@ -767,39 +774,20 @@ def _one_fallback_note(notes: list[str], benchmark: str) -> list[str]:
     return [*rest[:first], sentence, *rest[first:]]
 
 
-def _attainment8_context(cohort: pd.DataFrame, policy: Policy) -> dict[str, pd.Series]:
+def _attainment8_context(average: pd.Series) -> dict[str, pd.Series]:
     """The KS2 average scaled score and the DfE Attainment 8 estimate for it (ks4, context)."""
     from targetkit.conversion_tables import attainment8_estimate
 
-    average = _average_scaled_score(cohort, policy)
     return {
         "ks2_average_scaled_score": average.round(1),
         "attainment8_estimate": attainment8_estimate(average).round(2),
     }
 
 
-def _nominal_ks2(cohort: pd.DataFrame, policy: Policy) -> pd.Series:
-    """Pupils whose KS2 prior uses a DfE nominal score (an outcome below the test, SPEC §8)."""
-    from targetkit.pipeline.ks2_prior import ks2_prior
-
-    return ks2_prior(cohort, policy).nominal.ne("")
-
-
 def scaled_score_columns(cohort: pd.DataFrame, policy: Policy) -> list[str]:
     """The KS2 scaled-score columns of the cohort the prior is made from, each policy column or
     else its first alias present (`english_ks2` for `reading_ks2`, SPEC §8)."""
-    from targetkit.pipeline.ks2_prior import score_columns
-
     return list(score_columns(cohort, policy).values())
-
-
-def _average_scaled_score(cohort: pd.DataFrame, policy: Policy) -> pd.Series:
-    """The DfE's KS2 prior: the mean of the pupil's KS2 reading and maths scaled scores, or the
-    one score the pupil has, a nominal score for an outcome below the test (SPEC §8); NaN with
-    neither."""
-    from targetkit.pipeline.ks2_prior import ks2_prior
-
-    return ks2_prior(cohort, policy).average
 
 
 def _combined_measure(
@@ -808,13 +796,13 @@ def _combined_measure(
     target_points: dict[str, pd.Series],
     benchmark: str,
     notes: list[str],
-    combined: CombinedMeasure | None = None,
+    combined: CombinedMeasure,
+    average: pd.Series,
 ) -> tuple[pd.Series, pd.DataFrame]:
-    """Pupils targeted at the grade in every one of the measure's subjects, against the table."""
+    """Pupils targeted at the grade in every one of the measure's subjects, against the table;
+    `average`: each pupil's KS2 average scaled score (NaN without one)."""
     from targetkit.conversion_tables import ks2_band
 
-    combined = combined or policy.combined
-    assert combined is not None
     scale = load_scale(policy.target_scale)
     threshold = scale.points_of[_grade_name(scale, combined.grade)]
     met = pd.concat([target_points[s] >= threshold for s in combined.subjects], axis=1).all(axis=1)
@@ -822,7 +810,7 @@ def _combined_measure(
     used = table.benchmark_for(benchmark, combined.table_subject)
     if used != benchmark:
         notes.append(f"conversion table {table.name} has no {benchmark} data; national used")
-    band = ks2_band(_average_scaled_score(cohort, policy))
+    band = ks2_band(average)
     chance = table.chance(used, combined.table_subject, band, combined.threshold)
     pupils = len(cohort)
     with_result = int(band.notna().sum())
@@ -1086,6 +1074,7 @@ def _levels_subject(
     academic_year: int | None = None,
     *,
     reasons: bool = True,
+    ks2: Ks2Prior | None,
 ) -> dict:
     """One subject under a levels/grades policy (ks1-ks4); `reasons=False` leaves the
     `reason` sentences blank (`compute_targets(notes=False)`)."""
@@ -1095,10 +1084,7 @@ def _levels_subject(
     prior_scale = load_scale(policy.prior_scale)
     scale = load_scale(policy.target_scale)
     nominal_text = pd.Series("", index=index, dtype=object)
-    if policy.prior_scaled_scores:
-        from targetkit.pipeline.ks2_prior import ks2_prior
-
-        ks2 = ks2_prior(cohort, policy)
+    if ks2 is not None:  # the KS2 prior compute_targets worked out (ks4)
         prior_points = ks2.average
         nominal_text = (" (DfE nominal scores: " + ks2.nominal + ")").where(ks2.nominal.ne(""), "")
         # no KS2 score at all: the DfE's own `No scaled score` band, which the matrices publish
