@@ -138,20 +138,22 @@ def test_a_p_scale_pupil_is_not_held_below_their_latest_attainment():
     assert pupils["reading_target"].tolist() == ["2"]
 
 
-def test_import_reads_p7_as_a_p_scale_grade_and_never_suggests_7(tmp_path):
-    """Issue 14: `P7` is a grade of the NC scale's P scales, not a misspelt level 7."""
+def _import_csv(path, text: str):
+    """`text` written to `path` as an MIS export and imported as `targetkit import` reads it."""
     from targetkit.io import read_table
     from targetkit.pipeline.importing import SourceTable, import_cohort
 
-    path = tmp_path / "export.csv"
-    path.write_text(
-        f"UPN,Surname,Forename,Year,KS1 Reading\n{upns(1)[0]},Test,Pupil,Year 5,P7\n",
-        encoding="utf-8",
-    )
+    path.write_text(text, encoding="utf-8")
     table = read_table(path)
-    imported = import_cohort(
-        [SourceTable(path.name, table.frame, table.header_row, table.blank_rows)],
-        academic_year=2026,
+    source = SourceTable(path.name, table.frame, table.header_row, table.blank_rows)
+    return import_cohort([source], academic_year=2026)
+
+
+def test_import_reads_p7_as_a_p_scale_grade_and_never_suggests_7(tmp_path):
+    """Issue 14: `P7` is a grade of the NC scale's P scales, not a misspelt level 7."""
+    imported = _import_csv(
+        tmp_path / "export.csv",
+        f"UPN,Surname,Forename,Year,KS1 Reading\n{upns(1)[0]},Test,Pupil,Year 5,P7\n",
     )
     assert imported.pupils["reading_ks1"].tolist() == ["P7"]
     issues = imported.issues
@@ -399,21 +401,13 @@ def test_pre_key_stage_standards_are_below_the_expected_standard_on_every_path(t
     the expected standard, never unknown: import keeps them in KS1 and KS2 columns with no
     issue; the KS1 ones are a ks1ta grade below WTS; in a KS2 test column they are, like B, no
     scaled score; in KS2 writing they are grades below WTS."""
-    from targetkit.io import read_table
-    from targetkit.pipeline.importing import SourceTable, import_cohort
     from targetkit.scales import load_scale
 
-    path = tmp_path / "export.csv"
-    path.write_text(
+    imported = _import_csv(
+        tmp_path / "export.csv",
         "UPN,Surname,Forename,Year,KS1 Reading,KS1 Maths,KS2 Reading,KS2 Maths,KS2 Writing\n"
         f"{upns(2)[0]},Test,Pupil,Year 8,PK2,PK4,PK6,EM,PK5\n"
         f"{upns(2)[1]},Test,Other,Year 8,EXS,WTS,101,99,EXS\n",
-        encoding="utf-8",
-    )
-    table = read_table(path)
-    imported = import_cohort(
-        [SourceTable(path.name, table.frame, table.header_row, table.blank_rows)],
-        academic_year=2026,
     )
     row = imported.pupils.iloc[0]
     assert [row[c] for c in ("reading_ks1", "maths_ks1", "reading_ks2", "maths_ks2")] == [
