@@ -467,9 +467,8 @@ _UNCALCULATED = re.compile(
 )
 _CELL_REF = re.compile(rb"""\sr\s*=\s*["']([A-Z]+[0-9]+)["']""")
 _FORMULA = re.compile(rb"<f\b")  # what `_UNCALCULATED` needs to match at all
-# A row or cell number of 4 digits or more; without one, no sheet can exceed MAX_CELLS.
-_ROW_OF_THOUSANDS = re.compile(rb' r="[A-Z]*[0-9]{4}')
-# `_UNUSUAL_REF` and `_ROW_OF_THOUSANDS` in one scan: no match proves both absent
+# `_UNUSUAL_REF` or a row or cell number of 4 digits or more, in one scan; without either,
+# no sheet can exceed MAX_CELLS
 _UNUSUAL_OR_THOUSANDS = re.compile(rb""" r(?:[ \t\n\r]|=[ \t\n\r']|="[a-z]|="[A-Z]*[0-9]{4})""")
 
 
@@ -525,12 +524,9 @@ def _check_sheet_extent(path: Path, part: str, xml: bytes) -> None:
     if MAX_COLUMNS * 999 <= MAX_CELLS and not (
         _unusual_spaces(xml) or _UNUSUAL_OR_THOUSANDS.search(xml)
     ):
-        return  # the usual sheet: the two searches below in one scan
-    if not _unusual_references(xml) and (
-        (MAX_COLUMNS * 999 <= MAX_CELLS and not _ROW_OF_THOUSANDS.search(xml))
-        or _extent_bound(xml) <= MAX_CELLS
-    ):
-        return  # no number above 999: at most 16,384 x 999 cells (one scan, not ten)
+        return  # no unusual reference, no number above 999: at most 16,384 x 999 cells
+    if not _unusual_references(xml) and _extent_bound(xml) <= MAX_CELLS:
+        return
     width = height = 0
     for letters, digits in set(_ANY_REF.findall(xml)):
         height = max(height, int(digits) if len(digits) < 12 else MAX_ROWS + 1)
