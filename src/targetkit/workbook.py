@@ -27,6 +27,7 @@ from targetkit.io import (
     column_letter,
     private_folder,
 )
+from targetkit.wrapping import fits_on_a_line, row_height, wrapped_lines
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,7 +94,10 @@ class Sheet:
     below: Sequence[Table] = ()  # further tables under the frame, one below the other
     blocks: Sequence[Sequence[str]] = ()  # column groups (one a subject): outlined, a page each
     align: dict[str, str] = field(default_factory=dict)  # column → center / left / right
-    wrap: Sequence[str] = ()  # columns of long text: wrapped, wide
+    wrap: Sequence[str] = ()  # columns of long text: wrapped, their rows as tall as the text
+    wrap_width: float = 60  # the widest a wrapped column grows (its longest text, up to this)
+    print_blocks_only: bool = False  # print the title columns and the blocks, not the columns
+    # before the first block (a pupil list's own input columns: kept in the sheet, on screen)
     cell_fills: dict[str, pd.Series] = field(default_factory=dict)  # column → colour a row
 
 
@@ -297,7 +301,9 @@ def _write_sheet(
     top = _write_intro(worksheet, sheet, max(len(headers), 1), formats)
     editable = set(sheet.editable)
     positions = {name: i for i, name in enumerate(headers)}
-    worksheet.set_row(top, 15 * HEADER_LINES)  # headers in words wrap onto a few lines
+    widths = _widths(sheet, [frame, *(table.frame for table in sheet.below)])
+    # headers in words wrap onto a few lines: the row as tall as the longest needs
+    worksheet.set_row(top, _header_height(headers, widths, HEADER_LINES))
     for name, position in positions.items():
         fmt = formats.editable_header if name in editable else formats.header
         worksheet.write_string(top, position, name, fmt)
@@ -315,6 +321,7 @@ def _write_sheet(
         (positions[name], texts) for name, texts in sheet.comments.items() if name in positions
     )
     marked = [(positions[c], fills) for c, fills in sheet.cell_fills.items() if c in positions]
+    wrapped = [(p, widths[p]) for name, p in positions.items() if name in wrap]
     # Comments are added with their row: in constant-memory mode xlsxwriter drops a comment
     # above the row it is at.
     rows = writer(worksheet, sheet.name, headers)
@@ -343,7 +350,7 @@ def _write_sheet(
                         RAG_COLOURS[colour],
                         name in wrap,
                     )
-            rows.write(excel_row, row, row_formats)
+            rows.write(excel_row, row, row_formats, _row_height(row, wrapped))
             for position, texts in notes:
                 text = texts[offset]
                 if isinstance(text, str) and text:
@@ -389,20 +396,21 @@ def _write_sheet(
     for table in sheet.below:
         worksheet.write_string(row, 0, table.title, formats.subtitle)
         table_headers = [str(c) for c in table.frame.columns]
-        worksheet.set_row(row + 1, 15 * 2)
+        worksheet.set_row(row + 1, _header_height(table_headers, widths, 2))
         for position, name in enumerate(table_headers):
             worksheet.write_string(row + 1, position, name, formats.header)
         table_formats = [
-            formats.cell(table.number_formats.get(name), sheet.align.get(name))
+            formats.cell(table.number_formats.get(name), sheet.align.get(name), wrap=name in wrap)
             for name in table_headers
         ]
+        table_wrapped = [(p, widths[p]) for p, name in enumerate(table_headers) if name in wrap]
         rows = writer(worksheet, sheet.name, table_headers)
         for offset, values in enumerate(zip(*_python_columns(table.frame), strict=True)):
-            rows.write(row + 2 + offset, values, table_formats)
+            rows.write(row + 2 + offset, values, table_formats, _row_height(values, table_wrapped))
         rows.finish()
         tables.append((row + 1, table.frame, table_headers))
         row += len(table.frame) + 4
-    widths = _finish_table(worksheet, sheet, headers, top, tables)
+    _finish_table(worksheet, sheet, headers, top, widths)
     for index, chart in enumerate(sheet.charts):
         _insert_chart(workbook, worksheet, sheet, tables, chart, index, row, widths)
 
@@ -456,7 +464,15 @@ class _CellByCell:
     def __init__(self, worksheet: object, sheet_name: str, headers: Sequence[str]) -> None:
         self.worksheet, self.sheet_name, self.headers = worksheet, sheet_name, headers
 
-    def write(self, excel_row: int, row: Sequence[object], fmts: Sequence[object]) -> None:
+    def write(
+        self,
+        excel_row: int,
+        row: Sequence[object],
+        fmts: Sequence[object],
+        height: float | None = None,
+    ) -> None:
+        if height is not None:
+            self.worksheet.set_row(excel_row, height)  # type: ignore[attr-defined]
         _write_row(self.worksheet, excel_row, row, list(fmts), self.sheet_name, self.headers)
 
     def note(self, excel_row: int, position: int, text: str) -> None:
@@ -488,7 +504,13 @@ class _RowXml:
         # down a column, so most text cells are one lookup (a bounded cache: names do not).
         self.texts: dict[tuple[str, object], str] = {}
 
-    def write(self, excel_row: int, row: Sequence[object], fmts: Sequence[object]) -> None:
+    def write(
+        self,
+        excel_row: int,
+        row: Sequence[object],
+        fmts: Sequence[object],
+        height: float | None = None,
+    ) -> None:
         if self.pending is None:
             worksheet = self.worksheet
             if excel_row <= worksheet.previous_row:  # type: ignore[attr-defined]
@@ -498,6 +520,8 @@ class _RowXml:
             if excel_row <= self.pending[0]:
                 raise ValueError("rows must be written in order")
             self._emit(*self.pending)
+        if height is not None:  # recorded as xlsxwriter records it (charts are placed by it)
+            self.worksheet.set_row(excel_row, height)  # type: ignore[attr-defined]
         self.pending = (excel_row, row, fmts)
 
     def note(self, excel_row: int, position: int, text: str) -> None:
@@ -582,7 +606,10 @@ class _RowXml:
             self.first = excel_row
         self.last = excel_row
         self.low, self.high = min(self.low, low), max(self.high, high)
-        self.worksheet.fh.write(f'<row r="{number}">{"".join(cells)}</row>')  # type: ignore[attr-defined]
+        info = self.worksheet.row_info.get(excel_row)  # type: ignore[attr-defined]
+        # a row given a height: its attributes as xlsxwriter writes them
+        tall = f' ht="{info.height * 0.75:.16g}" customHeight="1"' if info is not None else ""
+        self.worksheet.fh.write(f'<row r="{number}"{tall}>{"".join(cells)}</row>')  # type: ignore[attr-defined]
 
     def _text(self, number: int, value: str, fmt: object, position: int) -> str:
         """A text cell after its reference: style, inline string, escapes (as xlsxwriter)."""
@@ -649,6 +676,7 @@ def _utf16_truncate(text: str, units: int) -> str:
 
 HEADER_LINES = 3
 MAX_WIDTH = 30  # longer text is cut at the cell's edge (a comment or the Read me has it all)
+NAME_WIDTH = 45  # a column whose values are all this short is as wide as they are (no cut)
 INTRO_WIDTH = 8  # columns an opening sentence spans (wrapped within them)
 
 
@@ -676,14 +704,50 @@ PRINT_FIT_COLUMNS = 15  # a sheet this narrow prints one page wide; wider ones b
 FOOTER = "&L&A&RPage &P of &N"  # the sheet's name, and the page number
 
 
-def _width(name: str, frame: pd.DataFrame, position: int, wrap: bool) -> float:
-    """Wide enough for the values and the header's longest word (headers wrap)."""
-    if wrap:
-        return 60
+def _width(name: str, frame: pd.DataFrame, position: int, whole: float, most: float) -> float:
+    """Wide enough for the values and the header's longest word (headers wrap): up to `whole`
+    to show every value whole, else `most` (a longer text is wrapped, or cut at the edge)."""
     sample = frame.iloc[:500, position].dropna().astype(str)
     longest = int(sample.str.len().max()) if len(sample) else 0
     word = max((len(w) for w in name.split()), default=0)
-    return float(min(max(longest + 2, word + 2, len(name) / 2.6 + 2, 8), MAX_WIDTH))
+    fitted = max(longest + 2, word + 2, len(name) / 2.6 + 2, 8)
+    return float(fitted if fitted <= whole else min(fitted, most))
+
+
+def _widths(sheet: Sheet, frames: Sequence[pd.DataFrame]) -> dict[int, float]:
+    """Each column's width over the sheet's tables: a wrapped column as wide as its longest
+    text up to the sheet's `wrap_width`; any other as wide as its longest value up to
+    NAME_WIDTH (names, flags), or MAX_WIDTH when longer (sentences: a note has them)."""
+    widths: dict[int, float] = {}
+    wrap = set(sheet.wrap)
+    for table in frames:
+        for position, name in enumerate(map(str, table.columns)):
+            whole, most = (
+                (sheet.wrap_width, sheet.wrap_width) if name in wrap else (NAME_WIDTH, MAX_WIDTH)
+            )
+            width = _width(name, table, position, whole, most)
+            widths[position] = max(widths.get(position, 0), width)
+    return widths
+
+
+def _lines(value: object, width: float) -> int:
+    """Lines a cell's value takes in a wrapped column (a number or a short text: one)."""
+    if not isinstance(value, str) or fits_on_a_line(value, width):
+        return 1
+    return wrapped_lines(value, width)
+
+
+def _row_height(row: Sequence[object], wrapped: Sequence[tuple[int, float]]) -> float | None:
+    """The height a row needs for its wrapped cells (position, column width) to show whole;
+    None for a row of one line (the default height)."""
+    lines = max((_lines(row[position], width) for position, width in wrapped), default=1)
+    return row_height(lines) if lines > 1 else None
+
+
+def _header_height(headers: Sequence[str], widths: dict[int, float], least: int) -> float:
+    """A header row tall enough for its longest header in words, `least` lines at the least."""
+    lines = (_lines(name, widths.get(p, MAX_WIDTH)) for p, name in enumerate(headers))
+    return row_height(max([least, *lines]))
 
 
 def _finish_table(
@@ -691,9 +755,9 @@ def _finish_table(
     sheet: Sheet,
     headers: list[str],
     top: int,
-    tables: list[tuple[int, pd.DataFrame, list[str]]],
-) -> dict[int, float]:
-    """Panes, filter, widths and the print layout (teachers print these on A4); the widths."""
+    widths: dict[int, float],
+) -> None:
+    """Panes, filter, widths and the print layout (teachers print these on A4)."""
     frame = sheet.frame
     worksheet.freeze_panes(top + 1, sheet.freeze_columns)  # type: ignore[attr-defined]
     worksheet.set_landscape()  # type: ignore[attr-defined]
@@ -705,11 +769,6 @@ def _finish_table(
         worksheet.repeat_columns(0, sheet.freeze_columns - 1)  # type: ignore[attr-defined]
     if sheet.filter and headers:
         worksheet.autofilter(top, 0, top + max(len(frame), 1), len(headers) - 1)  # type: ignore[attr-defined]
-    widths: dict[int, float] = {}
-    for _top, table, names in tables:
-        for position, name in enumerate(names):
-            width = _width(name, table, position, name in sheet.wrap)
-            widths[position] = max(widths.get(position, 0), width)
     level = {headers.index(c): 1 for block in sheet.blocks for c in block if c in headers}
     for position, width in widths.items():
         options = {"level": level[position]} if position in level else {}
@@ -717,9 +776,8 @@ def _finish_table(
     if len(widths) <= PRINT_FIT_COLUMNS and not sheet.blocks:
         # A Summary (sentences, tables, charts) prints on one page; a list, one page wide.
         worksheet.fit_to_pages(1, 1 if sheet.intro else 0)  # type: ignore[attr-defined]
-        return widths
+        return
     _page_breaks(worksheet, sheet, headers, widths)
-    return widths
 
 
 def _pixels(width: float) -> float:
@@ -755,8 +813,12 @@ def _page_breaks(
     worksheet.set_print_scale(scale)  # type: ignore[attr-defined]
     limit = PRINT_PIXELS * 100 / scale - titles
     starts = {min(span) for span in spans if span}
+    printed = _first_printed(sheet, starts)
+    if printed > sheet.freeze_columns:  # beside the title columns, which every page repeats
+        last_row = len(sheet.intro) + (1 if sheet.intro else 0) + max(len(sheet.frame), 1)
+        worksheet.print_area(0, printed, last_row, len(headers) - 1)  # type: ignore[attr-defined]
     pages: list[list[int]] = [[]]
-    for position in range(sheet.freeze_columns, len(headers)):
+    for position in range(printed, len(headers)):
         used = sum(_pixels(widths[p]) for p in pages[-1])
         if pages[-1] and (position in starts or used + _pixels(widths[position]) > limit):
             pages.append([])
@@ -764,6 +826,14 @@ def _page_breaks(
     breaks = [page[0] for page in pages[1:] if page]
     if breaks:
         worksheet.set_v_pagebreaks(breaks)  # type: ignore[attr-defined]
+
+
+def _first_printed(sheet: Sheet, starts: set[int]) -> int:
+    """The first column printed after the title columns: the first block's when the sheet
+    prints its blocks only (the columns before it stay in the sheet, unprinted)."""
+    if sheet.print_blocks_only and starts:
+        return max(min(starts), sheet.freeze_columns)
+    return sheet.freeze_columns
 
 
 def _insert_chart(
@@ -827,13 +897,21 @@ def _print_portrait(worksheet: object, name: str) -> None:
     worksheet.set_footer(FOOTER)  # type: ignore[attr-defined]
 
 
+ROWS_FIRST_WIDTH, ROWS_WIDTH = 26, 75  # About: the item, its value (wrapped)
+README_WIDTHS = (16, 28, 62)  # Read me: sheet, column, what it means (wrapped)
+
+
 def _write_rows(
     workbook: object, name: str, headers: list[str], rows: list[list[object]], formats: _Formats
 ) -> object:
     worksheet = workbook.add_worksheet(name)  # type: ignore[attr-defined]
     for position, header in enumerate(headers):
         worksheet.write_string(0, position, header, formats.header)
+    widths = [ROWS_FIRST_WIDTH, *[ROWS_WIDTH] * (len(headers) - 1)]
     for row_index, row in enumerate(rows, start=1):
+        height = _row_height(row, list(enumerate(widths)))
+        if height is not None:
+            worksheet.set_row(row_index, height)
         for position, value in enumerate(row):
             if value is None:
                 continue
@@ -843,8 +921,8 @@ def _write_rows(
                 worksheet.write(row_index, position, value, formats.cell(align="left"))
     worksheet.freeze_panes(1, 0)
     worksheet.repeat_rows(0)
-    worksheet.set_column(0, 0, 26, formats.text)
-    worksheet.set_column(1, len(headers) - 1, 75, formats.text)
+    worksheet.set_column(0, 0, ROWS_FIRST_WIDTH, formats.text)
+    worksheet.set_column(1, len(headers) - 1, ROWS_WIDTH, formats.text)
     _print_portrait(worksheet, name)
     return worksheet
 
@@ -855,17 +933,22 @@ def _write_readme(
     worksheet = workbook.add_worksheet("Read me")  # type: ignore[attr-defined]
     worksheet.merge_range(0, 0, 0, 2, readme.title, formats.title)
     row = 2
+    across = sum(README_WIDTHS)  # a line spans the three columns
     for line in readme.lines:
         worksheet.merge_range(row, 0, row, 2, line, formats.text)
-        worksheet.set_row(row, 15 * (1 + len(line) // 95))
+        worksheet.set_row(row, row_height(wrapped_lines(line, across)))
         row += 1
     row += 1
     for position, header in enumerate(["Sheet", "Column", "What it means"]):
         worksheet.write_string(row, position, header, formats.header)
     worksheet.repeat_rows(row)
     row += 1
+    described = list(enumerate(README_WIDTHS))
     for sheet in sheets:
         for column, text in sheet.descriptions.items():
+            height = _row_height([sheet.name, column, text], described)
+            if height is not None:
+                worksheet.set_row(row, height)
             worksheet.write_string(row, 0, sheet.name, formats.text)
             worksheet.write_string(row, 1, column, formats.text)
             worksheet.write_string(row, 2, text, formats.text)
@@ -876,12 +959,12 @@ def _write_readme(
         worksheet.write_string(row, 1, "Meaning", formats.header)
         row += 1
         for colour, meaning in readme.key:
+            worksheet.set_row(row, row_height(wrapped_lines(meaning, sum(README_WIDTHS[1:]))))
             worksheet.write_string(row, 0, colour, formats.fills[colour])
             worksheet.merge_range(row, 1, row, 2, meaning, formats.text)
             row += 1
-    worksheet.set_column(0, 0, 16)
-    worksheet.set_column(1, 1, 28)
-    worksheet.set_column(2, 2, 62)
+    for position, width in enumerate(README_WIDTHS):
+        worksheet.set_column(position, position, width)
     _print_portrait(worksheet, "Read me")
 
 

@@ -92,6 +92,7 @@ def write_report_workbook(
             fills=fills,
             freeze_columns=title_columns(tracking.frame),
             blocks=[[c for c in added if c.startswith(f"{s}_")] for s in data.progress],
+            print_blocks_only=True,  # the pupils' names and the report's columns, on 3 pages
             align={c: "center" for c in grades},
             number_formats={c: "0" for c in added if c.endswith("_steps_made")},
         ),
@@ -519,7 +520,8 @@ def _readme_lines(outcome: Any, settings: rp.ReportSettings) -> list[str]:
         "needed than half terms left. CATCH_UP: last summer's baseline was below the "
         "age-related expectation (the target includes catch-up steps).",
         "Every input row is on the Pupils sheet in input order with its own columns unchanged; "
-        "the report's columns follow them.",
+        "the report's columns follow them. Printed, the Pupils sheet shows the pupils' names "
+        "and the report's columns, a subject a page; the tracking columns stay in the sheet.",
     ]
     if tracking.skipped_subjects:
         lines.append(

@@ -26,6 +26,7 @@ SUMMARY_PERCENT = (
 )
 ID_COLUMNS = ("upn", "pupil_id", "surname", "forename")
 GROUP_BENCHMARK = "group_benchmark_pct"  # pipeline.gcse_targets.GROUP_BENCHMARK
+SUMMARY_LABEL_WIDTH = 40  # characters: a longer threshold in words wraps onto a second line
 
 
 def write_targets_workbook(
@@ -69,6 +70,8 @@ def write_targets_workbook(
                 number_formats={c: "0%" for c in [*SUMMARY_PERCENT, GROUP_BENCHMARK]}
                 | {"average_target_points": "0.0"},
                 freeze_columns=4,
+                wrap=["threshold"],
+                wrap_width=SUMMARY_LABEL_WIDTH,
             ),
             grade_word=grade_word,
         ),
@@ -208,6 +211,8 @@ def summary_sheet(
         ],
         freeze_columns=1,
         filter=False,
+        wrap=["label", "threshold"],  # "Overall 5 grades 9-4 incl. English and maths (…)"
+        wrap_width=SUMMARY_LABEL_WIDTH,
     )
     return in_words(sheet, grade_word=grade_word)
 
