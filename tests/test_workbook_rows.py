@@ -141,6 +141,7 @@ def test_text_that_looks_like_rich_text_xml_is_kept_as_text(tmp_path, monkeypatc
 _cells = st.one_of(
     st.none(),
     st.text(max_size=12).filter(lambda t: not (t.startswith("<r>") and t.endswith("</r>"))),
+    st.text(alphabet="Wa \n", min_size=30, max_size=90),  # wrapped in "b": rows given heights
     st.integers(min_value=-(10**15), max_value=10**15),
     st.floats(allow_nan=False, allow_infinity=False, width=64),
     st.booleans(),
@@ -158,7 +159,7 @@ def test_any_mix_of_values_is_byte_identical(tmp_path_factory, monkeypatch, rows
     for writer, name in ((wb._CellByCell, "cells.xlsx"), (wb._RowXml, "rows.xlsx")):
         monkeypatch.setattr(wb, "ROW_WRITER", writer)
         monkeypatch.setattr(wb, "CHUNK_ROWS", 4)
-        sheet = wb.Sheet("T", frame, editable=["target"], align={"a": "center"})
+        sheet = wb.Sheet("T", frame, editable=["target"], align={"a": "center"}, wrap=["b"])
         wb.write_workbook(folder / name, [sheet], readme=wb.ReadMe(title="t"), about=[])
     reference, fast = _parts(folder / "cells.xlsx"), _parts(folder / "rows.xlsx")
     assert fast == reference
@@ -201,3 +202,18 @@ def test_the_text_cache_starting_afresh_changes_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(wb, "CACHED_TEXT", 8)
     monkeypatch.setattr(wb, "CACHED_TEXTS", 3)
     _same_files(tmp_path, _frame(40), monkeypatch)
+
+
+def test_a_wrapped_row_has_its_height_in_both_writers(tmp_path, monkeypatch):
+    # "b" is held to 12 wide (wrap_width): 11 digits a line. Each 40-letter word is 34 digits
+    # (0.85 a small letter): 4 lines (11 + 11 + 11 + 1), so the row needs 8 lines; the row's
+    # height is in both writers' files, byte for byte the same.
+    frame = pd.DataFrame({"a": ["x", "y"], "b": ["short", "a" * 40 + " " + "a" * 40]})
+    for writer, name in ((wb._CellByCell, "cells.xlsx"), (wb._RowXml, "rows.xlsx")):
+        monkeypatch.setattr(wb, "ROW_WRITER", writer)
+        sheet = wb.Sheet("T", frame, wrap=["b"], wrap_width=12)
+        wb.write_workbook(tmp_path / name, [sheet], readme=wb.ReadMe(title="t"), about=[])
+        rows = openpyxl.load_workbook(tmp_path / name)["T"].row_dimensions
+        assert rows[3].height == 8 * 15, name
+        assert rows[2].height is None, name  # "short": one line, the default height
+    assert _parts(tmp_path / "rows.xlsx") == _parts(tmp_path / "cells.xlsx")

@@ -27,7 +27,7 @@ from targetkit.io import (
     column_letter,
     private_folder,
 )
-from targetkit.wrapping import fits_on_a_line, row_height, wrapped_lines
+from targetkit.wrapping import MAX_ROW_POINTS, fits_on_a_line, row_height, wrapped_lines
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -298,10 +298,10 @@ def _write_sheet(
     worksheet = workbook.add_worksheet(safe_sheet_name(sheet.name))  # type: ignore[attr-defined]
     frame = sheet.frame
     headers = [str(c) for c in frame.columns]
-    top = _write_intro(worksheet, sheet, max(len(headers), 1), formats)
+    widths = _widths(sheet, [frame, *(table.frame for table in sheet.below)])
+    top = _write_intro(worksheet, sheet, max(len(headers), 1), formats, widths)
     editable = set(sheet.editable)
     positions = {name: i for i, name in enumerate(headers)}
-    widths = _widths(sheet, [frame, *(table.frame for table in sheet.below)])
     # headers in words wrap onto a few lines: the row as tall as the longest needs
     worksheet.set_row(top, _header_height(headers, widths, HEADER_LINES))
     for name, position in positions.items():
@@ -678,9 +678,12 @@ HEADER_LINES = 3
 MAX_WIDTH = 30  # longer text is cut at the cell's edge (a comment or the Read me has it all)
 NAME_WIDTH = 45  # a column whose values are all this short is as wide as they are (no cut)
 INTRO_WIDTH = 8  # columns an opening sentence spans (wrapped within them)
+INTRO_LINE_POINTS = 16  # a line of the 12-point opening sentences
 
 
-def _write_intro(worksheet: object, sheet: Sheet, columns: int, formats: _Formats) -> int:
+def _write_intro(
+    worksheet: object, sheet: Sheet, columns: int, formats: _Formats, widths: dict[int, float]
+) -> int:
     """The sheet's opening sentences, each wrapped across the first columns; the header row."""
     if not sheet.intro:
         return 0
@@ -691,8 +694,10 @@ def _write_intro(worksheet: object, sheet: Sheet, columns: int, formats: _Format
         # printed pages repeat the title columns: start beside them, so no page shows a piece
         first = sheet.freeze_columns if sheet.blocks and span > sheet.freeze_columns else 0
         worksheet.merge_range(row, first, row, span, line, formats.intro)  # type: ignore[attr-defined]
-        per_line = 60 if first else 110  # characters a line of the merged cells holds
-        worksheet.set_row(row, 16 * (1 + len(line) // per_line))  # type: ignore[attr-defined]
+        # the merged cells' width, in digits of the 12-point intro font (11/12 of the body's)
+        across = sum(widths.get(p, 8) for p in range(first, span + 1)) * 11 / 12
+        lines = wrapped_lines(line, across)
+        worksheet.set_row(row, min(INTRO_LINE_POINTS * lines, MAX_ROW_POINTS))  # type: ignore[attr-defined]
     return len(sheet.intro) + 1
 
 
