@@ -22,6 +22,10 @@ from helpers import cli
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 PDFINFO = shutil.which("pdfinfo")
+PDFTOTEXT = shutil.which("pdftotext")
+# Pages one sheet may print on (its footer names it): the 60 pupils of the demo's tracking file
+# on one page tall, the report's three subjects a page each.
+SHEET_PAGE_BUDGET = {("report", "Pupils"): 3}
 # Every sheet as CSV (the last token, -1), UTF-8 (76), comma separated, values as shown.
 CSV_FILTER = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1"
 # A4 pages each workbook may print on, for the 60-pupil demo (3 subjects where there are
@@ -31,7 +35,9 @@ PAGE_BUDGET = {  # the primary targets have four subjects (English joined in iss
     "rerun": 14,
     "cohort": 16,
     "la": 12,
-    "report": 34,  # with the Expected sheet (a row per subject and group, a column a drop)
+    # 17 pages: the Pupils sheet prints the names and the report's columns, a subject a page
+    # (3 pages; 7 when it printed the tracking file's own 37 columns too), Key questions 3
+    "report": 17,
     "converted": 12,
 }
 HISTORY = [  # a small history for build-conversion (school, KS1 prior, KS2 outcome)
@@ -125,6 +131,19 @@ def _pages(pdf: Path) -> int:
     return int(re.search(r"^Pages:\s+(\d+)", info.stdout, re.MULTILINE)[1])
 
 
+def _sheet_pages(pdf: Path) -> dict[str, int]:
+    """Pages each sheet printed on, from the footers ("Pupils ... Page 3 of 17")."""
+    text = subprocess.run(
+        [PDFTOTEXT, "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    pages: dict[str, int] = {}
+    for page in text.split("\f"):
+        footer = re.search(r"^(\S.*?)\s{2,}Page \d+ of \d+\s*$", page, re.MULTILINE)
+        if footer:
+            pages[footer[1]] = pages.get(footer[1], 0) + 1
+    return pages
+
+
 def _same(value: object, shown: str) -> bool:
     """A value openpyxl read and the text LibreOffice shows for it mean the same."""
     if value is None:
@@ -148,7 +167,7 @@ def _same(value: object, shown: str) -> bool:
 
 
 @pytest.mark.skipif(
-    SOFFICE is None or PDFINFO is None,
+    SOFFICE is None or PDFINFO is None or PDFTOTEXT is None,
     reason="needs headless LibreOffice and pdfinfo (apt-get install libreoffice-calc-nogui "
     "poppler-utils; .ci/run installs them)",
 )
@@ -165,6 +184,10 @@ def test_libreoffice_opens_every_workbook_keeps_every_value_and_prints_within_bu
         pdf = pdfs / f"{path.stem}.pdf"
         assert pdf.exists(), f"LibreOffice could not open {path.name}"
         assert _pages(pdf) <= PAGE_BUDGET[name], (name, _pages(pdf))
+        printed = _sheet_pages(pdf)
+        for (workbook, sheet_name), budget in SHEET_PAGE_BUDGET.items():
+            if workbook == name:
+                assert 1 <= printed[sheet_name] <= budget, (name, sheet_name, printed)
         book = openpyxl.load_workbook(path)
         for sheet in book.worksheets:
             shown = csvs / f"{path.stem}-{sheet.title}.csv"
@@ -196,3 +219,18 @@ def _number(text: str) -> object:
         return float(text) if text.strip() else None
     except ValueError:
         return text
+
+
+def test_the_report_pupils_sheet_keeps_every_input_column_though_it_prints_the_reports(written):
+    """Printing the report's columns only loses nothing: every column of the tracking file is
+    on the Pupils sheet, in its order, under its own header, with its values."""
+    source = openpyxl.load_workbook(written["report"].parent / "in" / "steps-tracking.xlsx")
+    report = openpyxl.load_workbook(written["report"])
+    mine = [list(row) for row in source.worksheets[0].iter_rows(values_only=True)]
+    pupils = report["Pupils"]
+    kept = [list(row[: len(mine[0])]) for row in pupils.iter_rows(values_only=True)]
+    assert kept == mine
+    first = openpyxl.utils.get_column_letter(len(mine[0]) + 1)
+    assert pupils[f"{first}1"].value == "Reading now"
+    assert pupils.print_area.startswith(f"'Pupils'!${first}$1:")  # printed from the report's
+    assert pupils.print_title_cols == "$A:$D"  # with the names on every page

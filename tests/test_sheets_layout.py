@@ -134,7 +134,7 @@ def test_the_summarys_overall_label_wraps_in_a_row_tall_enough(secondary_targets
     sheet = book["Summary"]
     (cell,) = [c for row in sheet.iter_rows() for c in row if c.value == OVERALL]
     assert cell.column == 1  # the label column, repeated on every printed page
-    assert _column_width(sheet, 1) == pytest.approx(40, abs=0.01)  # as wide as the longest label, up to 40
+    assert _column_width(sheet, 1) == pytest.approx(40, abs=0.01)  # the longest label's, to 40
     assert cell.alignment.wrap_text
     assert sheet.row_dimensions[cell.row].height == 30  # two lines (worked out above)
     # the threshold beside it, "5 grades 9-4 incl. English and maths (the guidance's 5

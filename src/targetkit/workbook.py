@@ -27,7 +27,15 @@ from targetkit.io import (
     column_letter,
     private_folder,
 )
-from targetkit.wrapping import MAX_ROW_POINTS, fits_on_a_line, row_height, wrapped_lines
+from targetkit.wrapping import (
+    MAX_ROW_POINTS,
+    NARROW,
+    WIDE,
+    WIDE_CHARACTERS,
+    fits_on_a_line,
+    row_height,
+    wrapped_lines,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -303,7 +311,7 @@ def _write_sheet(
     editable = set(sheet.editable)
     positions = {name: i for i, name in enumerate(headers)}
     # headers in words wrap onto a few lines: the row as tall as the longest needs
-    worksheet.set_row(top, _header_height(headers, widths, HEADER_LINES))
+    worksheet.set_row(top, _header_height(headers, widths, 1))
     for name, position in positions.items():
         fmt = formats.editable_header if name in editable else formats.header
         worksheet.write_string(top, position, name, fmt)
@@ -674,7 +682,7 @@ def _utf16_truncate(text: str, units: int) -> str:
     return truncate(text, units)
 
 
-HEADER_LINES = 3
+HEADER_LINES = 3  # lines a header row is reckoned at when fitting a list to the page height
 MAX_WIDTH = 30  # longer text is cut at the cell's edge (a comment or the Read me has it all)
 NAME_WIDTH = 45  # a column whose values are all this short is as wide as they are (no cut)
 INTRO_WIDTH = 8  # columns an opening sentence spans (wrapped within them)
@@ -713,10 +721,20 @@ def _width(name: str, frame: pd.DataFrame, position: int, whole: float, most: fl
     """Wide enough for the values and the header's longest word (headers wrap): up to `whole`
     to show every value whole, else `most` (a longer text is wrapped, or cut at the edge)."""
     sample = frame.iloc[:500, position].dropna().astype(str)
-    longest = int(sample.str.len().max()) if len(sample) else 0
+    longest = 0
+    if len(sample):  # in characters, or wider where capitals make the text wider
+        longest = math.ceil(max(sample.str.len().max(), _text_widths(sample).max()))
     word = max((len(w) for w in name.split()), default=0)
     fitted = max(longest + 2, word + 2, len(name) / 2.6 + 2, 8)
     return float(fitted if fitted <= whole else min(fitted, most))
+
+
+def _text_widths(texts: pd.Series) -> pd.Series:
+    """`wrapping.text_width` of each text, at once: capitals (codes such as NOT_ON_TRACK) are
+    wider than a digit, so a column of them is widened to show them whole."""
+    wide = texts.str.count(WIDE_CHARACTERS)
+    digits = texts.str.count(r"\d")
+    return WIDE * wide + digits + NARROW * (texts.str.len() - wide - digits)
 
 
 def _widths(sheet: Sheet, frames: Sequence[pd.DataFrame]) -> dict[int, float]:

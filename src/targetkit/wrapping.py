@@ -11,6 +11,7 @@ generously), so the estimate errs towards a line too many, never one too few.
 from __future__ import annotations
 
 import math
+import re
 
 LINE_POINTS = 15.0  # a line of 11-point Calibri, Excel's default row height
 MAX_ROW_POINTS = 409.0  # the tallest row Excel allows
@@ -18,10 +19,13 @@ PADDING = 1  # characters of a column's width taken by the cell's margins
 WIDE, NARROW = 1.25, 0.85  # a capital (or m, w) and a small letter, in digits' widths
 
 
+WIDE_CHARACTERS = r"[A-Zmw@%]"  # as wide as WIDE: capitals, m, w, @, %
+
+
 def text_width(text: str) -> float:
     """`text`'s width in digits of the default font."""
-    wide = sum(ch.isupper() or ch in "mwMW@%" for ch in text)
-    digits = sum(ch.isdigit() for ch in text)
+    wide = len(re.findall(WIDE_CHARACTERS, text))
+    digits = len(re.findall(r"\d", text))
     return WIDE * wide + digits + NARROW * (len(text) - wide - digits)
 
 
