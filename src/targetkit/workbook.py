@@ -29,11 +29,10 @@ from targetkit.io import (
 )
 from targetkit.wrapping import (
     MAX_ROW_POINTS,
-    NARROW,
     WIDE,
-    WIDE_CHARACTERS,
     fits_on_a_line,
     row_height,
+    text_width,
     wrapped_lines,
 )
 
@@ -358,7 +357,7 @@ def _write_sheet(
                         RAG_COLOURS[colour],
                         name in wrap,
                     )
-            rows.write(excel_row, row, row_formats, _row_height(row, wrapped))
+            rows.write(excel_row, row, row_formats, _row_height(row, wrapped) if wrapped else None)
             for position, texts in notes:
                 text = texts[offset]
                 if isinstance(text, str) and text:
@@ -722,19 +721,14 @@ def _width(name: str, frame: pd.DataFrame, position: int, whole: float, most: fl
     to show every value whole, else `most` (a longer text is wrapped, or cut at the edge)."""
     sample = frame.iloc[:500, position].dropna().astype(str)
     longest = 0
-    if len(sample):  # in characters, or wider where capitals make the text wider
-        longest = math.ceil(max(sample.str.len().max(), _text_widths(sample).max()))
+    if len(sample):  # in characters, or wider where capitals make a text wider (NOT_ON_TRACK)
+        lengths = sample.str.len()
+        longest = int(lengths.max())
+        wider = sample[lengths * WIDE > longest].unique()  # the only ones that can be wider
+        longest = max(longest, math.ceil(max(map(text_width, wider), default=0)))
     word = max((len(w) for w in name.split()), default=0)
     fitted = max(longest + 2, word + 2, len(name) / 2.6 + 2, 8)
     return float(fitted if fitted <= whole else min(fitted, most))
-
-
-def _text_widths(texts: pd.Series) -> pd.Series:
-    """`wrapping.text_width` of each text, at once: capitals (codes such as NOT_ON_TRACK) are
-    wider than a digit, so a column of them is widened to show them whole."""
-    wide = texts.str.count(WIDE_CHARACTERS)
-    digits = texts.str.count(r"\d")
-    return WIDE * wide + digits + NARROW * (texts.str.len() - wide - digits)
 
 
 def _widths(sheet: Sheet, frames: Sequence[pd.DataFrame]) -> dict[int, float]:

@@ -19,13 +19,14 @@ PADDING = 1  # characters of a column's width taken by the cell's margins
 WIDE, NARROW = 1.25, 0.85  # a capital (or m, w) and a small letter, in digits' widths
 
 
-WIDE_CHARACTERS = r"[A-Zmw@%]"  # as wide as WIDE: capitals, m, w, @, %
+WIDE_CHARACTERS = re.compile(r"[A-Zmw@%]")  # as wide as WIDE: capitals, m, w, @, %
+DIGITS = re.compile(r"\d")
 
 
 def text_width(text: str) -> float:
     """`text`'s width in digits of the default font."""
-    wide = len(re.findall(WIDE_CHARACTERS, text))
-    digits = len(re.findall(r"\d", text))
+    wide = len(WIDE_CHARACTERS.findall(text))
+    digits = len(DIGITS.findall(text))
     return WIDE * wide + digits + NARROW * (len(text) - wide - digits)
 
 
