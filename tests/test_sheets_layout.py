@@ -121,12 +121,17 @@ def _shows_whole(sheet, cell) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def secondary_targets(tmp_path_factory):
-    out = tmp_path_factory.mktemp("secondary") / "targets.xlsx"
-    result = cli("set-targets", EXAMPLES / "secondary-cohort.xlsx", "-o", out)
+def _written(tmp_path_factory, command: str, example: str):
+    """The workbook `command` writes from an example file."""
+    out = tmp_path_factory.mktemp(command) / "out.xlsx"
+    result = cli(command, EXAMPLES / example, "-o", out)
     assert result.exit_code == 0, result.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def secondary_targets(tmp_path_factory):
+    return _written(tmp_path_factory, "set-targets", "secondary-cohort.xlsx")
 
 
 def test_the_summarys_overall_label_wraps_in_a_row_tall_enough(secondary_targets):
@@ -187,10 +192,7 @@ def test_school_names_are_shown_whole_on_the_la_sheets(tmp_path):
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report") / "report.xlsx"
-    result = cli("report", EXAMPLES / "steps-tracking.xlsx", "-o", out)
-    assert result.exit_code == 0, result.stderr
-    return out
+    return _written(tmp_path_factory, "report", "steps-tracking.xlsx")
 
 
 def test_the_report_pupils_sheet_prints_names_and_the_reports_columns_only(report):

@@ -449,6 +449,7 @@ def _write_row(
             worksheet.write(excel_row, position, value, fmt)  # type: ignore[attr-defined]
 
 
+Cells = Sequence[object]  # a row's values, or their formats
 COMMENT_SIZE = {"x_scale": 2.5, "y_scale": 1.5}  # a note's box: room for a few lines
 
 
@@ -471,13 +472,7 @@ class _CellByCell:
     def __init__(self, worksheet: object, sheet_name: str, headers: Sequence[str]) -> None:
         self.worksheet, self.sheet_name, self.headers = worksheet, sheet_name, headers
 
-    def write(
-        self,
-        excel_row: int,
-        row: Sequence[object],
-        fmts: Sequence[object],
-        height: float | None = None,
-    ) -> None:
+    def write(self, excel_row: int, row: Cells, fmts: Cells, height: float | None = None) -> None:
         if height is not None:
             self.worksheet.set_row(excel_row, height)  # type: ignore[attr-defined]
         _write_row(self.worksheet, excel_row, row, list(fmts), self.sheet_name, self.headers)
@@ -511,13 +506,7 @@ class _RowXml:
         # down a column, so most text cells are one lookup (a bounded cache: names do not).
         self.texts: dict[tuple[str, object], str] = {}
 
-    def write(
-        self,
-        excel_row: int,
-        row: Sequence[object],
-        fmts: Sequence[object],
-        height: float | None = None,
-    ) -> None:
+    def write(self, excel_row: int, row: Cells, fmts: Cells, height: float | None = None) -> None:
         if self.pending is None:
             worksheet = self.worksheet
             if excel_row <= worksheet.previous_row:  # type: ignore[attr-defined]
