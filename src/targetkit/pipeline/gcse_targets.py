@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from targetkit.pipeline.entries import entries_from_long, entries_from_wide
-from targetkit.pipeline.subject_chances import THRESHOLDS, subject_chances
+from targetkit.pipeline.subject_chances import NATIONAL, THRESHOLDS, per_table, subject_chances
 from targetkit.scales import Scale, load_scale
 from targetkit.subjects import SubjectList, load_subjects
 from targetkit.upn import upn_key
@@ -489,7 +489,7 @@ def group_benchmarks(
     result[GROUP_BENCHMARK] = np.nan
     if result.empty or not blocks:
         return result
-    rates = pd.concat([_group_rates(t) for t in tables])
+    rates = pd.concat([per_table(t, ("group rates", NATIONAL), _group_rates) for t in tables])
     rates = rates[~rates.index.duplicated(keep="first")]
     frames = []
     for subject, block in blocks.items():
@@ -527,10 +527,10 @@ def threshold_label(name: str) -> str:
     return name.replace("plus", "+")
 
 
-def _group_rates(table: ConversionTable) -> pd.DataFrame:
-    """Chance of each threshold per (subject, band, DfE group), national group rows."""
+def _group_rates(table: ConversionTable, benchmark: str) -> pd.DataFrame:
+    """Chance of each threshold per (subject, band, DfE group), the benchmark's group rows."""
     frame = table.frame
-    rows = frame[(frame["benchmark"] == "national") & (frame["group"] != "all")]
+    rows = frame[(frame["benchmark"] == benchmark) & (frame["group"] != "all")]
     wide = rows.pivot_table(
         index=["subject", "prior", "group"], columns="outcome", values="proportion", aggfunc="sum"
     )

@@ -969,9 +969,13 @@ def _shared(texts: pd.Series) -> pd.Series:
 
 
 def _add_flag(flags: pd.Series, mask: np.ndarray | pd.Series, code: str) -> pd.Series:
+    """`code` appended to the flags of the pupils in `mask` (only those rows are touched)."""
     mask = np.asarray(mask, dtype=bool)
-    added = np.where(flags.to_numpy(dtype=object) == "", code, flags + "; " + code)
-    return pd.Series(np.where(mask, added, flags), index=flags.index, dtype=object)
+    values = flags.to_numpy(dtype=object).copy()
+    if mask.any():
+        some = values[mask]
+        values[mask] = np.where(some == "", code, some + ("; " + code))
+    return pd.Series(values, index=flags.index, dtype=object)
 
 
 def _merge_flags(flags: pd.Series, more: pd.Series) -> pd.Series:
@@ -1015,17 +1019,16 @@ def _threshold_quotas(
         key=lambda t: scale.points_of[_grade_name(scale, thresholds[t])],
         reverse=True,
     )
+    codes, schools = pd.factorize(school.to_numpy())  # per school sums by bincount
     for name in by_height:
         grade = _grade_name(scale, thresholds[name])
         chance = chances[name]
         has = chance.notna().to_numpy()
         meets = _meets(scale, current, grade).fillna(False).to_numpy(dtype=bool)
-        frame = pd.DataFrame(
-            {"school": school.to_numpy(), "chance": chance.fillna(0).to_numpy()}, index=index
-        )
-        need = np.ceil(frame.groupby("school")["chance"].transform("sum").to_numpy() - 1e-9)
-        met = pd.Series(meets & has, index=index).groupby(school.to_numpy()).transform("sum")
-        shortfall = need - met.to_numpy()
+        chance_sum = np.bincount(codes, chance.fillna(0).to_numpy(), minlength=len(schools))
+        need = np.ceil(chance_sum[codes] - 1e-9)
+        met = np.bincount(codes, meets & has, minlength=len(schools))[codes]
+        shortfall = need - met
         eligible = has & ~meets & ~frozen & (shortfall > 0)
         if not eligible.any():
             continue
