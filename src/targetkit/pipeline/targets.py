@@ -1573,6 +1573,50 @@ def _group_values(cohort: pd.DataFrame) -> dict[str, pd.Series]:
     return groups
 
 
+SUMMARY_BATCH_ROWS = 1_000_000  # pupil × subject × threshold rows summarised at once
+
+
+def _summary_rows(
+    batch: list[tuple[str, str, np.ndarray | slice, dict[str, np.ndarray]]],
+    groups: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """The figures of each (subject, threshold) block of `batch` for all pupils and each pupil
+    group: one long frame and one groupby a group, not one a block. Rows in block order, then
+    group, then value (sorted)."""
+    part = pd.DataFrame(
+        {name: np.concatenate([columns[name] for *_, columns in batch]) for name in batch[0][3]}
+    )
+    block = np.repeat(np.arange(len(batch)), [len(columns["met"]) for *_, columns in batch])
+    tables = []
+    for group_name, values in groups.items():
+        keys = np.concatenate([values[rows] for _, _, rows, _ in batch])
+        grouped = part.groupby([block, keys], dropna=True)
+        counts = grouped[["with_result", "met", "met_with_result"]].sum()
+        stats = pd.DataFrame(
+            {
+                "pupils": grouped.size(),
+                "pupils_with_result": counts["with_result"],
+                "targeted": counts["met"],
+                "targeted_with_result": counts["met_with_result"],
+                "chance_sum": grouped["chance"].sum(min_count=1),
+                "chance_sum_with_result": grouped["chance_with_result"].sum(min_count=1),
+                "average_target_points": grouped["points"].mean(),
+            }
+        )
+        stats.index.names = ["block", "value"]
+        stats = stats.reset_index()
+        stats.insert(1, "group", group_name)
+        tables.append(stats)
+    # a stable sort by block keeps each block's groups in order, and their values sorted
+    table = pd.concat(tables, ignore_index=True).sort_values("block", kind="mergesort")
+    position = table.pop("block").to_numpy()
+    table.insert(
+        0, "threshold", np.array([label for _, label, *_ in batch], dtype=object)[position]
+    )
+    table.insert(0, "subject", np.array([subject for subject, *_ in batch], dtype=object)[position])
+    return table
+
+
 def _summaries(
     cohort: pd.DataFrame,
     policy: Policy,
@@ -1589,61 +1633,46 @@ def _summaries(
     """School-level figures (every pupil on roll as denominator, SPEC §7) and by group.
 
     A GCSE subject (`entered` given) counts its entered pupils only, on its own scale."""
+    groups = {"all": np.full(len(cohort), "all pupils", dtype=object)}
+    groups.update({name: v.to_numpy(dtype=object) for name, v in _group_values(cohort).items()})
     frames = []
-    all_groups = _group_values(cohort)
-    everyone_all = pd.Series("all pupils", index=cohort.index, dtype=object)
+    batch: list[tuple[str, str, np.ndarray | slice, dict[str, np.ndarray]]] = []
+    size = 0
     for subject in subjects:
         mine = (entered or {}).get(subject)
         rows = mine.to_numpy(dtype=bool) if mine is not None else slice(None)
-        everyone = everyone_all[rows]
-        groups = {name: values[rows] for name, values in all_groups.items()}
         points = target_points[subject][rows]
         scale_here = (scales or {}).get(subject, scale)
         subject_thresholds = (thresholds or {}).get(subject)
         thresholds_now = dict(subject_thresholds or policy.thresholds)
         if policy.kind == "steps":  # the age-related expectation at the end of this year
             thresholds_now = {"are": ""}
-        with_prior = has_prior[subject][rows].astype(float)
+        with_prior = has_prior[subject][rows].astype(float).to_numpy()
         for name, grade in thresholds_now.items():
             if policy.kind == "steps":
                 from targetkit.pipeline.steps import expected_points
 
                 year_group = pd.to_numeric(cohort.get("year_group"), errors="coerce")
-                met = (points >= expected_points(year_group, 6)).astype(float)
+                met = (points >= expected_points(year_group, 6)).astype(float).to_numpy()
             else:
-                met = _meets(scale_here, points, grade).fillna(False).astype(float)
+                met = _meets(scale_here, points, grade).fillna(False).astype(float).to_numpy()
             chance = chances[subject].get(name)
-            chance = chance[rows] if chance is not None else np.nan
-            part = pd.DataFrame(
-                {
-                    "met": met,
-                    "with_result": with_prior,
-                    "met_with_result": met * with_prior,
-                    "chance": chance,
-                    "chance_with_result": chance * with_prior,
-                    "points": points,
-                },
-                index=points.index,
-            )
-            for group_name, values in {"all": everyone, **groups}.items():
-                grouped = part.groupby(values.to_numpy(), dropna=True)
-                stats = pd.DataFrame(
-                    {
-                        "pupils": grouped["met"].size(),
-                        "pupils_with_result": grouped["with_result"].sum(),
-                        "targeted": grouped["met"].sum(),
-                        "targeted_with_result": grouped["met_with_result"].sum(),
-                        "chance_sum": grouped["chance"].sum(min_count=1),
-                        "chance_sum_with_result": grouped["chance_with_result"].sum(min_count=1),
-                        "average_target_points": grouped["points"].mean(),
-                    }
-                )
-                stats.index.name = "value"
-                stats = stats.reset_index()
-                stats.insert(0, "group", group_name)
-                stats.insert(0, "threshold", threshold_label(name))
-                stats.insert(0, "subject", subject)
-                frames.append(stats)
+            chance = chance[rows].to_numpy() if chance is not None else np.nan
+            columns = {
+                "met": met,
+                "with_result": with_prior,
+                "met_with_result": met * with_prior,
+                "chance": np.broadcast_to(chance, len(met)),
+                "chance_with_result": chance * with_prior,
+                "points": points.to_numpy(),
+            }
+            batch.append((subject, threshold_label(name), rows, columns))
+            size += len(met)
+        if size >= SUMMARY_BATCH_ROWS:  # bounded memory for a large cohort's many subjects
+            frames.append(_summary_rows(batch, groups))
+            batch, size = [], 0
+    if batch:
+        frames.append(_summary_rows(batch, groups))
     if not frames:
         empty = pd.DataFrame()
         return empty, empty
