@@ -351,18 +351,19 @@ def raise_to_progress8(
     True where moved) and the final per-pupil Progress 8."""
     frame = frame.assign(raised=False)
     headroom = np.full(len(frame), np.nan)
+    source = frame["source"].to_numpy(dtype=object)
+    pupil = frame["upn"].to_numpy()
     for subject, scale in scales.items():
-        mine = frame["source"].eq(subject).to_numpy()
+        mine = source == subject
         if not mine.any():
             continue
-        positions = frame.loc[mine, "upn"].to_numpy()
-        ml = likely[subject].iloc[positions].map(scale.points_of).astype("float64").to_numpy()
+        ml = likely[subject].iloc[pupil[mine]].map(scale.points_of).astype("float64").to_numpy()
         headroom[mine] = ml
-    school_of = school.to_numpy()[frame["upn"].to_numpy()] if len(frame) else np.array([])
+    school_of = school.to_numpy()[pupil] if len(frame) else np.array([])
     frozen_row = np.zeros(len(frame), dtype=bool)
     for subject, mask in frozen.items():
-        mine = frame["source"].eq(subject).to_numpy()
-        frozen_row[mine] = mask[frame.loc[mine, "upn"].to_numpy()]
+        mine = source == subject
+        frozen_row[mine] = mask[pupil[mine]]
     top_of = {subject: float(scale.grades[-1].points) for subject, scale in scales.items()}
     top = frame["source"].map(top_of).to_numpy(dtype=float)
     boost = 1

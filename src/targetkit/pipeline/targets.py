@@ -320,12 +320,7 @@ def compute_targets(
             out["suggested_points"] = out["suggested_points"].where(~raised, raised_to["points"])
             out["suggested"] = out["suggested"].where(~raised, raised_to["grade"])
             if notes:
-                prior_part = out["reason"].astype("string").str.split("; rule: ", n=1).str[0]
-                out["reason"] = _shared(
-                    out["reason"].where(
-                        ~raised, (prior_part + "; rule: " + raised_to["reason"]).astype(object)
-                    )
-                )
+                out["reason"] = _shared(_new_rule(out["reason"], raised, raised_to["reason"]))
             out["flags"] = _add_flag(out["flags"], raised, "QUOTA_TARGET")
         outs[subject] = {**out, "plan": plan, "has_plan": has_plan, "shown": shown_chances}
     progress = None
@@ -699,13 +694,12 @@ def _progress8_of_targets(
         new_points.iloc[rows["upn"].to_numpy()] = rows["points"].to_numpy()
         out["suggested"] = out["suggested"].where(~mask, new_grade)
         out["suggested_points"] = out["suggested_points"].where(~mask, new_points)
-        prior_part = out["reason"].astype("string").str.split("; rule: ", n=1).str[0]
-        text = (
-            prior_part
-            + "; rule: benchmark: the school's Progress 8 of targets is at least 0 → "
-            + new_grade.astype("string")
+        out["reason"] = _new_rule(
+            out["reason"],
+            mask,
+            "benchmark: the school's Progress 8 of targets is at least 0 → "
+            + new_grade.astype("string"),
         )
-        out["reason"] = out["reason"].where(~mask, text.astype(object))
         out["flags"] = _add_flag(out["flags"], mask, "QUOTA_TARGET")
     a8 = pd.Series(result["attainment8"].to_numpy(), index=index).round(2)
     p8 = pd.Series(result["progress8"].to_numpy(), index=index).round(2)
@@ -957,6 +951,16 @@ def _reason(prior: pd.Series, rule: pd.Series, suggested: pd.Series) -> pd.Serie
     """The reason sentence, "<prior>; rule: <rule> → <suggestion>", each distinct one held once."""
     text = prior + "; rule: " + rule + " → " + suggested.astype("string").fillna("no target")
     return _shared(text.astype(object))
+
+
+def _new_rule(reason: pd.Series, mask: np.ndarray, rule: pd.Series) -> pd.Series:
+    """The reasons of the pupils in `mask` with their rule ("; rule: …") replaced by `rule`
+    (only those rows are reworded)."""
+    mask = np.asarray(mask, dtype=bool)
+    some = reason[mask].astype("string").str.split("; rule: ", n=1).str[0]
+    reworded = reason.copy()
+    reworded[mask] = (some + "; rule: " + rule[mask].astype("string")).astype(object)
+    return reworded
 
 
 def _shared(texts: pd.Series) -> pd.Series:
@@ -1351,15 +1355,18 @@ def chance_clause(
 ) -> pd.Series:
     """The reason's benchmark clause ("; top-25% schools: 63% reach level 4+"); blank where
     there is no chance. Illustrative figures say so (SPEC §8: labelled wherever shown)."""
+    # each distinct chance worded once (a few dozen), then spread to the pupils
+    codes, distinct = pd.factorize(chance.to_numpy(dtype="float64"))
     text = (
         "; "
         + BENCHMARK_LABELS.get(used, used)
         + ": "
-        + (chance * 100).round(0).astype("Int64").astype("string").fillna("?")
+        + (pd.Series(distinct) * 100).round(0).astype("Int64").astype("string").fillna("?")
         + f"% reach {threshold_label(key)}"
         + (" (illustrative figures)" if illustrative else "")
     )
-    return text.where(chance.notna(), "")
+    worded = np.array([*text.to_numpy(dtype=object), ""], dtype=object)
+    return pd.Series(worded[codes], index=chance.index, dtype="string")
 
 
 def _grade_name(scale: Scale, grade: str) -> str:
@@ -1541,15 +1548,20 @@ def never_below(
 ) -> tuple[pd.Series, pd.Series]:
     """The rule's points raised to each floor in turn (latest attainment, previous target), and
     which one decided (`rule` or the floor's label); only for the pupils `among` when given."""
-    needed = rule_points.copy()
-    binding = pd.Series("rule", index=rule_points.index, dtype=object)
+    needed = rule_points.to_numpy(dtype="float64").copy()
+    binding = np.full(len(needed), "rule", dtype=object)
     for label, values in floors.items():
-        higher = values > needed.fillna(-np.inf)
+        floor = values.to_numpy(dtype="float64")
+        higher = floor > np.where(np.isnan(needed), -np.inf, needed)
         if among is not None:
-            higher &= among
+            higher &= np.asarray(among, dtype=bool)
         binding[higher] = label
-        needed = needed.where(~higher, values)
-    return needed, binding
+        needed = np.where(higher, floor, needed)
+    index = rule_points.index
+    return (
+        pd.Series(needed, index=index, name=rule_points.name),
+        pd.Series(binding, index=index, dtype=object),
+    )
 
 
 def _meets(scale: Scale, points: pd.Series, grade: str) -> pd.Series:
