@@ -261,6 +261,7 @@ def _block(
         "thresholds": thresholds,
         "entered": pd.Series(entered, index=index),
         "table": table_name,
+        "latest": latest,
     }
 
 

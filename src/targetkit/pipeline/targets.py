@@ -1380,19 +1380,22 @@ def _milestones(
     `points_per_year`, that much a year back from the target), never below an on-track floor."""
     milestones = {}
     same_scale = policy.prior_scale == policy.target_scale and not policy.prior_scaled_scores
+    index = target_points.index
+    target = target_points.to_numpy(dtype="float64")
+    prior = prior_points.to_numpy(dtype="float64")
     for year in policy.milestone_years:
         if policy.points_per_year:
-            points = target_points - policy.points_per_year * (policy.final_year - year)
+            points = target - policy.points_per_year * (policy.final_year - year)
         elif same_scale:
             share = (year - policy.prior_year) / (policy.final_year - policy.prior_year)
-            points = prior_points + (target_points - prior_points) * share
+            points = prior + (target - prior) * share
         elif policy.milestone_from is not None:  # prior on another scale: from a start grade
             start = scale.points_of[_grade_name(scale, policy.milestone_from)]
             share = (year - policy.prior_year) / (policy.final_year - policy.prior_year)
-            points = start + (target_points - start) * share
+            points = start + (target - start) * share
         else:
             continue
-        grade = scale.grade_at_or_below(points).astype(object)
+        grade = np.array(scale.grade_at_or_below(pd.Series(points, index=index)), dtype=object)
         for rule in policy.on_track:
             if rule.year != year:
                 continue
@@ -1402,10 +1405,12 @@ def _milestones(
                 >= nc_level(
                     scale, pd.Series([scale.points_of[_grade_name(scale, rule.target_at_least)]])
                 ).iloc[0]
-            )
+            ).to_numpy(dtype=bool)
             lift = applies & (points < floor)
             grade[lift] = _grade_name(scale, rule.grade)
-        milestones[f"y{year}"] = grade.where(target_points.notna(), None)
+        milestones[f"y{year}"] = pd.Series(
+            np.where(np.isnan(target), None, grade), index=index, dtype=object
+        )
     return milestones
 
 
