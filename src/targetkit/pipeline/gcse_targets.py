@@ -14,6 +14,7 @@ are raised one grade at a time until the Progress 8 of the targets is at least 0
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -219,26 +220,42 @@ def _block(
     chance = {t: spread(chances[f"chance_{t}"].to_numpy()) for t in THRESHOLDS}
     most_likely = spread(chances["most_likely"].to_numpy(dtype=object), "object")
     key = policy.key_threshold or "4plus"
-    chance_text = chance_clause(chance[key], used, key)
-    rule_text = ("at least " + minimum.astype("string") + " for this KS2 band").where(
-        minimum.notna(), f"no KS2 score: the national expectation {policy.no_prior_target}"
+    parts = pd.DataFrame(
+        {
+            "prior": prior,
+            "chance": chance[key],
+            "minimum": minimum,
+            "binding": binding,
+            "latest": latest["grade"],
+            "suggested": suggested,
+            "entered": entered,
+        },
+        index=index,
     )
-    rule_text = rule_text.where(binding.ne("previous target"), "not below the previous target")
-    rule_text = rule_text.where(
-        binding.ne("latest attainment"),
-        "not below latest attainment " + latest["grade"].astype("string").fillna(""),
-    )
-    reason = shared_text(
-        (
+
+    def reason_of(part: pd.DataFrame) -> pd.Series:
+        rule_text = ("at least " + part["minimum"].astype("string") + " for this KS2 band").where(
+            part["minimum"].notna(),
+            f"no KS2 score: the national expectation {policy.no_prior_target}",
+        )
+        rule_text = rule_text.where(
+            part["binding"].ne("previous target"), "not below the previous target"
+        )
+        rule_text = rule_text.where(
+            part["binding"].ne("latest attainment"),
+            "not below latest attainment " + part["latest"].astype("string").fillna(""),
+        )
+        return (
             "KS2 average scaled score band "
-            + prior.astype("string").fillna("")
-            + chance_text
+            + part["prior"].astype("string").fillna("")
+            + chance_clause(part["chance"], used, key)
             + "; rule: "
             + rule_text
             + " → "
-            + suggested.astype("string").fillna("no target")
-        ).where(pd.Series(entered, index=index))
-    )
+            + part["suggested"].astype("string").fillna("no target")
+        ).where(part["entered"])
+
+    reason = worded_once(parts, reason_of)
     flags = _add_flag(
         pd.Series("", index=index, dtype=object), no_prior.to_numpy(), "NO_PRIOR_RESULT"
     )
@@ -263,6 +280,20 @@ def _block(
         "table": table_name,
         "latest": latest,
     }
+
+
+def worded_once(parts: pd.DataFrame, word: Callable[[pd.DataFrame], pd.Series]) -> pd.Series:
+    """`word(parts)`, a sentence a row made from the row's values alone, composed for one row
+    of each distinct combination of `parts` and spread to the rest (`shared_text`: each
+    sentence one object). A subject's few dozen sentences are built a few dozen times, not
+    once a pupil."""
+    key = np.zeros(len(parts), dtype=np.int64)
+    for name in parts.columns:
+        codes, distinct = pd.factorize(parts[name], use_na_sentinel=True)
+        key = pd.factorize(key * (len(distinct) + 1) + codes + 1)[0]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    made = shared_text(word(parts.iloc[first]))
+    return pd.Series(made.to_numpy()[inverse], index=parts.index, dtype=object)
 
 
 def shared_text(values: pd.Series) -> pd.Series:
