@@ -1011,11 +1011,17 @@ def _threshold_quotas(
     """
     index = points.index
     raised = np.zeros(len(index), dtype=bool)
-    result = pd.DataFrame({"points": np.nan, "grade": None, "reason": None}, index=index).astype(
-        {"points": "float64", "grade": object, "reason": object}
-    )
+    new_points = np.full(len(index), np.nan)
+    new_grade = np.full(len(index), None, dtype=object)
+    new_reason = np.full(len(index), None, dtype=object)
+
+    def result() -> pd.DataFrame:
+        return pd.DataFrame(
+            {"points": new_points, "grade": new_grade, "reason": new_reason}, index=index
+        )
+
     if rank is None or not chances or not policy.school_quotas:
-        return raised, result
+        return raised, result()
     thresholds = thresholds or policy.thresholds
     current = points.copy()
     by_height = sorted(
@@ -1023,7 +1029,13 @@ def _threshold_quotas(
         key=lambda t: scale.points_of[_grade_name(scale, thresholds[t])],
         reverse=True,
     )
-    codes, schools = pd.factorize(school.to_numpy())  # per school sums by bincount
+    codes, schools = pd.factorize(school.to_numpy(), sort=True)  # sorted: the ranking's order
+    # the tie-breaks after the chance: latest attainment, prior points (best first, none last),
+    # then the lower UPN
+    ties = [_ascending_codes(rank["upn"])]
+    ties += [
+        _best_first(rank[name].to_numpy(dtype="float64")) for name in ("prior_points", "latest")
+    ]
     for name in by_height:
         grade = _grade_name(scale, thresholds[name])
         chance = chances[name]
@@ -1036,35 +1048,37 @@ def _threshold_quotas(
         eligible = has & ~meets & ~frozen & (shortfall > 0)
         if not eligible.any():
             continue
-        part = pd.DataFrame(
-            {
-                "school": school.to_numpy(),
-                "chance": chance.to_numpy(),
-                "latest": rank["latest"].to_numpy(),
-                "prior_points": rank["prior_points"].to_numpy(),
-                "upn": rank["upn"].to_numpy(),
-                "shortfall": shortfall,
-                "position": np.arange(len(index)),
-            }
-        )[eligible]
-        part = part.sort_values(
-            ["school", "chance", "latest", "prior_points", "upn"],
-            ascending=[True, False, False, False, True],
-            na_position="last",
-            kind="mergesort",
-        )
-        order = part.groupby("school", sort=False).cumcount().to_numpy()
-        chosen = part["position"].to_numpy()[order < part["shortfall"].to_numpy()]
+        # eligible pupils by school, then best chance, then the tie-breaks (a stable sort)
+        at = np.flatnonzero(eligible)
+        keys = [key[at] for key in ties]
+        keys += [_best_first(chance.to_numpy(dtype="float64")[at]), codes[at]]
+        ordered = at[np.lexsort(keys)]
+        in_school = codes[ordered]
+        starts = np.r_[True, in_school[1:] != in_school[:-1]]
+        place = np.arange(len(ordered))
+        order = place - np.maximum.accumulate(np.where(starts, place, 0))
+        chosen = ordered[order < shortfall[ordered]]
         target_points = scale.points_of[grade]
         current.iloc[chosen] = target_points
         raised[chosen] = True
-        result.iloc[chosen, 0] = target_points
-        result.iloc[chosen, 1] = grade
-        result.iloc[chosen, 2] = (
+        new_points[chosen] = target_points
+        new_grade[chosen] = grade
+        new_reason[chosen] = (
             f"benchmark: the school's share targeted {threshold_label(name)} is at least what "
             f"pupils with these priors reach (sum of their chances, rounded up) → {grade}"
         )
-    return raised, result
+    return raised, result()
+
+
+def _best_first(values: np.ndarray) -> np.ndarray:
+    """A sort key putting the highest value first and a missing one last."""
+    return np.where(np.isnan(values), np.inf, -values)
+
+
+def _ascending_codes(values: pd.Series) -> np.ndarray:
+    """A sort key in the values' ascending order (a missing one last)."""
+    codes, distinct = pd.factorize(values.to_numpy(), sort=True)
+    return np.where(codes < 0, len(distinct), codes)
 
 
 def _levels_subject(
