@@ -957,10 +957,13 @@ def _new_rule(reason: pd.Series, mask: np.ndarray, rule: pd.Series) -> pd.Series
     """The reasons of the pupils in `mask` with their rule ("; rule: …") replaced by `rule`
     (only those rows are reworded)."""
     mask = np.asarray(mask, dtype=bool)
-    some = reason[mask].astype("string").str.split("; rule: ", n=1).str[0]
-    reworded = reason.copy()
-    reworded[mask] = (some + "; rule: " + rule[mask].astype("string")).astype(object)
-    return reworded
+    codes, distinct = pd.factorize(reason[mask], use_na_sentinel=True)  # each reason split once
+    prior = pd.Series(distinct, dtype=object).astype("string").str.split("; rule: ", n=1).str[0]
+    some = pd.Series(np.r_[prior.to_numpy(dtype=object), None][codes], dtype="string")
+    rules = pd.Series(rule.to_numpy(dtype=object)[mask], dtype=object).astype("string")
+    values = reason.to_numpy(dtype=object).copy()
+    values[mask] = (some + "; rule: " + rules).to_numpy(dtype=object)
+    return pd.Series(values, index=reason.index, dtype=object, name=reason.name)
 
 
 def _shared(texts: pd.Series) -> pd.Series:
