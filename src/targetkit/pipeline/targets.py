@@ -1644,10 +1644,10 @@ def _summary_rows(
     # a stable sort by block keeps each block's groups in order, and their values sorted
     table = pd.concat(tables, ignore_index=True).sort_values("block", kind="mergesort")
     position = table.pop("block").to_numpy()
-    table.insert(
-        0, "threshold", np.array([label for _, label, *_ in batch], dtype=object)[position]
-    )
-    table.insert(0, "subject", np.array([subject for subject, *_ in batch], dtype=object)[position])
+    labels = np.array([label for _, label, *_ in batch], dtype=object)
+    subjects = np.array([subject for subject, *_ in batch], dtype=object)
+    table.insert(0, "threshold", pd.Series(labels[position], index=table.index, dtype="str"))
+    table.insert(0, "subject", pd.Series(subjects[position], index=table.index, dtype="str"))
     return table
 
 
