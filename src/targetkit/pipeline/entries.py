@@ -72,12 +72,11 @@ def entries_from_wide(frame: pd.DataFrame, subjects: SubjectList | None = None) 
     for name, columns in by_name.items():
         entered = [c for kind, c in columns if kind == "entered"]
         chosen = entered or [c for _, c in columns]
-        cells = frame[chosen].astype("string").apply(lambda s: s.str.strip().str.lower())
-        filled = cells.notna() & cells.ne("")
-        if entered:
-            filled &= ~cells.isin(NO_TEXTS).fillna(False)
+        filled = np.zeros(len(frame), dtype=bool)
+        for column in chosen:
+            filled |= _says_entered(frame[column], yes_no=bool(entered))
         names.append(name)
-        masks.append(filled.any(axis=1).to_numpy(dtype=bool))
+        masks.append(filled)
     if not names:
         return _entries(frame["upn"].iloc[:0], pd.Series([], dtype="string"), None, subjects)
     taken = np.column_stack(masks)
@@ -88,6 +87,17 @@ def entries_from_wide(frame: pd.DataFrame, subjects: SubjectList | None = None) 
         None,
         subjects,
     )
+
+
+def _says_entered(cells: pd.Series, *, yes_no: bool) -> np.ndarray:
+    """Which cells are not blank (and, for a yes/no `_entered` column, not a "no"); each
+    distinct value is read once."""
+    codes, distinct = pd.factorize(cells, use_na_sentinel=True)
+    text = pd.Series(distinct, dtype=object).astype("string").str.strip().str.lower()
+    filled = text.notna() & text.ne("")
+    if yes_no:
+        filled &= ~text.isin(NO_TEXTS).fillna(False)
+    return np.r_[filled.to_numpy(dtype=bool), False][codes]
 
 
 def _wide_column(column: str) -> tuple[str, str] | None:

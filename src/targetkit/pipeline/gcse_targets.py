@@ -14,6 +14,7 @@ are raised one grade at a time until the Progress 8 of the targets is at least 0
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from targetkit.pipeline.entries import entries_from_long, entries_from_wide
-from targetkit.pipeline.subject_chances import THRESHOLDS, subject_chances
+from targetkit.pipeline.subject_chances import NATIONAL, THRESHOLDS, per_table, subject_chances
 from targetkit.scales import Scale, load_scale
 from targetkit.subjects import SubjectList, load_subjects
 from targetkit.upn import upn_key
@@ -219,26 +220,42 @@ def _block(
     chance = {t: spread(chances[f"chance_{t}"].to_numpy()) for t in THRESHOLDS}
     most_likely = spread(chances["most_likely"].to_numpy(dtype=object), "object")
     key = policy.key_threshold or "4plus"
-    chance_text = chance_clause(chance[key], used, key)
-    rule_text = ("at least " + minimum.astype("string") + " for this KS2 band").where(
-        minimum.notna(), f"no KS2 score: the national expectation {policy.no_prior_target}"
+    parts = pd.DataFrame(
+        {
+            "prior": prior,
+            "chance": chance[key],
+            "minimum": minimum,
+            "binding": binding,
+            "latest": latest["grade"],
+            "suggested": suggested,
+            "entered": entered,
+        },
+        index=index,
     )
-    rule_text = rule_text.where(binding.ne("previous target"), "not below the previous target")
-    rule_text = rule_text.where(
-        binding.ne("latest attainment"),
-        "not below latest attainment " + latest["grade"].astype("string").fillna(""),
-    )
-    reason = shared_text(
-        (
+
+    def reason_of(part: pd.DataFrame) -> pd.Series:
+        rule_text = ("at least " + part["minimum"].astype("string") + " for this KS2 band").where(
+            part["minimum"].notna(),
+            f"no KS2 score: the national expectation {policy.no_prior_target}",
+        )
+        rule_text = rule_text.where(
+            part["binding"].ne("previous target"), "not below the previous target"
+        )
+        rule_text = rule_text.where(
+            part["binding"].ne("latest attainment"),
+            "not below latest attainment " + part["latest"].astype("string").fillna(""),
+        )
+        return (
             "KS2 average scaled score band "
-            + prior.astype("string").fillna("")
-            + chance_text
+            + part["prior"].astype("string").fillna("")
+            + chance_clause(part["chance"], used, key)
             + "; rule: "
             + rule_text
             + " → "
-            + suggested.astype("string").fillna("no target")
-        ).where(pd.Series(entered, index=index))
-    )
+            + part["suggested"].astype("string").fillna("no target")
+        ).where(part["entered"])
+
+    reason = worded_once(parts, reason_of)
     flags = _add_flag(
         pd.Series("", index=index, dtype=object), no_prior.to_numpy(), "NO_PRIOR_RESULT"
     )
@@ -261,7 +278,22 @@ def _block(
         "thresholds": thresholds,
         "entered": pd.Series(entered, index=index),
         "table": table_name,
+        "latest": latest,
     }
+
+
+def worded_once(parts: pd.DataFrame, word: Callable[[pd.DataFrame], pd.Series]) -> pd.Series:
+    """`word(parts)`, a sentence a row made from the row's values alone, composed for one row
+    of each distinct combination of `parts` and spread to the rest (`shared_text`: each
+    sentence one object). A subject's few dozen sentences are built a few dozen times, not
+    once a pupil."""
+    key = np.zeros(len(parts), dtype=np.int64)
+    for name in parts.columns:
+        codes, distinct = pd.factorize(parts[name], use_na_sentinel=True)
+        key = pd.factorize(key * (len(distinct) + 1) + codes + 1)[0]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    made = shared_text(word(parts.iloc[first]))
+    return pd.Series(made.to_numpy()[inverse], index=parts.index, dtype=object)
 
 
 def shared_text(values: pd.Series) -> pd.Series:
@@ -351,18 +383,19 @@ def raise_to_progress8(
     True where moved) and the final per-pupil Progress 8."""
     frame = frame.assign(raised=False)
     headroom = np.full(len(frame), np.nan)
+    source = frame["source"].to_numpy(dtype=object)
+    pupil = frame["upn"].to_numpy()
     for subject, scale in scales.items():
-        mine = frame["source"].eq(subject).to_numpy()
+        mine = source == subject
         if not mine.any():
             continue
-        positions = frame.loc[mine, "upn"].to_numpy()
-        ml = likely[subject].iloc[positions].map(scale.points_of).astype("float64").to_numpy()
+        ml = likely[subject].iloc[pupil[mine]].map(scale.points_of).astype("float64").to_numpy()
         headroom[mine] = ml
-    school_of = school.to_numpy()[frame["upn"].to_numpy()] if len(frame) else np.array([])
+    school_of = school.to_numpy()[pupil] if len(frame) else np.array([])
     frozen_row = np.zeros(len(frame), dtype=bool)
     for subject, mask in frozen.items():
-        mine = frame["source"].eq(subject).to_numpy()
-        frozen_row[mine] = mask[frame.loc[mine, "upn"].to_numpy()]
+        mine = source == subject
+        frozen_row[mine] = mask[pupil[mine]]
     top_of = {subject: float(scale.grades[-1].points) for subject, scale in scales.items()}
     top = frame["source"].map(top_of).to_numpy(dtype=float)
     boost = 1
@@ -489,7 +522,7 @@ def group_benchmarks(
     result[GROUP_BENCHMARK] = np.nan
     if result.empty or not blocks:
         return result
-    rates = pd.concat([_group_rates(t) for t in tables])
+    rates = pd.concat([per_table(t, ("group rates", NATIONAL), _group_rates) for t in tables])
     rates = rates[~rates.index.duplicated(keep="first")]
     frames = []
     for subject, block in blocks.items():
@@ -527,10 +560,10 @@ def threshold_label(name: str) -> str:
     return name.replace("plus", "+")
 
 
-def _group_rates(table: ConversionTable) -> pd.DataFrame:
-    """Chance of each threshold per (subject, band, DfE group), national group rows."""
+def _group_rates(table: ConversionTable, benchmark: str) -> pd.DataFrame:
+    """Chance of each threshold per (subject, band, DfE group), the benchmark's group rows."""
     frame = table.frame
-    rows = frame[(frame["benchmark"] == "national") & (frame["group"] != "all")]
+    rows = frame[(frame["benchmark"] == benchmark) & (frame["group"] != "all")]
     wide = rows.pivot_table(
         index=["subject", "prior", "group"], columns="outcome", values="proportion", aggfunc="sum"
     )

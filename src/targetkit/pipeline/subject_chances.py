@@ -14,7 +14,8 @@ lookup per subject and band, then a merge, so 100,000 pupils × 10 subjects cost
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,7 +60,9 @@ def subject_chances(
     that subject) gets NaN chances and `has_chances` False.
     """
     used, notes = _benchmark(benchmark, tables)
-    by_cell = pd.concat([_by_subject_and_prior(table, used) for table in tables])
+    by_cell = pd.concat(
+        [per_table(table, ("chances", used), _by_subject_and_prior) for table in tables]
+    )
     by_cell = by_cell[~by_cell.index.duplicated(keep="first")]
     if priors.index.has_duplicates:
         priors = priors[~priors.index.duplicated(keep="first")]
@@ -80,6 +83,20 @@ def subject_chances(
         benchmark_used=used,
         notes=notes,
     )
+
+
+_DERIVED: weakref.WeakKeyDictionary[ConversionTable, dict] = weakref.WeakKeyDictionary()
+
+
+def per_table(
+    table: ConversionTable, key: tuple[str, str], make: Callable[[ConversionTable, str], object]
+) -> pd.DataFrame:
+    """`make(table, key[1])`, worked out once per loaded table (a batch of submissions, or a
+    cohort's 12 subjects, asks for the same pivot of the same matrices). Read-only."""
+    mine = _DERIVED.setdefault(table, {})
+    if key not in mine:
+        mine[key] = make(table, key[1])
+    return mine[key]
 
 
 def _benchmark(benchmark: str, tables: Sequence[ConversionTable]) -> tuple[str, list[str]]:

@@ -320,12 +320,7 @@ def compute_targets(
             out["suggested_points"] = out["suggested_points"].where(~raised, raised_to["points"])
             out["suggested"] = out["suggested"].where(~raised, raised_to["grade"])
             if notes:
-                prior_part = out["reason"].astype("string").str.split("; rule: ", n=1).str[0]
-                out["reason"] = _shared(
-                    out["reason"].where(
-                        ~raised, (prior_part + "; rule: " + raised_to["reason"]).astype(object)
-                    )
-                )
+                out["reason"] = _shared(_new_rule(out["reason"], raised, raised_to["reason"]))
             out["flags"] = _add_flag(out["flags"], raised, "QUOTA_TARGET")
         outs[subject] = {**out, "plan": plan, "has_plan": has_plan, "shown": shown_chances}
     progress = None
@@ -699,13 +694,12 @@ def _progress8_of_targets(
         new_points.iloc[rows["upn"].to_numpy()] = rows["points"].to_numpy()
         out["suggested"] = out["suggested"].where(~mask, new_grade)
         out["suggested_points"] = out["suggested_points"].where(~mask, new_points)
-        prior_part = out["reason"].astype("string").str.split("; rule: ", n=1).str[0]
-        text = (
-            prior_part
-            + "; rule: benchmark: the school's Progress 8 of targets is at least 0 → "
-            + new_grade.astype("string")
+        out["reason"] = _new_rule(
+            out["reason"],
+            mask,
+            "benchmark: the school's Progress 8 of targets is at least 0 → "
+            + new_grade.astype("string"),
         )
-        out["reason"] = out["reason"].where(~mask, text.astype(object))
         out["flags"] = _add_flag(out["flags"], mask, "QUOTA_TARGET")
     a8 = pd.Series(result["attainment8"].to_numpy(), index=index).round(2)
     p8 = pd.Series(result["progress8"].to_numpy(), index=index).round(2)
@@ -959,6 +953,19 @@ def _reason(prior: pd.Series, rule: pd.Series, suggested: pd.Series) -> pd.Serie
     return _shared(text.astype(object))
 
 
+def _new_rule(reason: pd.Series, mask: np.ndarray, rule: pd.Series) -> pd.Series:
+    """The reasons of the pupils in `mask` with their rule ("; rule: …") replaced by `rule`
+    (only those rows are reworded)."""
+    mask = np.asarray(mask, dtype=bool)
+    codes, distinct = pd.factorize(reason[mask], use_na_sentinel=True)  # each reason split once
+    prior = pd.Series(distinct, dtype=object).astype("string").str.split("; rule: ", n=1).str[0]
+    some = pd.Series(np.r_[prior.to_numpy(dtype=object), None][codes], dtype="string")
+    rules = pd.Series(rule.to_numpy(dtype=object)[mask], dtype=object).astype("string")
+    values = reason.to_numpy(dtype=object).copy()
+    values[mask] = (some + "; rule: " + rules).to_numpy(dtype=object)
+    return pd.Series(values, index=reason.index, dtype=object, name=reason.name)
+
+
 def _shared(texts: pd.Series) -> pd.Series:
     """Reasons built pupil by pupil are a few hundred distinct sentences: each held once
     (`gcse_targets.shared_text`), not once a pupil (about 300 bytes a pupil and subject, 1.2 GB
@@ -969,9 +976,13 @@ def _shared(texts: pd.Series) -> pd.Series:
 
 
 def _add_flag(flags: pd.Series, mask: np.ndarray | pd.Series, code: str) -> pd.Series:
+    """`code` appended to the flags of the pupils in `mask` (only those rows are touched)."""
     mask = np.asarray(mask, dtype=bool)
-    added = np.where(flags.to_numpy(dtype=object) == "", code, flags + "; " + code)
-    return pd.Series(np.where(mask, added, flags), index=flags.index, dtype=object)
+    values = flags.to_numpy(dtype=object).copy()
+    if mask.any():
+        some = values[mask]
+        values[mask] = np.where(some == "", code, some + ("; " + code))
+    return pd.Series(values, index=flags.index, dtype=object)
 
 
 def _merge_flags(flags: pd.Series, more: pd.Series) -> pd.Series:
@@ -1003,11 +1014,17 @@ def _threshold_quotas(
     """
     index = points.index
     raised = np.zeros(len(index), dtype=bool)
-    result = pd.DataFrame({"points": np.nan, "grade": None, "reason": None}, index=index).astype(
-        {"points": "float64", "grade": object, "reason": object}
-    )
+    new_points = np.full(len(index), np.nan)
+    new_grade = np.full(len(index), None, dtype=object)
+    new_reason = np.full(len(index), None, dtype=object)
+
+    def result() -> pd.DataFrame:
+        return pd.DataFrame(
+            {"points": new_points, "grade": new_grade, "reason": new_reason}, index=index
+        )
+
     if rank is None or not chances or not policy.school_quotas:
-        return raised, result
+        return raised, result()
     thresholds = thresholds or policy.thresholds
     current = points.copy()
     by_height = sorted(
@@ -1015,49 +1032,56 @@ def _threshold_quotas(
         key=lambda t: scale.points_of[_grade_name(scale, thresholds[t])],
         reverse=True,
     )
+    codes, schools = pd.factorize(school.to_numpy(), sort=True)  # sorted: the ranking's order
+    # the tie-breaks after the chance: latest attainment, prior points (best first, none last),
+    # then the lower UPN
+    ties = [_ascending_codes(rank["upn"])]
+    ties += [
+        _best_first(rank[name].to_numpy(dtype="float64")) for name in ("prior_points", "latest")
+    ]
     for name in by_height:
         grade = _grade_name(scale, thresholds[name])
         chance = chances[name]
         has = chance.notna().to_numpy()
         meets = _meets(scale, current, grade).fillna(False).to_numpy(dtype=bool)
-        frame = pd.DataFrame(
-            {"school": school.to_numpy(), "chance": chance.fillna(0).to_numpy()}, index=index
-        )
-        need = np.ceil(frame.groupby("school")["chance"].transform("sum").to_numpy() - 1e-9)
-        met = pd.Series(meets & has, index=index).groupby(school.to_numpy()).transform("sum")
-        shortfall = need - met.to_numpy()
+        chance_sum = np.bincount(codes, chance.fillna(0).to_numpy(), minlength=len(schools))
+        need = np.ceil(chance_sum[codes] - 1e-9)
+        met = np.bincount(codes, meets & has, minlength=len(schools))[codes]
+        shortfall = need - met
         eligible = has & ~meets & ~frozen & (shortfall > 0)
         if not eligible.any():
             continue
-        part = pd.DataFrame(
-            {
-                "school": school.to_numpy(),
-                "chance": chance.to_numpy(),
-                "latest": rank["latest"].to_numpy(),
-                "prior_points": rank["prior_points"].to_numpy(),
-                "upn": rank["upn"].to_numpy(),
-                "shortfall": shortfall,
-                "position": np.arange(len(index)),
-            }
-        )[eligible]
-        part = part.sort_values(
-            ["school", "chance", "latest", "prior_points", "upn"],
-            ascending=[True, False, False, False, True],
-            na_position="last",
-            kind="mergesort",
-        )
-        order = part.groupby("school", sort=False).cumcount().to_numpy()
-        chosen = part["position"].to_numpy()[order < part["shortfall"].to_numpy()]
+        # eligible pupils by school, then best chance, then the tie-breaks (a stable sort)
+        at = np.flatnonzero(eligible)
+        keys = [key[at] for key in ties]
+        keys += [_best_first(chance.to_numpy(dtype="float64")[at]), codes[at]]
+        ordered = at[np.lexsort(keys)]
+        in_school = codes[ordered]
+        starts = np.r_[True, in_school[1:] != in_school[:-1]]
+        place = np.arange(len(ordered))
+        order = place - np.maximum.accumulate(np.where(starts, place, 0))
+        chosen = ordered[order < shortfall[ordered]]
         target_points = scale.points_of[grade]
         current.iloc[chosen] = target_points
         raised[chosen] = True
-        result.iloc[chosen, 0] = target_points
-        result.iloc[chosen, 1] = grade
-        result.iloc[chosen, 2] = (
+        new_points[chosen] = target_points
+        new_grade[chosen] = grade
+        new_reason[chosen] = (
             f"benchmark: the school's share targeted {threshold_label(name)} is at least what "
             f"pupils with these priors reach (sum of their chances, rounded up) → {grade}"
         )
-    return raised, result
+    return raised, result()
+
+
+def _best_first(values: np.ndarray) -> np.ndarray:
+    """A sort key putting the highest value first and a missing one last."""
+    return np.where(np.isnan(values), np.inf, -values)
+
+
+def _ascending_codes(values: pd.Series) -> np.ndarray:
+    """A sort key in the values' ascending order (a missing one last)."""
+    codes, distinct = pd.factorize(values.to_numpy(), sort=True)
+    return np.where(codes < 0, len(distinct), codes)
 
 
 def _levels_subject(
@@ -1348,15 +1372,18 @@ def chance_clause(
 ) -> pd.Series:
     """The reason's benchmark clause ("; top-25% schools: 63% reach level 4+"); blank where
     there is no chance. Illustrative figures say so (SPEC §8: labelled wherever shown)."""
+    # each distinct chance worded once (a few dozen), then spread to the pupils
+    codes, distinct = pd.factorize(chance.to_numpy(dtype="float64"))
     text = (
         "; "
         + BENCHMARK_LABELS.get(used, used)
         + ": "
-        + (chance * 100).round(0).astype("Int64").astype("string").fillna("?")
+        + (pd.Series(distinct) * 100).round(0).astype("Int64").astype("string").fillna("?")
         + f"% reach {threshold_label(key)}"
         + (" (illustrative figures)" if illustrative else "")
     )
-    return text.where(chance.notna(), "")
+    worded = np.array([*text.to_numpy(dtype=object), ""], dtype=object)
+    return pd.Series(worded[codes], index=chance.index, dtype="string")
 
 
 def _grade_name(scale: Scale, grade: str) -> str:
@@ -1370,19 +1397,22 @@ def _milestones(
     `points_per_year`, that much a year back from the target), never below an on-track floor."""
     milestones = {}
     same_scale = policy.prior_scale == policy.target_scale and not policy.prior_scaled_scores
+    index = target_points.index
+    target = target_points.to_numpy(dtype="float64")
+    prior = prior_points.to_numpy(dtype="float64")
     for year in policy.milestone_years:
         if policy.points_per_year:
-            points = target_points - policy.points_per_year * (policy.final_year - year)
+            points = target - policy.points_per_year * (policy.final_year - year)
         elif same_scale:
             share = (year - policy.prior_year) / (policy.final_year - policy.prior_year)
-            points = prior_points + (target_points - prior_points) * share
+            points = prior + (target - prior) * share
         elif policy.milestone_from is not None:  # prior on another scale: from a start grade
             start = scale.points_of[_grade_name(scale, policy.milestone_from)]
             share = (year - policy.prior_year) / (policy.final_year - policy.prior_year)
-            points = start + (target_points - start) * share
+            points = start + (target - start) * share
         else:
             continue
-        grade = scale.grade_at_or_below(points).astype(object)
+        grade = np.array(scale.grade_at_or_below(pd.Series(points, index=index)), dtype=object)
         for rule in policy.on_track:
             if rule.year != year:
                 continue
@@ -1392,10 +1422,12 @@ def _milestones(
                 >= nc_level(
                     scale, pd.Series([scale.points_of[_grade_name(scale, rule.target_at_least)]])
                 ).iloc[0]
-            )
+            ).to_numpy(dtype=bool)
             lift = applies & (points < floor)
             grade[lift] = _grade_name(scale, rule.grade)
-        milestones[f"y{year}"] = grade.where(target_points.notna(), None)
+        milestones[f"y{year}"] = pd.Series(
+            np.where(np.isnan(target), None, grade), index=index, dtype=object
+        )
     return milestones
 
 
@@ -1538,15 +1570,20 @@ def never_below(
 ) -> tuple[pd.Series, pd.Series]:
     """The rule's points raised to each floor in turn (latest attainment, previous target), and
     which one decided (`rule` or the floor's label); only for the pupils `among` when given."""
-    needed = rule_points.copy()
-    binding = pd.Series("rule", index=rule_points.index, dtype=object)
+    needed = rule_points.to_numpy(dtype="float64").copy()
+    binding = np.full(len(needed), "rule", dtype=object)
     for label, values in floors.items():
-        higher = values > needed.fillna(-np.inf)
+        floor = values.to_numpy(dtype="float64")
+        higher = floor > np.where(np.isnan(needed), -np.inf, needed)
         if among is not None:
-            higher &= among
+            higher &= np.asarray(among, dtype=bool)
         binding[higher] = label
-        needed = needed.where(~higher, values)
-    return needed, binding
+        needed = np.where(higher, floor, needed)
+    index = rule_points.index
+    return (
+        pd.Series(needed, index=index, name=rule_points.name),
+        pd.Series(binding, index=index, dtype=object),
+    )
 
 
 def _meets(scale: Scale, points: pd.Series, grade: str) -> pd.Series:
@@ -1570,6 +1607,50 @@ def _group_values(cohort: pd.DataFrame) -> dict[str, pd.Series]:
     return groups
 
 
+SUMMARY_BATCH_ROWS = 1_000_000  # pupil × subject × threshold rows summarised at once
+
+
+def _summary_rows(
+    batch: list[tuple[str, str, np.ndarray | slice, dict[str, np.ndarray]]],
+    groups: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """The figures of each (subject, threshold) block of `batch` for all pupils and each pupil
+    group: one long frame and one groupby a group, not one a block. Rows in block order, then
+    group, then value (sorted)."""
+    part = pd.DataFrame(
+        {name: np.concatenate([columns[name] for *_, columns in batch]) for name in batch[0][3]}
+    )
+    block = np.repeat(np.arange(len(batch)), [len(columns["met"]) for *_, columns in batch])
+    tables = []
+    for group_name, values in groups.items():
+        keys = np.concatenate([values[rows] for _, _, rows, _ in batch])
+        grouped = part.groupby([block, keys], dropna=True)
+        counts = grouped[["with_result", "met", "met_with_result"]].sum()
+        stats = pd.DataFrame(
+            {
+                "pupils": grouped.size(),
+                "pupils_with_result": counts["with_result"],
+                "targeted": counts["met"],
+                "targeted_with_result": counts["met_with_result"],
+                "chance_sum": grouped["chance"].sum(min_count=1),
+                "chance_sum_with_result": grouped["chance_with_result"].sum(min_count=1),
+                "average_target_points": grouped["points"].mean(),
+            }
+        )
+        stats.index.names = ["block", "value"]
+        stats = stats.reset_index()
+        stats.insert(1, "group", group_name)
+        tables.append(stats)
+    # a stable sort by block keeps each block's groups in order, and their values sorted
+    table = pd.concat(tables, ignore_index=True).sort_values("block", kind="mergesort")
+    position = table.pop("block").to_numpy()
+    labels = np.array([label for _, label, *_ in batch], dtype=object)
+    subjects = np.array([subject for subject, *_ in batch], dtype=object)
+    table.insert(0, "threshold", pd.Series(labels[position], index=table.index, dtype="str"))
+    table.insert(0, "subject", pd.Series(subjects[position], index=table.index, dtype="str"))
+    return table
+
+
 def _summaries(
     cohort: pd.DataFrame,
     policy: Policy,
@@ -1586,61 +1667,46 @@ def _summaries(
     """School-level figures (every pupil on roll as denominator, SPEC §7) and by group.
 
     A GCSE subject (`entered` given) counts its entered pupils only, on its own scale."""
+    groups = {"all": np.full(len(cohort), "all pupils", dtype=object)}
+    groups.update({name: v.to_numpy(dtype=object) for name, v in _group_values(cohort).items()})
     frames = []
-    all_groups = _group_values(cohort)
-    everyone_all = pd.Series("all pupils", index=cohort.index, dtype=object)
+    batch: list[tuple[str, str, np.ndarray | slice, dict[str, np.ndarray]]] = []
+    size = 0
     for subject in subjects:
         mine = (entered or {}).get(subject)
         rows = mine.to_numpy(dtype=bool) if mine is not None else slice(None)
-        everyone = everyone_all[rows]
-        groups = {name: values[rows] for name, values in all_groups.items()}
         points = target_points[subject][rows]
         scale_here = (scales or {}).get(subject, scale)
         subject_thresholds = (thresholds or {}).get(subject)
         thresholds_now = dict(subject_thresholds or policy.thresholds)
         if policy.kind == "steps":  # the age-related expectation at the end of this year
             thresholds_now = {"are": ""}
-        with_prior = has_prior[subject][rows].astype(float)
+        with_prior = has_prior[subject][rows].astype(float).to_numpy()
         for name, grade in thresholds_now.items():
             if policy.kind == "steps":
                 from targetkit.pipeline.steps import expected_points
 
                 year_group = pd.to_numeric(cohort.get("year_group"), errors="coerce")
-                met = (points >= expected_points(year_group, 6)).astype(float)
+                met = (points >= expected_points(year_group, 6)).astype(float).to_numpy()
             else:
-                met = _meets(scale_here, points, grade).fillna(False).astype(float)
+                met = _meets(scale_here, points, grade).fillna(False).astype(float).to_numpy()
             chance = chances[subject].get(name)
-            chance = chance[rows] if chance is not None else np.nan
-            part = pd.DataFrame(
-                {
-                    "met": met,
-                    "with_result": with_prior,
-                    "met_with_result": met * with_prior,
-                    "chance": chance,
-                    "chance_with_result": chance * with_prior,
-                    "points": points,
-                },
-                index=points.index,
-            )
-            for group_name, values in {"all": everyone, **groups}.items():
-                grouped = part.groupby(values.to_numpy(), dropna=True)
-                stats = pd.DataFrame(
-                    {
-                        "pupils": grouped["met"].size(),
-                        "pupils_with_result": grouped["with_result"].sum(),
-                        "targeted": grouped["met"].sum(),
-                        "targeted_with_result": grouped["met_with_result"].sum(),
-                        "chance_sum": grouped["chance"].sum(min_count=1),
-                        "chance_sum_with_result": grouped["chance_with_result"].sum(min_count=1),
-                        "average_target_points": grouped["points"].mean(),
-                    }
-                )
-                stats.index.name = "value"
-                stats = stats.reset_index()
-                stats.insert(0, "group", group_name)
-                stats.insert(0, "threshold", threshold_label(name))
-                stats.insert(0, "subject", subject)
-                frames.append(stats)
+            chance = chance[rows].to_numpy() if chance is not None else np.nan
+            columns = {
+                "met": met,
+                "with_result": with_prior,
+                "met_with_result": met * with_prior,
+                "chance": np.broadcast_to(chance, len(met)),
+                "chance_with_result": chance * with_prior,
+                "points": points.to_numpy(),
+            }
+            batch.append((subject, threshold_label(name), rows, columns))
+            size += len(met)
+        if size >= SUMMARY_BATCH_ROWS:  # bounded memory for a large cohort's many subjects
+            frames.append(_summary_rows(batch, groups))
+            batch, size = [], 0
+    if batch:
+        frames.append(_summary_rows(batch, groups))
     if not frames:
         empty = pd.DataFrame()
         return empty, empty
