@@ -753,9 +753,10 @@ def _pseudonymised(found: pd.DataFrame, key: bytes) -> pd.DataFrame:
     return out
 
 
-# files per worker task: each task pays fixed costs (an engine call, the stacked checks),
-# so one task a worker where it fits (150 files on 2 workers: 75 and 75, ~0.4 s a task
-# less than 38, 38, 37, 37); small enough for memory (~150 MiB at 80 files of 200 pupils)
+# files per worker task: each task pays fixed costs (an engine call, the stacked checks:
+# ~0.5 CPU s), so one task a worker where it fits (150 files on 2 workers: 75 and 75, not 38,
+# 38, 37, 37); small enough for memory (146 MiB peak at 75 files of 200 pupils). The price: a
+# worker slowed by other programs cannot hand half its task to the other (docs/performance.md)
 MAX_CHUNK = 80
 
 
