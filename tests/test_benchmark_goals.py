@@ -49,3 +49,21 @@ def test_the_million_pupil_csv_is_judged_on_4_gib_and_on_its_scaling_from_100000
     run.judge(slow, 1_000_000)
     run.judge_csv_scaling([small, slow])
     assert slow["ratio_met"] is False and slow["peak_met"] is False  # 10.4x; over 4 GiB
+
+
+def test_check_ambition_also_reports_the_issue_s_own_floor():
+    """Issue 18 states check-ambition's floor as start-up + reading the files on both cores;
+    run.py judges `ratio` on start-up + reading on one core + the LA workbook, and reports the
+    issue's floor beside it, with what importing pandas and python-calamine alone costs."""
+    run = _run_module()
+    result = {"command": "check-ambition", "seconds": 6.0, "floor": {"read_seconds": 3.0}}
+    start, imports = run.Run(0.02, 0.02, 0, 0, "", ""), run.Run(0.6, 0.6, 0, 0, "", "")
+    run.issue_floor(result, start, 2, imports)
+    # worked by hand: 0.02 + 3.0 / 2 = 1.52 s; 6.0 / 1.52; least 0.6 + 1.5 = 2.1 s
+    assert abs(result["issue_floor_seconds"] - 1.52) < 1e-12
+    assert abs(result["ratio_to_issue_floor"] - 6.0 / 1.52) < 1e-12
+    assert abs(result["least_seconds"] - 2.1) < 1e-12
+    assert abs(result["least_to_issue_floor"] - 2.1 / 1.52) < 1e-12
+    words = run.issue_floor_words(result)
+    assert "3.95x the issue's floor" in words and "1.38x (2.10 s)" in words
+    assert run.issue_floor_words({"command": "report"}) == ""

@@ -47,6 +47,10 @@ def test_benchmark_reports_a_ratio_and_peak_memory_for_every_command(tmp_path):
         floor = measured[name]["floor"]
         assert floor["files_read"] >= 1 and floor["cells_written"] > 0, name
     assert measured["help"]["imports_pandas"] is False  # `targetkit --help` stays light
+    ambition = measured["check-ambition"]  # issue 18's own floor beside run.py's
+    assert ambition["issue_floor_seconds"] < ambition["floor_seconds"]
+    assert ambition["ratio_to_issue_floor"] == ambition["seconds"] / ambition["issue_floor_seconds"]
+    assert ambition["least_seconds"] > ambition["issue_floor_seconds"]  # importing pandas costs
     assert report["machine"]["cpus"] >= 1
 
 

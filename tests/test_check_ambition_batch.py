@@ -218,7 +218,7 @@ def test_the_one_scan_proves_what_the_two_searches_proved(pieces):
 
 
 @given(st.integers(1, 500), st.integers(1, 8))
-def test_the_files_are_shared_out_evenly_in_chunks_of_forty_at_most(files, jobs):
+def test_the_files_are_shared_out_evenly_in_chunks_of_eighty_at_most(files, jobs):
     from targetkit.commands.check_ambition import MAX_CHUNK, _chunks
 
     paths = [tk_io.Path(f"{i:03d}.xlsx") for i in range(files)]
@@ -229,4 +229,19 @@ def test_the_files_are_shared_out_evenly_in_chunks_of_forty_at_most(files, jobs)
     assert len(chunks) % min(jobs, files) == 0 or len(chunks) == files
     assert len(chunks) < min(jobs, files) + -(-files // MAX_CHUNK) or len(chunks) == files
     if files == 150 and jobs == 2:
-        assert sizes == [38, 38, 37, 37]  # not 40, 40, 40, 30: one worker idle at the end
+        assert sizes == [75, 75]  # one task a worker: each task pays the engine's fixed costs
+    if files == 170 and jobs == 2:
+        assert sizes == [43, 43, 42, 42]  # not 80, 80, 10: one worker idle at the end
+
+
+@pytest.mark.parametrize(
+    ("files", "jobs", "sizes"),
+    [(150, 2, [75, 75]), (170, 2, [43, 43, 42, 42]), (5, 2, [3, 2]), (161, 1, [54, 54, 53])],
+)
+def test_an_la_batch_is_one_task_a_worker_where_it_fits(files, jobs, sizes):
+    # worked by hand: 150 files fit in one task of 80 at most a worker (75 + 75); 170 do not,
+    # so two tasks a worker, shared evenly (43 + 43 + 42 + 42); 161 on one worker: 3 tasks
+    from targetkit.commands.check_ambition import _chunks
+
+    chunks = _chunks([tk_io.Path(f"{i:03d}.xlsx") for i in range(files)], jobs)
+    assert [len(chunk) for chunk in chunks] == sizes

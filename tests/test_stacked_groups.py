@@ -1,10 +1,12 @@
 """The group checks of an LA batch, worked out for every school at once, are each school's own.
 
-`stacked_group_checks` replaces, in `check_schools`, one `group_expectations` and one
-`small_groups` per school (docs/check-ambition.md, "Speed"). Schools differ in the groups they
-have (columns missing, ethnicity codes with 5+ pupils in one school and not another), in their
-priors and in which targets were lowered; every finding, and its order, must be exactly what
-the school checked alone gets.
+`stacked_group_checks` holds the group rule (GROUP_EXPECTATION_LOWER, SMALL_GROUP) once: a
+school checked alone (`check_school`) is a stack of one, an LA chunk (`check_schools`) a stack
+of many (docs/check-ambition.md, "Speed"). Schools differ in the groups they have (columns
+missing, ethnicity codes with 5+ pupils in one school and not another), in their priors and in
+which targets were lowered; every finding, and its order, must be exactly what the school
+checked alone gets: nothing of one school may reach another's counts. The rule itself is
+checked against hand-worked cases in test_ambition.py.
 """
 
 from __future__ import annotations

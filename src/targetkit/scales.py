@@ -140,11 +140,12 @@ class Scale(BaseModel):
         import numpy as np
         import pandas as pd
 
-        text = values.astype("string").str.strip()
-        # Classify each distinct text once, then spread the answers back by factorize codes
-        # (-1, a missing value, picks the trailing "blank" entry, as does the empty text).
-        codes, distinct = pd.factorize(text, use_na_sentinel=True)
-        found = [("blank", None) if v == "" else self.classify(str(v)) for v in distinct]
+        # Classify each distinct text once (trimmed: only the distinct texts are, not every
+        # row), then spread the answers back by factorize codes (-1, a missing value, picks
+        # the trailing "blank" entry, as does a text that is blank once trimmed).
+        codes, distinct = pd.factorize(values.astype("string"), use_na_sentinel=True)
+        trimmed = (str(v).strip() for v in distinct)
+        found = [("blank", None) if v == "" else self.classify(v) for v in trimmed]
         kind = np.array([k for k, _ in found] + ["blank"], dtype=object)[codes]
         name = np.array([n for _, n in found] + [None], dtype=object)[codes]
         is_grade = kind == "grade"

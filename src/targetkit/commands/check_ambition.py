@@ -753,7 +753,11 @@ def _pseudonymised(found: pd.DataFrame, key: bytes) -> pd.DataFrame:
     return out
 
 
-MAX_CHUNK = 40  # files per worker task: big enough to batch compute_targets, small for memory
+# files per worker task: each task pays fixed costs (an engine call, the stacked checks:
+# ~0.5 CPU s), so one task a worker where it fits (150 files on 2 workers: 75 and 75, not 38,
+# 38, 37, 37); small enough for memory (146 MiB peak at 75 files of 200 pupils). The price: a
+# worker slowed by other programs cannot hand half its task to the other (docs/performance.md)
+MAX_CHUNK = 80
 
 
 def _run(files: list[Path], context: _Context, jobs: int) -> list[FileResult]:
@@ -786,7 +790,8 @@ def _run(files: list[Path], context: _Context, jobs: int) -> list[FileResult]:
 def _chunks(files: list[Path], jobs: int) -> list[list[Path]]:
     """The files in chunks of at most MAX_CHUNK, as many as a multiple of `jobs` and of
     sizes differing by one at most, so every worker gets about the same share: 150 files on 2
-    workers are 38, 38, 37 and 37, not 40, 40, 40 and 30 (one worker idle at the end)."""
+    workers are 75 and 75; 170 are 43, 43, 42 and 42, not 80, 80 and 10 (workers idle at the
+    end)."""
     rounds = -(-len(files) // (MAX_CHUNK * jobs))  # chunks per worker
     count = min(len(files), rounds * jobs)
     size, extra = divmod(len(files), count)

@@ -277,7 +277,7 @@ def expected_targets(
         conversion=conversion,
         academic_year=academic_year,
         summaries=False,
-        notes=False,  # the checks read grades, chances and flags, never the reasons
+        lean=True,  # the checks read grades, chances and flags: no reasons, no milestones
     )
     pupils = result.pupils
     for column in pupils.columns:
@@ -436,7 +436,7 @@ def _lowest_alike_by_school(
     derived: Mapping[str, pd.Series], subject: str, school_key: np.ndarray
 ) -> pd.Series:
     """`_lowest_alike` for many schools stacked in one groupby (school, prior, latest): per
-    school exactly what `group_expectations` works out for that school alone."""
+    school exactly what that school alone gives."""
     points, prior = derived[f"{subject} target points"], derived[f"{subject} prior"]
     usable = (points.notna() & prior.notna() & ~derived[f"{subject} plan target stands"]).to_numpy(
         dtype=bool
@@ -450,118 +450,6 @@ def _lowest_alike_by_school(
         school_key,
     )
     return pd.Series(low, index=prior.index)
-
-
-def small_groups(masks: Mapping[str, pd.Series]) -> list[dict[str, object]]:
-    """SMALL_GROUP (info) for every group with 1 to 4 pupils: its figures are marked small."""
-    return [
-        _school_finding(
-            "SMALL_GROUP", str(findings.message("SMALL_GROUP", group=label)), group=label
-        )
-        for label, mask in masks.items()
-        if 0 < int(mask.sum()) < SMALL_GROUP_SIZE
-    ]
-
-
-def group_expectations(
-    submission: pd.DataFrame,
-    subjects: Sequence[str],
-    scale: Scale,
-    masks: Mapping[str, pd.Series],
-    priors: Mapping[str, pd.Series],
-    suggested: Mapping[str, pd.Series] | None = None,
-    derived: Mapping[str, pd.Series] | None = None,
-) -> list[dict[str, object]]:
-    """GROUP_EXPECTATION_LOWER: a group targeted lower than non-members with the same prior.
-
-    SPEC §8 "Group comparisons": pupils are compared only with others who have the same prior
-    grade. Each target is measured against set-targets' own suggestion, made blind to the
-    tie-break: pupils set-targets cannot tell apart (same prior, same latest attainment) may
-    get different suggestions only because of which of them took a benchmark quota place, so a
-    member is measured from the lowest suggestion among them (a non-member from their own).
-    The same prior and the same target, or a difference that only reflects the quota
-    places, is then never "lower", while a group passed over for pupils with lower attainment
-    is. For a group of 5 or more pupils with a prior, the members' mean minus the non-members'
-    mean at each prior, weighted by the members at that prior, must not be negative.
-    Looked-after pupils (`ONE_BY_ONE`) are compared one by one, however few: none may be below
-    the mean of the same-prior non-members. EHC-plan pupils with a plan target are left out
-    (their target is individual). Needs: `<subject>_target`; `priors[subject]`: the prior grade
-    per pupil; `suggested`: set-targets' suggestions (points) for the same pupils.
-    """
-    labels = list(masks)
-    if not labels:
-        return []
-    # One matrix pass per subject: pupils × groups, pupils × priors (no loop over pupils).
-    membership = np.column_stack([np.asarray(masks[label], dtype=bool) for label in labels])
-    found: list[dict[str, object]] = []
-    for subject in subjects:
-        if subject not in priors:
-            continue
-        points = _derived(
-            derived,
-            f"{subject} target points",
-            lambda subject=subject: target_points(scale, submission[f"{subject}_target"]),
-        )
-        prior = _derived(
-            derived,
-            f"{subject} prior",
-            lambda subject=subject: text_column(priors[subject], submission.index),
-        )
-        stands = _derived(
-            derived,
-            f"{subject} plan target stands",
-            lambda subject=subject: _plan_target_stands(submission, subject),
-        )
-        usable = (points.notna() & prior.notna() & ~stands).to_numpy(dtype=bool)
-        codes, uniques = pd.factorize(prior.astype(object), use_na_sentinel=True)
-        if not usable.any() or not len(uniques):
-            continue
-        as_member = as_other = points.to_numpy(dtype="float64", na_value=np.nan)
-        if suggested is not None and subject in suggested:
-            latest = _derived(
-                derived,
-                f"{subject} latest points",
-                lambda subject=subject: latest_attainment(submission, subject, scale)["points"],
-            )
-            if derived is not None and f"{subject} lowest alike" in derived:
-                low = derived[f"{subject} lowest alike"].to_numpy(dtype="float64", na_value=np.nan)
-            else:
-                low = _lowest_alike(suggested[subject], codes, latest, usable)
-            own = suggested[subject].to_numpy(dtype="float64", na_value=np.nan)
-            as_member, as_other = as_member - low, as_member - own
-        one_hot = np.zeros((len(prior), len(uniques)))
-        one_hot[np.flatnonzero(usable), codes[usable]] = 1.0
-        member_values = np.where(usable, as_member, 0.0)
-        other_values = np.where(usable, as_other, 0.0)
-        in_group = membership.astype(float)
-        group_count = in_group.T @ one_hot  # groups × priors
-        group_sum = (in_group * member_values[:, None]).T @ one_hot
-        other_count = one_hot.sum(axis=0) - group_count
-        other_sum = other_values @ one_hot - (in_group * other_values[:, None]).T @ one_hot
-        with np.errstate(divide="ignore", invalid="ignore"):
-            others_mean = other_sum / other_count  # groups × priors
-            difference = group_sum / group_count - others_mean
-        both = (group_count > 0) & (other_count > 0)
-        weight = np.where(both, group_count, 0.0)
-        with_prior = (membership & prior.notna().to_numpy(dtype=bool)[:, None]).sum(axis=0)
-        for position, label in enumerate(labels):
-            if label in ONE_BY_ONE:
-                members = membership[:, position] & usable
-                peers = others_mean[position][codes[members]]
-                lower = bool(((member_values[members] - peers) < -1e-9).any())
-            elif with_prior[position] < SMALL_GROUP_SIZE or weight[position].sum() == 0:
-                continue
-            else:
-                gap = (np.where(both[position], difference[position], 0.0) * weight[position]).sum()
-                lower = gap / weight[position].sum() < -1e-9
-            if lower:
-                message = findings.message("GROUP_EXPECTATION_LOWER", group=label, subject=subject)
-                found.append(
-                    _school_finding(
-                        "GROUP_EXPECTATION_LOWER", str(message), subject=subject, group=label
-                    )
-                )
-    return found
 
 
 @dataclass
@@ -581,9 +469,25 @@ def stacked_group_checks(
     *,
     expectations: bool,
 ) -> StackedGroups:
-    """`group_expectations` (when `expectations`) and `small_groups` for every school of a
-    stack at once: per subject one count and sum per (school, prior) and group with
-    `np.bincount`, instead of a few dozen small pandas and numpy calls per school.
+    """The group checks of every school of a stack at once (one school: `school_checks`).
+
+    GROUP_EXPECTATION_LOWER (when `expectations`): a group targeted lower than non-members
+    with the same prior. SPEC §8 "Group comparisons": pupils are compared only with others
+    who have the same prior grade. Each target is measured against set-targets' own
+    suggestion, made blind to the tie-break: pupils set-targets cannot tell apart (same prior,
+    same latest attainment) may get different suggestions only because of which of them took
+    a benchmark quota place, so a member is measured from the lowest suggestion among them (a
+    non-member from their own). The same prior and the same target, or a difference that only
+    reflects the quota places, is then never "lower", while a group passed over for pupils
+    with lower attainment is. For a group of 5 or more pupils with a prior, the members' mean
+    minus the non-members' mean at each prior, weighted by the members at that prior, must not
+    be negative. Looked-after pupils (`ONE_BY_ONE`) are compared one by one, however few: none
+    may be below the mean of the same-prior non-members. EHC-plan pupils with a plan target
+    are left out (their target is individual). SMALL_GROUP (info): every group with 1 to 4
+    pupils (its figures are marked small).
+
+    Per subject one count and sum per (school, prior) and group with `np.bincount`, instead of
+    a few dozen small pandas and numpy calls per school.
 
     Each school keeps its own groups (its columns; its ethnicity codes with 5+ pupils) and its
     findings' order. Points are multiples of 0.25, so every count, sum and mean per school and
@@ -656,7 +560,7 @@ def _stacked_lower(
     derived: Mapping[str, pd.Series],
 ) -> np.ndarray:
     """Groups × schools: whether the group is targeted lower in the subject (the rule of
-    `group_expectations`, for every school of the stack at once)."""
+    `stacked_group_checks`, for every school of the stack at once)."""
     points = derived[f"{subject} target points"]
     prior = derived[f"{subject} prior"]
     stands = derived[f"{subject} plan target stands"]
@@ -1409,30 +1313,15 @@ def school_checks(
     """The checks of a school as a whole (groups, percentages): its findings and figures.
     `derived`: this school's slice of `derived_columns` (None: worked out here). `groups`: its
     GROUP_EXPECTATION_LOWER and SMALL_GROUP findings, already worked out for a stack of
-    schools (`stacked_group_checks`); None: worked out here."""
-    masks = (
-        group_masks(submission, derived) if groups is None or previous_results is not None else {}
-    )
+    schools (`stacked_group_checks`); None: worked out here, as a stack of one school (the
+    group rule lives in `stacked_group_checks` alone)."""
+    if groups is None:
+        groups, derived = _one_school_groups(submission, subjects, scale, expected)
+    masks = group_masks(submission, derived) if previous_results is not None else {}
     school_level: list[dict[str, object]] = []
     percentages: dict[str, float] = {}
     if expected is not None:
-        priors = {s: expected[f"{s}_prior"] for s in subjects if f"{s}_prior" in expected}
-        suggested = {
-            s: _derived(
-                derived,
-                f"{s} suggested points",
-                lambda s=s: target_points(scale, expected[f"{s}_suggested"]),
-            )
-            for s in subjects
-            if f"{s}_suggested" in expected
-        }
-        school_level += (
-            group_expectations(
-                submission, subjects, scale, masks, priors, suggested or None, derived
-            )
-            if groups is None
-            else groups[0]
-        )
+        school_level += groups[0]
         percentages = school_percentages(
             submission, subjects, scale, expected, thresholds or {}, derived
         )
@@ -1461,8 +1350,24 @@ def school_checks(
             key_threshold,
             data,
         )
-    school_level += small_groups(masks) if groups is None else groups[1]
+    school_level += groups[1]
     return school_level, percentages
+
+
+def _one_school_groups(
+    submission: pd.DataFrame,
+    subjects: Sequence[str],
+    scale: Scale,
+    expected: pd.DataFrame | None,
+) -> tuple[tuple[list[dict[str, object]], list[dict[str, object]]], dict[str, pd.Series]]:
+    """One school's GROUP_EXPECTATION_LOWER and SMALL_GROUP findings (`stacked_group_checks`
+    on a stack of this school alone), and its `derived_columns` for the other checks."""
+    school_key = np.zeros(len(submission), dtype="int64")
+    derived = derived_columns(submission, subjects, scale, expected, school_key)
+    stacked = stacked_group_checks(
+        [submission], school_key, subjects, derived, expectations=expected is not None
+    )
+    return (stacked.expectations[0], stacked.small[0]), derived
 
 
 def _school_result(

@@ -216,6 +216,7 @@ def compute_targets(
     academic_year: int | None = None,
     entries: pd.DataFrame | None = None,
     notes: bool = True,
+    lean: bool = False,
 ) -> TargetResult:
     """Targets for every pupil and subject of `cohort` under `policy`.
 
@@ -229,12 +230,16 @@ def compute_targets(
     rows, such as check-ambition on a whole LA batch, saves working them out). With
     `notes=False` the words are left out: no `_reason` columns, comments or descriptions
     (check-ambition reads only the grades, chances and flags; the targets are the same).
+    With `lean=True` also no `_milestone_` columns and none of the flags that only inform the
+    reader (BORDERLINE, EHC_TARGET_BELOW_RULE, EHC_INDIVIDUAL_TARGET, WORKING_AT_NOT_A_GRADE):
+    check-ambition reads neither; every other column and flag is the same (and no words).
     A policy with `subject_tables` (ks4) also targets every GCSE subject each pupil is entered
     for (`entries`: a long frame of `upn`, `subject`, `qualification`; None: the cohort's wide
     columns), adds the Attainment 8 and Progress 8 of the targets and raises suggestions until
     each school's Progress 8 of targets is at least 0 (`pipeline.gcse_targets`).
     """
     subjects = list(subjects or policy.subjects)
+    notes = notes and not lean  # lean: no words either
     target_scale = load_scale(policy.target_scale)
     fallbacks: list[str] = []  # the About sheet's notes (benchmark fallbacks)
     table = None
@@ -333,21 +338,22 @@ def compute_targets(
         target[has_plan] = plan.grade[has_plan]
         points = out["suggested_points"].copy()
         points[has_plan] = plan.points[has_plan]
-        if subject_scale.name == "nc":  # "at least level 4" is met by 4c (SPEC §7)
-            below = nc_level(subject_scale, plan.points) < nc_level(
-                subject_scale, out["minimum_points"]
-            )
-        else:
-            below = plan.points < out["minimum_points"]
-        below_rule = has_plan & below.to_numpy()
         subject_flags = out["flags"]
-        subject_flags = _add_flag(subject_flags, below_rule, "EHC_TARGET_BELOW_RULE")
-        subject_flags = _add_flag(subject_flags, ehc & ~has_plan, "EHC_INDIVIDUAL_TARGET")
-        near = borderline_pupils(cohort, policy, subject, subject_scale, year_group, out)
-        borderline[subject] = pd.Series(near, index=cohort.index)
-        subject_flags = _add_flag(subject_flags, near, "BORDERLINE")
-        unread = unread_grades(cohort, subject, subject_scale)
-        subject_flags = _add_flag(subject_flags, unread.notna(), "WORKING_AT_NOT_A_GRADE")
+        if not lean:  # flags for the reader only (check-ambition reads none of them)
+            if subject_scale.name == "nc":  # "at least level 4" is met by 4c (SPEC §7)
+                below = nc_level(subject_scale, plan.points) < nc_level(
+                    subject_scale, out["minimum_points"]
+                )
+            else:
+                below = plan.points < out["minimum_points"]
+            below_rule = has_plan & below.to_numpy()
+            subject_flags = _add_flag(subject_flags, below_rule, "EHC_TARGET_BELOW_RULE")
+            subject_flags = _add_flag(subject_flags, ehc & ~has_plan, "EHC_INDIVIDUAL_TARGET")
+            near = borderline_pupils(cohort, policy, subject, subject_scale, year_group, out)
+            borderline[subject] = pd.Series(near, index=cohort.index)
+            subject_flags = _add_flag(subject_flags, near, "BORDERLINE")
+            unread = unread_grades(cohort, subject, subject_scale)
+            subject_flags = _add_flag(subject_flags, unread.notna(), "WORKING_AT_NOT_A_GRADE")
         flags = _merge_flags(flags, subject_flags)
         if notes:
             reason = out["reason"].where(
@@ -385,7 +391,8 @@ def compute_targets(
         columns[f"{prefix}_minimum"] = out["minimum"]
         columns[f"{prefix}_suggested"] = out["suggested"]
         columns[f"{prefix}_target"] = target
-        milestones = out["milestones_for"](points)  # towards the plan target where it stands
+        # towards the plan target where it stands (none when lean: check-ambition reads none)
+        milestones = {} if lean else out["milestones_for"](points)
         for name, milestone in _from_this_year(milestones, year_group).items():
             columns[f"{prefix}_milestone_{name}"] = milestone
             descriptions[f"{prefix}_milestone_{name}"] = (
