@@ -568,15 +568,19 @@ def _policy_data(policy: Any, conversion: str | None) -> PolicyData | None:
 def _preload(first: Path) -> None:
     """Load here, before the worker processes are forked from this one, the data files every
     worker would otherwise load again (a forked worker starts with its parent's caches): the
-    findings catalogue, the column names, the GCSE subjects, and the policy and conversion
-    table the first submission's About sheet records (usually the whole batch's). A head start
-    only: whatever is not loaded here is loaded where it is needed."""
+    findings catalogue, the column names, the headers in words (~230 patterns, compiled once:
+    every worker reads headers in words, and the LA workbook writes them), the GCSE subjects,
+    and the policy and conversion table the first submission's About sheet records (usually the
+    whole batch's). A head start only: whatever is not loaded here is loaded where it is
+    needed."""
     from targetkit.columns import is_known_header
+    from targetkit.labels import column_name
     from targetkit.policies import load_policy
     from targetkit.subjects import load_subjects
 
     findings.catalogue()
     is_known_header("upn")
+    column_name("Reading target")
     try:
         load_subjects()
         about = read_about(first)
