@@ -913,9 +913,9 @@ def _write_rows(
     worksheet = workbook.add_worksheet(name)  # type: ignore[attr-defined]
     for position, header in enumerate(headers):
         worksheet.write_string(0, position, header, formats.header)
-    widths = [ROWS_FIRST_WIDTH, *[ROWS_WIDTH] * (len(headers) - 1)]
+    wrapped = list(enumerate([ROWS_FIRST_WIDTH, *[ROWS_WIDTH] * (len(headers) - 1)]))
     for row_index, row in enumerate(rows, start=1):
-        height = _row_height(row, list(enumerate(widths)))
+        height = _row_height(row, wrapped)
         if height is not None:
             worksheet.set_row(row_index, height)
         for position, value in enumerate(row):

@@ -1311,10 +1311,10 @@ def school_checks(
     groups: tuple[list[dict[str, object]], list[dict[str, object]]] | None = None,
 ) -> tuple[list[dict[str, object]], dict[str, float]]:
     """The checks of a school as a whole (groups, percentages): its findings and figures.
-    `derived`: this school's slice of `derived_columns` (None: worked out here). `groups`: its
-    GROUP_EXPECTATION_LOWER and SMALL_GROUP findings, already worked out for a stack of
-    schools (`stacked_group_checks`); None: worked out here, as a stack of one school (the
-    group rule lives in `stacked_group_checks` alone)."""
+    `groups`: its GROUP_EXPECTATION_LOWER and SMALL_GROUP findings, already worked out for a
+    stack of schools (`stacked_group_checks`), with `derived`, this school's slice of that
+    stack's `derived_columns`. Without `groups` both are worked out here, as a stack of one
+    school (the group rule lives in `stacked_group_checks` alone), and `derived` is not read."""
     if groups is None:
         groups, derived = _one_school_groups(submission, subjects, scale, expected)
     masks = group_masks(submission, derived) if previous_results is not None else {}
